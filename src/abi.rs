@@ -1,0 +1,76 @@
+//! The raw ABI of `wasm/wasmheap.wasm` (README.md, "The raw ABI"). Every value is an i32.
+
+use crate::stats::Stats;
+use crate::wasm::heap;
+
+#[unsafe(no_mangle)]
+pub extern "C" fn allocate(size: u32) -> u32 {
+    heap().map_or(0, |h| h.allocate(size))
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn allocate_aligned(size: u32, align: u32) -> u32 {
+    heap().map_or(0, |h| h.allocate_aligned(size, align))
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn deallocate(ptr: u32) {
+    if let Some(h) = heap() {
+        h.deallocate(ptr)
+    }
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn reallocate(ptr: u32, size: u32) -> u32 {
+    heap().map_or(0, |h| h.reallocate(ptr, size))
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn size(ptr: u32) -> u32 {
+    heap().map_or(0, |h| h.size(ptr))
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn free_all() {
+    if let Some(h) = heap() {
+        h.free_all()
+    }
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn free_all_mark() {
+    if let Some(h) = heap() {
+        h.free_all_mark()
+    }
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn free_get_mark() -> u32 {
+    heap().map_or(0, |h| h.free_get_mark())
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn free_to_mark(mark: u32) {
+    if let Some(h) = heap() {
+        h.free_to_mark(mark)
+    }
+}
+
+/// 0 when sound; `u32::MAX` if the heap could not even be set up.
+#[unsafe(no_mangle)]
+pub extern "C" fn check() -> u32 {
+    heap().map_or(u32::MAX, |h| h.check())
+}
+
+/// Writes the 64-byte `Stats` struct at `out`, which must be 64 bytes the caller owns.
+#[unsafe(no_mangle)]
+pub extern "C" fn stats(out: u32) {
+    let stats = heap().map(|h| h.stats()).unwrap_or_default();
+    unsafe { core::ptr::write_unaligned(out as *mut Stats, stats) }
+}
+
+#[cfg(not(test))]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    core::arch::wasm32::unreachable()
+}

@@ -1,0 +1,109 @@
+//! Block layout: headers, tags and the arithmetic that turns a request into a block size.
+//!
+//! The heap is a sequence of blocks, each a multiple of 8 bytes long and 8-byte aligned. Offsets
+//! are `u32` byte offsets into linear memory; `0` is the null link.
+//!
+//! ```text
+//!  used block                                   free block
+//!  b+0  +-------------------------------+       b+0  +-------------------------------+
+//!       | size | 0 | PREV_FREE | FREE=0 |            | size | 0 | PREV_FREE=0 |FREE=1|
+//!  b+4  +-------------------------------+       b+4  +-------------------------------+
+//!       | tag: check:19 | depth:8 |     |            | next free in the same list    |
+//!       |      slack:5                  |       b+8  +-------------------------------+
+//!  b+8  +-------------------------------+            | prev free in the same list    |
+//!       | payload (the pointer handed   |            +-------------------------------+
+//!       | out), capacity = size - 8     |            :                               :
+//!       :                               :  b+size-4  +-------------------------------+
+//!       +-------------------------------+            | size (footer: boundary tag)   |
+//!                                                    +-------------------------------+
+//! ```
+//!
+//! - `PREV_FREE` says the block just below is free, so its footer at `b - 4` gives its size.
+//! - `slack` = capacity − requested size: `size()` returns the request without a second word.
+//!   Blocks are split whenever the rest would make a block of [`MIN_BLOCK`], so slack ≤ 7 + 15.
+//! - `depth` names the segment (mark level) that owns the block.
+//! - `check` is a hash of the block's own offset and its segment's epoch: a stale header (a block
+//!   released by `free_to_mark`, or a header copied elsewhere) or user data behind an interior
+//!   pointer fails it with probability 1 − 2⁻¹⁹ even when every other field looks plausible.
+
+/// Bytes in front of every payload.
+pub const HEADER: u32 = 8;
+/// Smallest block: header plus the two list links; a free block's footer overlays the prev link.
+pub const MIN_BLOCK: u32 = 16;
+/// Largest request served; anything larger fails before any arithmetic can wrap.
+pub const MAX_REQUEST: u32 = 0xFFFF_0000;
+
+pub const FREE: u32 = 1;
+pub const PREV_FREE: u32 = 2;
+/// Must be zero in every header (a cheap filter against foreign data).
+pub const RESERVED: u32 = 4;
+pub const SIZE_MASK: u32 = !7;
+
+pub const SLACK_BITS: u32 = 5;
+pub const DEPTH_BITS: u32 = 8;
+pub const MAX_SLACK: u32 = (1 << SLACK_BITS) - 1;
+const DEPTH_SHIFT: u32 = SLACK_BITS;
+const CHECK_SHIFT: u32 = SLACK_BITS + DEPTH_BITS;
+const CHECK_MASK: u32 = !0 << CHECK_SHIFT;
+
+/// Block size for a request of `request` bytes, or `None` when it is too large.
+#[inline]
+pub fn block_size(request: u32) -> Option<u32> {
+    if request > MAX_REQUEST {
+        return None;
+    }
+    Some(((request + HEADER + 7) & SIZE_MASK).max(MIN_BLOCK))
+}
+
+#[inline]
+fn check_bits(block: u32, epoch: u32) -> u32 {
+    (block ^ epoch.rotate_left(16)).wrapping_mul(0x9E37_79B1) & CHECK_MASK
+}
+
+/// The tag of a used block at offset `block` of size `size` holding a request of `request` bytes.
+#[inline]
+pub fn tag(block: u32, epoch: u32, depth: u32, size: u32, request: u32) -> u32 {
+    let slack = size - HEADER - request;
+    debug_assert!(slack <= MAX_SLACK, "slack {slack} does not fit the tag");
+    check_bits(block, epoch) | depth << DEPTH_SHIFT | slack
+}
+
+#[inline]
+pub fn tag_depth(tag: u32) -> u32 {
+    (tag >> DEPTH_SHIFT) & ((1 << DEPTH_BITS) - 1)
+}
+
+/// The request recorded in `tag`, or `None` if the tag does not belong to a block at `block` of
+/// `size` bytes in a segment of this `epoch`.
+#[inline]
+pub fn tag_request(tag: u32, block: u32, epoch: u32, size: u32) -> Option<u32> {
+    let slack = tag & MAX_SLACK;
+    if tag & CHECK_MASK != check_bits(block, epoch) || slack > size - HEADER {
+        return None;
+    }
+    Some(size - HEADER - slack)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn block_sizes() {
+        assert_eq!(block_size(0), Some(16));
+        assert_eq!(block_size(8), Some(16));
+        assert_eq!(block_size(9), Some(24));
+        assert_eq!(block_size(MAX_REQUEST), Some(MAX_REQUEST + 8));
+        assert_eq!(block_size(MAX_REQUEST + 1), None);
+        assert_eq!(block_size(u32::MAX), None);
+    }
+
+    #[test]
+    fn tags_round_trip_and_reject_other_places() {
+        let t = tag(4096, 7, 3, 48, 33);
+        assert_eq!(tag_depth(t), 3);
+        assert_eq!(tag_request(t, 4096, 7, 48), Some(33));
+        assert_eq!(tag_request(t, 4104, 7, 48), None, "same tag at another offset");
+        assert_eq!(tag_request(t, 4096, 8, 48), None, "same tag in a later epoch");
+    }
+}

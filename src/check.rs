@@ -1,0 +1,122 @@
+//! `check()`: walks the whole heap and verifies every invariant. O(blocks): a diagnostic.
+
+use crate::block::{self, FREE, MIN_BLOCK, PREV_FREE, RESERVED, SIZE_MASK};
+use crate::classes::{FL_COUNT, SL_COUNT, class};
+use crate::heap::{CONTROL_SIZE, Heap, MAX_DEPTH, slot, ROOT_SIZE};
+use crate::source::Source;
+
+/// The first broken invariant, as `check()` reports it. Numbers are part of the ABI.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum Broken {
+    Root = 1,
+    Segment = 2,
+    BlockSize = 3,
+    PrevFree = 4,
+    Unmerged = 5,
+    Footer = 6,
+    Tag = 7,
+    List = 8,
+    Bitmap = 9,
+    Unlisted = 10,
+    Counters = 11,
+    FreeBelowTop = 12,
+}
+
+fn ensure(ok: bool, broken: Broken) -> Result<(), Broken> {
+    if ok { Ok(()) } else { Err(broken) }
+}
+
+impl<S: Source> Heap<S> {
+    /// 0 when the heap is sound, else the code of the first broken invariant.
+    pub fn check(self) -> u32 {
+        match self.verify() {
+            Ok(()) => 0,
+            Err(broken) => broken as u32,
+        }
+    }
+
+    pub fn verify(self) -> Result<(), Broken> {
+        let root = self.root();
+        let base = self.start + ROOT_SIZE;
+        ensure(
+            root.depth <= MAX_DEPTH
+                && root.floor <= root.depth
+                && root.segments[0] == base
+                && root.top <= root.end
+                && root.top % 8 == 0,
+            Broken::Root,
+        )?;
+        let mut live_bytes = 0u64;
+        for depth in 0..=root.depth {
+            let control = root.segments[slot(depth)];
+            let end = if depth == root.depth { root.top } else { root.segments[slot(depth + 1)] };
+            ensure(
+                control % 8 == 0
+                    && control + CONTROL_SIZE <= end
+                    && self.mem.load(control) & !PREV_FREE == CONTROL_SIZE,
+                Broken::Segment,
+            )?;
+            live_bytes += self.verify_segment(depth, control + CONTROL_SIZE, end)? as u64;
+        }
+        ensure(live_bytes == root.live_bytes as u64, Broken::Counters)
+    }
+
+    /// Walks the blocks of one segment, then its lists. Returns its live bytes.
+    fn verify_segment(self, depth: u32, first: u32, end: u32) -> Result<u32, Broken> {
+        let (mem, segment) = (self.mem, self.segment(depth));
+        let (mut block, mut prev_free) = (first, false);
+        let (mut live_blocks, mut live_bytes, mut free_blocks, mut free_bytes) = (0u32, 0u64, 0u32, 0u64);
+        while block < end {
+            let header = mem.load(block);
+            let size = header & SIZE_MASK;
+            ensure(header & RESERVED == 0 && size >= MIN_BLOCK && size <= end - block, Broken::BlockSize)?;
+            ensure((header & PREV_FREE != 0) == prev_free, Broken::PrevFree)?;
+            if header & FREE != 0 {
+                ensure(!prev_free, Broken::Unmerged)?;
+                ensure(mem.load(block + size - 4) == size, Broken::Footer)?;
+                free_blocks += 1;
+                free_bytes += size as u64;
+            } else {
+                let tag = mem.load(block + 4);
+                let request = block::tag_request(tag, block, segment.epoch, size);
+                ensure(block::tag_depth(tag) == depth && request.is_some(), Broken::Tag)?;
+                live_blocks += 1;
+                live_bytes += request.unwrap_or(0) as u64;
+            }
+            prev_free = header & FREE != 0;
+            block += size;
+        }
+        ensure(block == end, Broken::BlockSize)?;
+        if depth == self.root().depth {
+            ensure(!prev_free, Broken::FreeBelowTop)?;
+        } else {
+            ensure((mem.load(end) & PREV_FREE != 0) == prev_free, Broken::PrevFree)?;
+        }
+
+        ensure(segment.bitmaps_agree(), Broken::Bitmap)?;
+        let mut listed = 0u32;
+        for list_class in (0..FL_COUNT as u32).flat_map(|fl| (0..SL_COUNT as u32).map(move |sl| (fl, sl))) {
+            let Some(head) = segment.listed_head(list_class.0, list_class.1) else { continue };
+            ensure(head != 0, Broken::Bitmap)?;
+            let (mut at, mut prev) = (head, 0);
+            while at != 0 {
+                listed += 1;
+                ensure(listed <= free_blocks, Broken::Unlisted)?;
+                ensure(at >= first && at < end && at % 8 == 0, Broken::List)?;
+                let header = mem.load(at);
+                ensure(header & FREE != 0 && class(header & SIZE_MASK) == list_class, Broken::List)?;
+                ensure(mem.load(at + 8) == prev, Broken::List)?;
+                (prev, at) = (at, mem.load(at + 4));
+            }
+        }
+        ensure(listed == free_blocks, Broken::Unlisted)?;
+        ensure(
+            segment.live_blocks == live_blocks
+                && segment.live_bytes as u64 == live_bytes
+                && segment.free_bytes as u64 == free_bytes,
+            Broken::Counters,
+        )?;
+        Ok(live_bytes as u32)
+    }
+}

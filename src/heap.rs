@@ -1,0 +1,412 @@
+//! The heap: allocate, deallocate and reallocate, each O(1) in the worst case.
+//!
+//! ```text
+//!  start                                                        top               end
+//!  | Root | control 0 | blocks of segment 0 ... | control 1 | blocks ... |  untouched  |
+//!         ^ segments[0]                          ^ segments[1] (newest)
+//! ```
+//!
+//! Invariants (checked by [`Heap::check`]):
+//! 1. Blocks tile each segment from its control block to the next segment's control block (or to
+//!    `top` for the newest), and no two free blocks are adjacent (free coalesces at once).
+//! 2. The block just below `top` is never free: freeing it lowers `top` instead.
+//! 3. Allocation is served only from the newest segment: its free lists first (good fit), then
+//!    by carving at `top`, growing memory when needed.
+
+use crate::block::{self, FREE, HEADER, MIN_BLOCK, PREV_FREE, RESERVED, SIZE_MASK};
+use crate::mem::Mem;
+use crate::segment::Segment;
+use crate::source::{MAX_END, Source};
+
+/// Deepest mark nesting: segment depths must fit the tag's depth field.
+pub const MAX_DEPTH: u32 = (1 << block::DEPTH_BITS) - 1;
+pub const ROOT_SIZE: u32 = (size_of::<Root>() as u32 + 7) & !7;
+pub const CONTROL_SIZE: u32 = (HEADER + size_of::<Segment>() as u32 + 7) & !7;
+/// Largest alignment `allocate_aligned` accepts.
+pub const MAX_ALIGN: u32 = 65536;
+
+/// The heap's state, at the start of the region it manages.
+#[repr(C)]
+pub struct Root {
+    /// End of the newest segment's last block; 0 before the heap is initialised.
+    pub top: u32,
+    /// End of the memory the heap manages.
+    pub end: u32,
+    /// Depth of the newest segment (0: no marks).
+    pub depth: u32,
+    /// Depth of the floor segment that `free_all` empties.
+    pub floor: u32,
+    /// Source of segment ids and epochs.
+    pub clock: u32,
+    pub live_bytes: u32,
+    pub peak_live_bytes: u32,
+    pub allocations: u32,
+    pub frees: u32,
+    pub reallocations: u32,
+    pub failures: u32,
+    pub rejected_frees: u32,
+    pub rejected_marks: u32,
+    pub memory_grows: u32,
+    /// Offset of each segment's control block, by depth.
+    pub segments: [u32; MAX_DEPTH as usize + 1],
+}
+
+/// A live block found from a pointer handed out earlier.
+#[derive(Clone, Copy)]
+pub(crate) struct Live {
+    pub block: u32,
+    pub size: u32,
+    pub depth: u32,
+    pub request: u32,
+}
+
+/// A handle on a heap in memory. It holds no state of its own (a wasm module makes one per call)
+/// and is passed by value, so that it costs registers, not a stack frame.
+#[derive(Clone, Copy)]
+pub struct Heap<S: Source> {
+    pub(crate) mem: Mem,
+    pub(crate) start: u32,
+    pub(crate) source: S,
+}
+
+impl<S: Source> Heap<S> {
+    /// # Safety
+    /// `mem` must cover `start..end` of a region that only this heap uses, and stay valid for as
+    /// long as the heap is used; `start` must be 8-aligned and non-zero. A region whose first bytes
+    /// are zero is a new heap: it is initialised on first use.
+    pub unsafe fn new(mem: Mem, start: u32, source: S) -> Heap<S> {
+        debug_assert!(start % 8 == 0 && start != 0);
+        Heap { mem, start, source }
+    }
+
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) fn root(self) -> &'static mut Root {
+        unsafe { &mut *(self.mem.ptr(self.start) as *mut Root) }
+    }
+
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) fn segment(self, depth: u32) -> &'static mut Segment {
+        let control = self.root().segments[slot(depth)];
+        unsafe { &mut *(self.mem.ptr(control + HEADER) as *mut Segment) }
+    }
+
+    /// Sets up an empty heap in `start..end` if it is not set up yet. Returns false when the
+    /// region cannot hold the heap's own records and cannot grow.
+    pub fn ensure_init(self, end: u32) -> bool {
+        if self.root().top != 0 {
+            return true;
+        }
+        let base = self.start + ROOT_SIZE;
+        let mut end = end.min(MAX_END) & !7;
+        if end < base + CONTROL_SIZE {
+            match self.source.grow(end, base + CONTROL_SIZE) {
+                Some(new_end) => end = new_end,
+                None => return false,
+            }
+        }
+        let root = self.root();
+        root.end = end;
+        root.top = base;
+        root.segments[0] = base;
+        self.mem.store(base, CONTROL_SIZE);
+        self.mem.store(base + 4, 0);
+        root.top = base + CONTROL_SIZE;
+        root.clock = 1;
+        self.segment(0).reset(1);
+        true
+    }
+
+    // ---- allocate ----
+
+    pub fn allocate(self, request: u32) -> u32 {
+        self.allocate_aligned(request, HEADER)
+    }
+
+    pub fn allocate_aligned(self, request: u32, align: u32) -> u32 {
+        let payload = match block::block_size(request) {
+            Some(size) if align.is_power_of_two() && align <= MAX_ALIGN => {
+                self.new_block(size, align).map(|b| self.hand_out(b, request))
+            }
+            _ => None,
+        };
+        let root = self.root();
+        match payload {
+            Some(p) => {
+                root.allocations += 1;
+                p
+            }
+            None => {
+                root.failures += 1;
+                0
+            }
+        }
+    }
+
+    /// A used block of `size` bytes whose payload is `align`-aligned, from the newest segment.
+    /// Its header is written; its tag is not.
+    fn new_block(self, size: u32, align: u32) -> Option<u32> {
+        let align = align.max(HEADER);
+        // An aligned payload may need a gap in front, itself a free block: at most
+        // align - 8 bytes, or that plus `align` when the gap would be too small to be a block.
+        let search = if align == HEADER { size } else { size.checked_add(align + MIN_BLOCK)? };
+        let depth = self.root().depth;
+        let found = self.segment(depth).find(search);
+        if found != 0 {
+            let found_size = self.mem.load(found) & SIZE_MASK;
+            self.segment(depth).remove(self.mem, found, found_size);
+            let gap = aligned_gap(found, align);
+            return Some(self.place(depth, found, found_size, gap, size));
+        }
+        self.carve(size, align)
+    }
+
+    /// A used block of `size` bytes with an `align`-aligned payload, cut at the top.
+    pub(crate) fn carve(self, size: u32, align: u32) -> Option<u32> {
+        let top = self.root().top;
+        let gap = aligned_gap(top, align);
+        let block = top.checked_add(gap)?;
+        let new_top = block.checked_add(size)?;
+        self.reserve(new_top)?;
+        self.root().top = new_top;
+        let flags = if gap != 0 { self.make_free(self.root().depth, top, gap) } else { 0 };
+        self.mem.store(block, size | flags);
+        Some(block)
+    }
+
+    /// Turns the free block `[at, at + total)`, already off its list, into a used block of `size`
+    /// bytes at `at + gap`. The gap in front and a tail of at least `MIN_BLOCK` become free blocks.
+    fn place(self, depth: u32, at: u32, total: u32, gap: u32, size: u32) -> u32 {
+        let mut flags = 0;
+        if gap != 0 {
+            flags = self.make_free(depth, at, gap);
+        }
+        let (block, rest) = (at + gap, total - gap);
+        if rest - size >= MIN_BLOCK {
+            self.make_free(depth, block + size, rest - size);
+            self.mem.store(block, size | flags);
+        } else {
+            self.mem.store(block, rest | flags);
+            self.clear_prev_free(block + rest);
+        }
+        block
+    }
+
+    /// Writes a free block's header and footer and lists it. Returns `PREV_FREE`, the flag its
+    /// successor must carry.
+    fn make_free(self, depth: u32, block: u32, size: u32) -> u32 {
+        debug_assert!(size >= MIN_BLOCK && size % 8 == 0);
+        self.mem.store(block, size | FREE);
+        self.mem.store(block + size - 4, size);
+        self.segment(depth).insert(self.mem, block, size);
+        PREV_FREE
+    }
+
+    fn clear_prev_free(self, block: u32) {
+        debug_assert!(block < self.root().top, "a free block touched the top");
+        self.mem.store(block, self.mem.load(block) & !PREV_FREE);
+    }
+
+    /// Makes memory reach `new_end`, growing it if needed.
+    fn reserve(self, new_end: u32) -> Option<()> {
+        let end = self.root().end;
+        if new_end > end {
+            if new_end > MAX_END {
+                return None;
+            }
+            let grown = self.source.grow(end, new_end)?;
+            let root = self.root();
+            root.end = grown;
+            root.memory_grows += 1;
+        }
+        Some(())
+    }
+
+    /// Tags a new used block of the newest segment for `request` bytes and counts it live.
+    fn hand_out(self, block: u32, request: u32) -> u32 {
+        let depth = self.root().depth;
+        let size = self.mem.load(block) & SIZE_MASK;
+        let segment = self.segment(depth);
+        self.mem.store(block + 4, block::tag(block, segment.epoch, depth, size, request));
+        segment.live_blocks += 1;
+        segment.live_bytes += request;
+        self.add_live_bytes(request);
+        block + HEADER
+    }
+
+    fn add_live_bytes(self, request: u32) {
+        let root = self.root();
+        root.live_bytes += request;
+        root.peak_live_bytes = root.peak_live_bytes.max(root.live_bytes);
+    }
+
+    // ---- deallocate ----
+
+    /// The live block behind `payload`, if it is one: in range, aligned, a used header whose size
+    /// stays inside its segment, and a tag that matches this place and this segment's epoch.
+    pub(crate) fn live(self, payload: u32) -> Option<Live> {
+        let root = self.root();
+        let first = self.start + ROOT_SIZE + CONTROL_SIZE + HEADER;
+        if payload % 8 != 0 || payload < first || payload >= root.top {
+            return None;
+        }
+        let block = payload - HEADER;
+        let header = self.mem.load(block);
+        let size = header & SIZE_MASK;
+        if header & (FREE | RESERVED) != 0 || size < MIN_BLOCK || size > root.top - block {
+            return None;
+        }
+        let tag = self.mem.load(block + 4);
+        let depth = block::tag_depth(tag);
+        if depth > root.depth {
+            return None;
+        }
+        let segment_end = if depth == root.depth { root.top } else { root.segments[slot(depth + 1)] };
+        if block <= root.segments[slot(depth)] || block + size > segment_end {
+            return None;
+        }
+        let request = block::tag_request(tag, block, self.segment(depth).epoch, size)?;
+        Some(Live { block, size, depth, request })
+    }
+
+    /// The size last requested for the live block at `payload`; 0 for anything else.
+    pub fn size(self, payload: u32) -> u32 {
+        self.live(payload).map_or(0, |live| live.request)
+    }
+
+    pub fn deallocate(self, payload: u32) {
+        if payload == 0 {
+            return;
+        }
+        let Some(live) = self.live(payload) else {
+            self.root().rejected_frees += 1;
+            return;
+        };
+        self.forget(live);
+        self.release(live.depth, live.block, live.size);
+        self.root().frees += 1;
+    }
+
+    /// Takes a live block out of the counts.
+    fn forget(self, live: Live) {
+        let segment = self.segment(live.depth);
+        segment.live_blocks -= 1;
+        segment.live_bytes -= live.request;
+        self.root().live_bytes -= live.request;
+    }
+
+    /// Frees the used block `[block, block + size)` of segment `depth`, merging it with free
+    /// neighbours, or giving it back to the top when it is the last block.
+    pub(crate) fn release(self, depth: u32, block: u32, size: u32) {
+        let (mut start, mut total) = (block, size);
+        if self.mem.load(block) & PREV_FREE != 0 {
+            let prev_size = self.mem.load(block - 4);
+            start -= prev_size;
+            total += prev_size;
+            self.segment(depth).remove(self.mem, start, prev_size);
+        }
+        let next = block + size;
+        let root = self.root();
+        if next == root.top {
+            root.top = start;
+            return;
+        }
+        let next_header = self.mem.load(next);
+        if next_header & FREE != 0 {
+            let next_size = next_header & SIZE_MASK;
+            self.segment(depth).remove(self.mem, next, next_size);
+            total += next_size;
+        } else {
+            self.mem.store(next, next_header | PREV_FREE);
+        }
+        self.make_free(depth, start, total);
+    }
+
+    // ---- reallocate ----
+
+    pub fn reallocate(self, payload: u32, request: u32) -> u32 {
+        if payload == 0 {
+            return self.allocate(request);
+        }
+        let Some(live) = self.live(payload) else {
+            self.root().rejected_frees += 1;
+            return 0;
+        };
+        let resized = block::block_size(request).and_then(|size| {
+            if self.resize_in_place(live, size) {
+                return Some(payload);
+            }
+            let block = self.new_block(size, HEADER)?;
+            let keep = live.request.min(request) as usize;
+            unsafe { core::ptr::copy_nonoverlapping(self.mem.ptr(payload), self.mem.ptr(block + HEADER), keep) };
+            self.forget(live);
+            self.release(live.depth, live.block, live.size);
+            Some(self.hand_out(block, request))
+        });
+        let Some(result) = resized else {
+            self.root().failures += 1;
+            return 0;
+        };
+        if result == payload {
+            // Same block, new request: retag (the segment keeps it) and recount the bytes.
+            let size = self.mem.load(live.block) & SIZE_MASK;
+            let segment = self.segment(live.depth);
+            let tag = block::tag(live.block, segment.epoch, live.depth, size, request);
+            self.mem.store(live.block + 4, tag);
+            segment.live_bytes = segment.live_bytes - live.request + request;
+            self.root().live_bytes -= live.request;
+            self.add_live_bytes(request);
+        }
+        self.root().reallocations += 1;
+        result
+    }
+
+    /// Makes the live block `size` bytes without moving it, if it can: shrinking always can;
+    /// growing can into a free successor, or at the top.
+    fn resize_in_place(self, live: Live, size: u32) -> bool {
+        let Live { block, size: old, depth, .. } = live;
+        let flags = self.mem.load(block) & PREV_FREE;
+        if size <= old {
+            if old - size >= MIN_BLOCK {
+                self.mem.store(block, size | flags);
+                self.mem.store(block + size, old - size);
+                self.release(depth, block + size, old - size);
+            }
+            return true;
+        }
+        let next = block + old;
+        if next == self.root().top {
+            let new_top = block.checked_add(size).and_then(|t| self.reserve(t).map(|_| t));
+            let Some(new_top) = new_top else { return false };
+            self.root().top = new_top;
+            self.mem.store(block, size | flags);
+            return true;
+        }
+        let next_header = self.mem.load(next);
+        let next_size = next_header & SIZE_MASK;
+        if next_header & FREE == 0 || old + next_size < size {
+            return false;
+        }
+        self.segment(depth).remove(self.mem, next, next_size);
+        let placed = self.place(depth, block, old + next_size, 0, size);
+        debug_assert_eq!(placed, block);
+        self.mem.store(block, self.mem.load(block) | flags);
+        true
+    }
+}
+
+/// Index of a depth in the segment table; the mask spares a bounds check (depth ≤ MAX_DEPTH).
+#[inline(always)]
+pub(crate) fn slot(depth: u32) -> usize {
+    depth as usize & MAX_DEPTH as usize
+}
+
+/// Bytes to skip from a block at `at` so that its payload is `align`-aligned: 0 or a gap large
+/// enough to be a free block.
+fn aligned_gap(at: u32, align: u32) -> u32 {
+    let payload = at + HEADER;
+    let mut gap = payload.wrapping_neg() & (align - 1);
+    if gap != 0 && gap < MIN_BLOCK {
+        gap += align;
+    }
+    gap
+}

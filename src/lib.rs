@@ -1,0 +1,40 @@
+//! wasmheap: a small, fast allocator for WebAssembly linear memory.
+//!
+//! The core ([`Heap`]) is platform-free: it manages a region of memory handed to it by a
+//! [`Source`] and is unit-tested natively. On wasm32 the crate also provides the raw ABI exports
+//! (feature `module`, see `abi.rs`) and [`WasmHeap`] for `#[global_allocator]`.
+//!
+//! Reading order: `block.rs` (layout), `classes.rs` (size classes), `segment.rs` (free lists),
+//! `heap.rs` (the algorithm), `marks.rs`, `check.rs`, `stats.rs`.
+#![no_std]
+
+// Native builds (unit tests, the host-side cdylib) take std's panic handler.
+#[cfg(not(target_arch = "wasm32"))]
+extern crate std;
+
+pub mod block;
+mod check;
+mod classes;
+mod heap;
+mod marks;
+mod mem;
+mod segment;
+pub mod source;
+mod stats;
+
+pub use check::Broken;
+pub use heap::{CONTROL_SIZE, Heap, MAX_ALIGN, MAX_DEPTH, ROOT_SIZE};
+pub use mem::Mem;
+pub use source::{Pool, Source};
+pub use stats::Stats;
+
+#[cfg(target_arch = "wasm32")]
+mod wasm;
+#[cfg(target_arch = "wasm32")]
+pub use wasm::WasmHeap;
+
+#[cfg(all(target_arch = "wasm32", feature = "module"))]
+mod abi;
+
+#[cfg(test)]
+mod tests;

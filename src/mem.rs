@@ -1,0 +1,39 @@
+//! Word access to the memory the heap lives in, by `u32` offset.
+//!
+//! In a wasm module the base is address 0, so an offset is the pointer itself. Native unit tests
+//! put the heap in a host buffer and pass its address as the base.
+
+#[derive(Clone, Copy)]
+pub struct Mem {
+    base: usize,
+}
+
+impl Mem {
+    /// Memory of the running wasm instance: offsets are addresses.
+    #[cfg(target_arch = "wasm32")]
+    pub const WASM: Mem = Mem { base: 0 };
+
+    /// # Safety
+    /// Every offset the heap will touch, `base + offset`, must be valid for reads and writes
+    /// and 4-byte aligned when the offset is, for as long as the `Mem` is used.
+    pub unsafe fn new(base: *mut u8) -> Mem {
+        Mem { base: base as usize }
+    }
+
+    #[inline(always)]
+    pub fn ptr(self, offset: u32) -> *mut u8 {
+        core::ptr::with_exposed_provenance_mut(self.base + offset as usize)
+    }
+
+    #[inline(always)]
+    pub fn load(self, offset: u32) -> u32 {
+        debug_assert!(offset % 4 == 0);
+        unsafe { *(self.ptr(offset) as *const u32) }
+    }
+
+    #[inline(always)]
+    pub fn store(self, offset: u32, value: u32) {
+        debug_assert!(offset % 4 == 0);
+        unsafe { *(self.ptr(offset) as *mut u32) = value }
+    }
+}

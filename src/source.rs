@@ -1,0 +1,49 @@
+//! Where the heap's memory comes from when it must grow.
+
+/// A memory source extends the region the heap manages, which always ends at `end`.
+pub trait Source: Copy {
+    /// Makes memory available up to at least `min_end` (> `end`). Returns the new end, or `None`
+    /// when no more memory can be had; the heap is left as it was.
+    fn grow(&self, end: u32, min_end: u32) -> Option<u32>;
+}
+
+/// The highest end the heap uses: the last 8 bytes of a full 4 GiB memory stay unused so that
+/// every end fits a `u32`.
+pub const MAX_END: u32 = u32::MAX & !7;
+
+/// A region that can be extended up to `limit`: a static pool (`limit` = its end), or a host
+/// buffer in native tests, where lowering the limit makes growth fail on demand.
+#[derive(Clone, Copy)]
+pub struct Pool {
+    pub limit: u32,
+}
+
+impl Source for Pool {
+    fn grow(&self, end: u32, min_end: u32) -> Option<u32> {
+        debug_assert!(min_end > end);
+        // Grow in 64 KiB steps, as wasm memory does, so tests see the same rhythm.
+        let stepped = (min_end as u64 + 0xFFFF) & !0xFFFF;
+        let new_end = stepped.min(self.limit as u64) as u32;
+        (new_end >= min_end).then_some(new_end)
+    }
+}
+
+/// The module's own linear memory, grown with `memory.grow` in 64 KiB pages.
+#[cfg(target_arch = "wasm32")]
+#[derive(Clone, Copy)]
+pub struct WasmMemory;
+
+#[cfg(target_arch = "wasm32")]
+impl Source for WasmMemory {
+    fn grow(&self, _end: u32, min_end: u32) -> Option<u32> {
+        use core::arch::wasm32::{memory_grow, memory_size};
+        // Someone else (the host, JavaScript) may have grown memory too: the heap takes everything
+        // up to the real end of memory.
+        let current = memory_size(0) as u64 * 65536;
+        let pages = (min_end as u64).saturating_sub(current).div_ceil(65536) as usize;
+        if pages > 0 && memory_grow(0, pages) == usize::MAX {
+            return None;
+        }
+        Some(((current + pages as u64 * 65536).min(MAX_END as u64)) as u32)
+    }
+}

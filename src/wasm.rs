@@ -1,0 +1,52 @@
+//! The heap of the running wasm instance: it starts at `__heap_base` and grows the memory.
+
+use core::alloc::{GlobalAlloc, Layout};
+use core::arch::wasm32::memory_size;
+
+use crate::heap::Heap;
+use crate::mem::Mem;
+use crate::source::{MAX_END, WasmMemory};
+
+/// The instance's heap, set up on first use; `None` only if memory cannot hold its records.
+#[inline]
+pub(crate) fn heap() -> Option<Heap<WasmMemory>> {
+    unsafe extern "C" {
+        static __heap_base: u8;
+    }
+    let start = (core::ptr::addr_of!(__heap_base) as u32 + 7) & !7;
+    // Safety: the linker puts nothing above __heap_base; the heap owns it to the end of memory.
+    let heap = unsafe { Heap::new(Mem::WASM, start, WasmMemory) };
+    let end = (memory_size(0) as u64 * 65536).min(MAX_END as u64) as u32;
+    heap.ensure_init(end).then_some(heap)
+}
+
+/// `#[global_allocator] static A: wasmheap::WasmHeap = wasmheap::WasmHeap;` in a Rust program
+/// compiled to wasm32 (single-threaded: wasm32-unknown-unknown without atomics).
+pub struct WasmHeap;
+
+unsafe impl GlobalAlloc for WasmHeap {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let Some(heap) = heap() else { return core::ptr::null_mut() };
+        heap.allocate_aligned(layout.size() as u32, layout.align() as u32) as *mut u8
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, _layout: Layout) {
+        if let Some(heap) = heap() {
+            heap.deallocate(ptr as u32)
+        }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let Some(heap) = heap() else { return core::ptr::null_mut() };
+        if layout.align() <= 8 {
+            return heap.reallocate(ptr as u32, new_size as u32) as *mut u8;
+        }
+        let new = heap.allocate_aligned(new_size as u32, layout.align() as u32);
+        if new != 0 {
+            let keep = layout.size().min(new_size);
+            unsafe { core::ptr::copy_nonoverlapping(ptr, new as *mut u8, keep) };
+            heap.deallocate(ptr as u32);
+        }
+        new as *mut u8
+    }
+}
