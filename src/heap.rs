@@ -90,10 +90,16 @@ impl<S: Source> Heap<S> {
         unsafe { &mut *(self.mem.ptr(control + HEADER) as *mut Segment) }
     }
 
+    /// Whether the region holds a heap already (a new region is all zero).
+    #[inline]
+    pub fn is_initialized(self) -> bool {
+        self.root().top != 0
+    }
+
     /// Sets up an empty heap in `start..end` if it is not set up yet. Returns false when the
     /// region cannot hold the heap's own records and cannot grow.
     pub fn ensure_init(self, end: u32) -> bool {
-        if self.root().top != 0 {
+        if self.is_initialized() {
             return true;
         }
         let base = self.start + ROOT_SIZE;
@@ -123,54 +129,51 @@ impl<S: Source> Heap<S> {
     }
 
     pub fn allocate_aligned(self, request: u32, align: u32) -> u32 {
-        let payload = match block::block_size(request) {
-            Some(size) if align.is_power_of_two() && align <= MAX_ALIGN => {
-                self.new_block(size, align).map(|b| self.hand_out(b, request))
-            }
-            _ => None,
+        let block = match block::block_size(request) {
+            Some(size) if align.is_power_of_two() && align <= MAX_ALIGN => self.new_block(size, align),
+            _ => 0,
         };
         let root = self.root();
-        match payload {
-            Some(p) => {
-                root.allocations += 1;
-                p
-            }
-            None => {
-                root.failures += 1;
-                0
-            }
+        if block == 0 {
+            root.failures += 1;
+            return 0;
         }
+        root.allocations += 1;
+        self.hand_out(block, request)
     }
 
-    /// A used block of `size` bytes whose payload is `align`-aligned, from the newest segment.
-    /// Its header is written; its tag is not.
-    fn new_block(self, size: u32, align: u32) -> Option<u32> {
+    /// A used block of `size` bytes whose payload is `align`-aligned, from the newest segment, or
+    /// 0. Its header is written; its tag is not.
+    fn new_block(self, size: u32, align: u32) -> u32 {
         let align = align.max(HEADER);
         // An aligned payload may need a gap in front, itself a free block: at most
         // align - 8 bytes, or that plus `align` when the gap would be too small to be a block.
-        let search = if align == HEADER { size } else { size.checked_add(align + MIN_BLOCK)? };
+        // (The sum cannot wrap: size ≤ MAX_REQUEST + 8 and align ≤ MAX_ALIGN.)
+        let search = if align == HEADER { size } else { size + align + MIN_BLOCK };
         let depth = self.root().depth;
         let found = self.segment(depth).find(search);
         if found != 0 {
             let found_size = self.mem.load(found) & SIZE_MASK;
             self.segment(depth).remove(self.mem, found, found_size);
             let gap = aligned_gap(found, align);
-            return Some(self.place(depth, found, found_size, gap, size));
+            return self.place(depth, found, found_size, gap, size);
         }
         self.carve(size, align)
     }
 
-    /// A used block of `size` bytes with an `align`-aligned payload, cut at the top.
-    pub(crate) fn carve(self, size: u32, align: u32) -> Option<u32> {
+    /// A used block of `size` bytes with an `align`-aligned payload, cut at the top, or 0.
+    pub(crate) fn carve(self, size: u32, align: u32) -> u32 {
         let top = self.root().top;
         let gap = aligned_gap(top, align);
-        let block = top.checked_add(gap)?;
-        let new_top = block.checked_add(size)?;
-        self.reserve(new_top)?;
+        let block = top.wrapping_add(gap);
+        let Some(new_top) = block.checked_add(size).filter(|_| block >= top) else { return 0 };
+        if !self.reserve(new_top) {
+            return 0;
+        }
         self.root().top = new_top;
         let flags = if gap != 0 { self.make_free(self.root().depth, top, gap) } else { 0 };
         self.mem.store(block, size | flags);
-        Some(block)
+        block
     }
 
     /// Turns the free block `[at, at + total)`, already off its list, into a used block of `size`
@@ -206,19 +209,22 @@ impl<S: Source> Heap<S> {
         self.mem.store(block, self.mem.load(block) & !PREV_FREE);
     }
 
-    /// Makes memory reach `new_end`, growing it if needed.
-    fn reserve(self, new_end: u32) -> Option<()> {
+    /// Makes memory reach `new_end`, growing it if needed. False when it cannot.
+    #[inline]
+    fn reserve(self, new_end: u32) -> bool {
+        new_end <= self.root().end || self.grow_to(new_end)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn grow_to(self, new_end: u32) -> bool {
         let end = self.root().end;
-        if new_end > end {
-            if new_end > MAX_END {
-                return None;
-            }
-            let grown = self.source.grow(end, new_end)?;
-            let root = self.root();
-            root.end = grown;
-            root.memory_grows += 1;
-        }
-        Some(())
+        let grown = if new_end <= MAX_END { self.source.grow(end, new_end) } else { None };
+        let Some(grown) = grown else { return false };
+        let root = self.root();
+        root.end = grown;
+        root.memory_grows += 1;
+        true
     }
 
     /// Tags a new used block of the newest segment for `request` bytes and counts it live.
@@ -335,7 +341,10 @@ impl<S: Source> Heap<S> {
             if self.resize_in_place(live, size) {
                 return Some(payload);
             }
-            let block = self.new_block(size, HEADER)?;
+            let block = self.new_block(size, HEADER);
+            if block == 0 {
+                return None;
+            }
             let keep = live.request.min(request) as usize;
             unsafe { core::ptr::copy_nonoverlapping(self.mem.ptr(payload), self.mem.ptr(block + HEADER), keep) };
             self.forget(live);
@@ -375,8 +384,7 @@ impl<S: Source> Heap<S> {
         }
         let next = block + old;
         if next == self.root().top {
-            let new_top = block.checked_add(size).and_then(|t| self.reserve(t).map(|_| t));
-            let Some(new_top) = new_top else { return false };
+            let Some(new_top) = block.checked_add(size).filter(|&t| self.reserve(t)) else { return false };
             self.root().top = new_top;
             self.mem.store(block, size | flags);
             return true;

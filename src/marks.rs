@@ -71,7 +71,10 @@ impl<S: Source> Heap<S> {
         if self.root().depth == MAX_DEPTH {
             return None;
         }
-        let control = self.carve(CONTROL_SIZE, HEADER)?;
+        let control = self.carve(CONTROL_SIZE, HEADER);
+        if control == 0 {
+            return None;
+        }
         self.mem.store(control + 4, 0);
         let root = self.root();
         root.depth += 1;

@@ -16,8 +16,13 @@ pub(crate) fn heap() -> Option<Heap<WasmMemory>> {
     let start = (core::ptr::addr_of!(__heap_base) as u32 + 7) & !7;
     // Safety: the linker puts nothing above __heap_base; the heap owns it to the end of memory.
     let heap = unsafe { Heap::new(Mem::WASM, start, WasmMemory) };
-    let end = (memory_size(0) as u64 * 65536).min(MAX_END as u64) as u32;
-    heap.ensure_init(end).then_some(heap)
+    if heap.is_initialized() || init(heap) { Some(heap) } else { None }
+}
+
+#[cold]
+#[inline(never)]
+fn init(heap: Heap<WasmMemory>) -> bool {
+    heap.ensure_init((memory_size(0) as u64 * 65536).min(MAX_END as u64) as u32)
 }
 
 /// `#[global_allocator] static A: wasmheap::WasmHeap = wasmheap::WasmHeap;` in a Rust program
