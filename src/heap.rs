@@ -304,7 +304,11 @@ impl<S: Source> Heap<S> {
     /// neighbours, or giving it back to the top when it is the last block.
     pub(crate) fn release(self, depth: u32, block: u32, size: u32) {
         let (mut start, mut total) = (block, size);
-        if self.mem.load(block) & PREV_FREE != 0 {
+        let header = self.mem.load(block);
+        // The header turns free even where it ends up inside a merged block or above the top, so
+        // that a second `deallocate` of the same pointer finds a freed block, not a live one.
+        self.mem.store(block, header | FREE);
+        if header & PREV_FREE != 0 {
             let prev_size = self.mem.load(block - 4);
             start -= prev_size;
             total += prev_size;

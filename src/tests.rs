@@ -392,3 +392,35 @@ fn random_operations_match_the_model() {
         }
     }
 }
+
+/// Regression (found by the fuzzer, host-tests/fuzz): the header of a block merged into a free
+/// predecessor, or given back to the top, kept its used form and a matching tag, so a double free
+/// (even after the memory was handed out again, unwritten) was accepted and corrupted the heap.
+#[test]
+fn freed_headers_do_not_stay_live() {
+    // merged into a free predecessor
+    let t = TestHeap::with_limit(1 << 20);
+    let a = t.heap.allocate(8);
+    let b = t.heap.allocate(8);
+    let _pin = t.heap.allocate(8);
+    t.heap.deallocate(a);
+    t.heap.deallocate(b);
+    assert_eq!(t.heap.size(b), 0, "freed block still has a size");
+    t.heap.deallocate(b); // double free
+    let s = t.sound();
+    assert_eq!((s.frees, s.rejected_frees, s.live_blocks), (2, 1, 1));
+
+    // given back to the top, then the memory handed out again, unwritten
+    let t = TestHeap::with_limit(1 << 20);
+    let x = t.heap.allocate(8);
+    let y = t.heap.allocate(8);
+    t.heap.deallocate(y);
+    t.heap.deallocate(x);
+    let c = t.heap.allocate(24); // covers x and y; y's old header is inside c's payload
+    assert_eq!(c, x);
+    assert_eq!(t.heap.size(y), 0, "a pointer into the middle of c");
+    t.heap.deallocate(y); // double free of y
+    let s = t.sound();
+    assert_eq!((s.frees, s.rejected_frees, s.live_blocks), (2, 1, 1));
+    assert_eq!(t.heap.size(c), 24);
+}
