@@ -30,8 +30,9 @@
 pub const HEADER: u32 = 8;
 /// Smallest block: header plus the two list links; a free block's footer overlays the prev link.
 pub const MIN_BLOCK: u32 = 16;
-/// Largest request served; anything larger fails before any arithmetic can wrap.
-pub const MAX_REQUEST: u32 = 0xFFFF_0000;
+/// Largest request served; anything larger fails before any arithmetic can wrap (an aligned
+/// search adds up to 64 KiB + 16 to the block size).
+pub const MAX_REQUEST: u32 = 0xFFFE_0000;
 
 pub const FREE: u32 = 1;
 pub const PREV_FREE: u32 = 2;

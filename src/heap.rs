@@ -24,6 +24,10 @@ pub const ROOT_SIZE: u32 = (size_of::<Root>() as u32 + 7) & !7;
 pub const CONTROL_SIZE: u32 = (HEADER + size_of::<Segment>() as u32 + 7) & !7;
 /// Largest alignment `allocate_aligned` accepts.
 pub const MAX_ALIGN: u32 = 65536;
+const _: () = assert!(
+    block::MAX_REQUEST as u64 + HEADER as u64 + 7 + MAX_ALIGN as u64 + MIN_BLOCK as u64 <= u32::MAX as u64,
+    "the search size of an aligned request must not wrap"
+);
 
 /// The heap's state, at the start of the region it manages.
 #[repr(C)]
@@ -148,7 +152,6 @@ impl<S: Source> Heap<S> {
         let align = align.max(HEADER);
         // An aligned payload may need a gap in front, itself a free block: at most
         // align - 8 bytes, or that plus `align` when the gap would be too small to be a block.
-        // (The sum cannot wrap: size ≤ MAX_REQUEST + 8 and align ≤ MAX_ALIGN.)
         let search = if align == HEADER { size } else { size + align + MIN_BLOCK };
         let depth = self.root().depth;
         let found = self.segment(depth).find(search);

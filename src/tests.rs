@@ -424,3 +424,20 @@ fn freed_headers_do_not_stay_live() {
     assert_eq!((s.frees, s.rejected_frees, s.live_blocks), (2, 1, 1));
     assert_eq!(t.heap.size(c), 24);
 }
+
+/// Regression (found by the fuzzer, host-tests/fuzz): the search size of an aligned request,
+/// `size + align + MIN_BLOCK`, wrapped for a request near the old `MAX_REQUEST` with a large
+/// alignment, found a small free block and carved a 4 GiB block out of it.
+#[test]
+fn huge_aligned_request_does_not_wrap_the_search() {
+    let t = TestHeap::with_limit(1 << 20);
+    let a = t.heap.allocate(100);
+    let _pin = t.heap.allocate(8);
+    t.heap.deallocate(a); // a free block of 112 bytes on the lists
+    for align in [16, 4096, crate::MAX_ALIGN] {
+        assert_eq!(t.heap.allocate_aligned(crate::block::MAX_REQUEST, align), 0, "align {align}");
+        assert_eq!(t.heap.allocate_aligned(crate::block::MAX_REQUEST - 8, align), 0, "align {align}");
+    }
+    let s = t.sound();
+    assert_eq!((s.failures, s.live_blocks), (6, 1));
+}
