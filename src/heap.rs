@@ -100,12 +100,10 @@ impl<S: Source> Heap<S> {
         self.root().top != 0
     }
 
-    /// Sets up an empty heap in `start..end` if it is not set up yet. Returns false when the
-    /// region cannot hold the heap's own records and cannot grow.
+    /// Sets up an empty heap in `start..end` if it is not set up yet, growing memory first when
+    /// the region cannot hold the heap's own records (the root must exist before it is read).
+    /// Returns false when it cannot.
     pub fn ensure_init(self, end: u32) -> bool {
-        if self.is_initialized() {
-            return true;
-        }
         let base = self.start + ROOT_SIZE;
         let mut end = end.min(MAX_END) & !7;
         if end < base + CONTROL_SIZE {
@@ -114,9 +112,11 @@ impl<S: Source> Heap<S> {
                 None => return false,
             }
         }
+        if self.is_initialized() {
+            return true;
+        }
         let root = self.root();
         root.end = end;
-        root.top = base;
         root.segments[0] = base;
         self.mem.store(base, CONTROL_SIZE);
         self.mem.store(base + 4, 0);
@@ -154,7 +154,7 @@ impl<S: Source> Heap<S> {
         // align - 8 bytes, or that plus `align` when the gap would be too small to be a block.
         let search = if align == HEADER { size } else { size + align + MIN_BLOCK };
         let depth = self.root().depth;
-        let found = self.segment(depth).find(search);
+        let found = self.segment(depth).find(self.mem, search);
         if found != 0 {
             let found_size = self.mem.load(found) & SIZE_MASK;
             self.segment(depth).remove(self.mem, found, found_size);

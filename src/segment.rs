@@ -97,20 +97,27 @@ impl Segment {
         self.free_bytes -= size;
     }
 
-    /// A free block of at least `size` bytes, in O(1), or 0. Only the first block of a list is
-    /// looked at, so a block that would fit may be missed when it shares a list with smaller ones.
-    pub fn find(&self, size: u32) -> u32 {
-        let Some((fl, sl)) = class_at_least(size) else { return 0 };
-        let (mut fl, mut map) = (fl, self.sl_bitmap[row(fl)] as u32 & (!0 << sl));
-        if map == 0 {
-            let above = self.fl_bitmap & (!0u32).checked_shl(fl + 1).unwrap_or(0);
-            if above == 0 {
-                return 0;
+    /// A free block of at least `size` bytes, in O(1), or 0. First the smallest list whose blocks
+    /// all fit (good fit); failing that, the first block of the list `size` itself falls in, which
+    /// may hold blocks both smaller and larger: a perfect fit must not be missed when memory is
+    /// short. Other blocks of that list are not looked at.
+    pub fn find(&self, mem: Mem, size: u32) -> u32 {
+        if let Some((fl, sl)) = class_at_least(size) {
+            let (mut fl, mut map) = (fl, self.sl_bitmap[row(fl)] as u32 & (!0 << sl));
+            if map == 0 {
+                let above = self.fl_bitmap & (!0u32).checked_shl(fl + 1).unwrap_or(0);
+                fl = above.trailing_zeros();
+                map = if above != 0 { self.sl_bitmap[row(fl)] as u32 } else { 0 };
             }
-            fl = above.trailing_zeros();
-            map = self.sl_bitmap[row(fl)] as u32;
+            if map != 0 {
+                return self.heads[row(fl)][col(map.trailing_zeros())];
+            }
         }
-        self.heads[row(fl)][col(map.trailing_zeros())]
+        let (fl, sl) = class(size);
+        match self.listed_head(fl, sl) {
+            Some(head) if mem.load(head) & SIZE_MASK >= size => head,
+            _ => 0,
+        }
     }
 
     /// The largest free block of this segment: the biggest block of its highest non-empty list.

@@ -441,3 +441,14 @@ fn huge_aligned_request_does_not_wrap_the_search() {
     let s = t.sound();
     assert_eq!((s.failures, s.live_blocks), (6, 1));
 }
+
+#[test]
+fn a_perfect_fit_in_a_shared_class_is_found_when_memory_is_short() {
+    let t = TestHeap::new(65536, 65536);
+    let blocks: Vec<u32> = std::iter::from_fn(|| Some(t.heap.allocate(4096)).filter(|&p| p != 0)).collect();
+    let victim = blocks[blocks.len() / 2];
+    t.heap.deallocate(victim);
+    // 4104-byte block: its class [4096, 4608) also holds smaller blocks, so good fit skips it
+    assert_eq!(t.heap.allocate(4096), victim);
+    t.sound();
+}

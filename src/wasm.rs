@@ -16,7 +16,14 @@ pub(crate) fn heap() -> Option<Heap<WasmMemory>> {
     let start = (core::ptr::addr_of!(__heap_base) as u32 + 7) & !7;
     // Safety: the linker puts nothing above __heap_base; the heap owns it to the end of memory.
     let heap = unsafe { Heap::new(Mem::WASM, start, WasmMemory) };
-    if heap.is_initialized() || init(heap) { Some(heap) } else { None }
+    // A static flag, not the root: the root may lie past the initial memory until init grows it.
+    static mut READY: bool = false;
+    unsafe {
+        if !READY {
+            READY = init(heap);
+        }
+        READY.then_some(heap)
+    }
 }
 
 #[cold]
