@@ -452,3 +452,9 @@ fn a_perfect_fit_in_a_shared_class_is_found_when_memory_is_short() {
     assert_eq!(t.heap.allocate(4096), victim);
     t.sound();
 }
+
+#[test]
+fn record_sizes_are_as_documented() {
+    // README: a mark costs a 1088-byte control block; the root takes the rest of the first bytes.
+    assert_eq!((CONTROL_SIZE, ROOT_SIZE), (1088, 1080));
+}
