@@ -272,7 +272,11 @@ impl Heap {
 
     /// A fresh heap whose memory may grow up to `max_bytes`.
     pub fn with_cap(max_bytes: usize) -> Heap {
-        let limiter = CapLimiter { max_bytes, granted: 0, refused: 0 };
+        let limiter = CapLimiter {
+            max_bytes,
+            granted: 0,
+            refused: 0,
+        };
         let mut store = Store::new(engine(), State { limiter });
         store.limiter(|s| &mut s.limiter);
         store.set_fuel(CALL_FUEL).expect("fuel is enabled");
@@ -309,7 +313,10 @@ impl Heap {
 
     fn alloc_scratch(&mut self) {
         let p = self.allocate(SCRATCH);
-        assert!(p != 0, "allocate({SCRATCH}) for the stats scratch block returned 0");
+        assert!(
+            p != 0,
+            "allocate({SCRATCH}) for the stats scratch block returned 0"
+        );
         self.scratch = p;
         self.scratch_allocations += 1;
     }
@@ -331,21 +338,29 @@ impl Heap {
     // ---- the raw ABI -------------------------------------------------------------------------
 
     pub fn allocate(&mut self, size: u32) -> u32 {
-        self.invoke(self.f_allocate.clone(), size, || format!("allocate({size:#x})"))
+        self.invoke(self.f_allocate.clone(), size, || {
+            format!("allocate({size:#x})")
+        })
     }
 
     pub fn allocate_aligned(&mut self, size: u32, align: u32) -> u32 {
         let f = self.f_allocate_aligned.clone();
-        self.invoke(f, (size, align), || format!("allocate_aligned({size:#x}, {align:#x})"))
+        self.invoke(f, (size, align), || {
+            format!("allocate_aligned({size:#x}, {align:#x})")
+        })
     }
 
     pub fn deallocate(&mut self, ptr: u32) {
-        self.invoke(self.f_deallocate.clone(), ptr, || format!("deallocate({ptr:#x})"))
+        self.invoke(self.f_deallocate.clone(), ptr, || {
+            format!("deallocate({ptr:#x})")
+        })
     }
 
     pub fn reallocate(&mut self, ptr: u32, size: u32) -> u32 {
         let f = self.f_reallocate.clone();
-        self.invoke(f, (ptr, size), || format!("reallocate({ptr:#x}, {size:#x})"))
+        self.invoke(f, (ptr, size), || {
+            format!("reallocate({ptr:#x}, {size:#x})")
+        })
     }
 
     pub fn size(&mut self, ptr: u32) -> u32 {
@@ -367,15 +382,21 @@ impl Heap {
     }
 
     pub fn free_all_mark(&mut self) {
-        self.invoke(self.f_free_all_mark.clone(), (), || "free_all_mark()".into())
+        self.invoke(self.f_free_all_mark.clone(), (), || {
+            "free_all_mark()".into()
+        })
     }
 
     pub fn free_get_mark(&mut self) -> u32 {
-        self.invoke(self.f_free_get_mark.clone(), (), || "free_get_mark()".into())
+        self.invoke(self.f_free_get_mark.clone(), (), || {
+            "free_get_mark()".into()
+        })
     }
 
     pub fn free_to_mark(&mut self, mark: u32) {
-        self.invoke(self.f_free_to_mark.clone(), mark, || format!("free_to_mark({mark:#x})"))
+        self.invoke(self.f_free_to_mark.clone(), mark, || {
+            format!("free_to_mark({mark:#x})")
+        })
     }
 
     pub fn check(&mut self) -> u32 {
@@ -384,7 +405,9 @@ impl Heap {
 
     /// `stats(out_ptr)` into `out_ptr`, decoded. `out_ptr` must be a live block of 64 bytes.
     pub fn stats_at(&mut self, out_ptr: u32) -> Stats {
-        self.invoke(self.f_stats.clone(), out_ptr, || format!("stats({out_ptr:#x})"));
+        self.invoke(self.f_stats.clone(), out_ptr, || {
+            format!("stats({out_ptr:#x})")
+        });
         let mut w = [0u32; 16];
         for (i, w) in w.iter_mut().enumerate() {
             *w = self.read_u32(out_ptr + 4 * i as u32);
@@ -545,7 +568,11 @@ impl Heap {
         match counter {
             Counter::None => {
                 let d = diff_words(&snap[hs..], &snap_after[hs..]);
-                assert!(d.is_empty(), "{what}: heap memory changed: {:x?}", &d[..d.len().min(8)]);
+                assert!(
+                    d.is_empty(),
+                    "{what}: heap memory changed: {:x?}",
+                    &d[..d.len().min(8)]
+                );
             }
             Counter::RejectedFrees => expected.rejected_frees += 1,
             Counter::RejectedMarks => expected.rejected_marks += 1,
@@ -555,7 +582,10 @@ impl Heap {
             assert_heap_unchanged_but_counter(&snap, &snap_after, before.heap_start);
         }
         let after = self.stats();
-        assert_eq!(after, expected, "{what}: statistics (left: after, right: expected)");
+        assert_eq!(
+            after, expected,
+            "{what}: statistics (left: after, right: expected)"
+        );
         let code = self.check();
         assert_eq!(code, 0, "{what}: check() = {code}");
         r

@@ -168,8 +168,14 @@ impl Model {
     /// Accepts a new block at `q` returned by an allocation call.
     fn add_block(&mut self, h: &mut Heap, q: u32, size: u32, align: u32) -> Result<(), String> {
         ensure!(q % align == 0, "pointer {q:#x} is not aligned to {align}");
-        ensure!(!self.blocks.contains_key(&q), "pointer {q:#x} is already a live block");
-        ensure!(q != h.scratch(), "pointer {q:#x} is the live stats scratch block");
+        ensure!(
+            !self.blocks.contains_key(&q),
+            "pointer {q:#x} is already a live block"
+        );
+        ensure!(
+            q != h.scratch(),
+            "pointer {q:#x} is the live stats scratch block"
+        );
         let data = self.new_data(size);
         ensure!(
             q as u64 + size as u64 <= h.mem_size() as u64,
@@ -178,15 +184,27 @@ impl Model {
         );
         h.write(q, &data);
         let seg = self.depth();
-        self.blocks.insert(q, Block { size, align, seg, data });
+        self.blocks.insert(
+            q,
+            Block {
+                size,
+                align,
+                seg,
+                data,
+            },
+        );
         self.c.allocations += 1;
         self.touch_peak();
         Ok(())
     }
 
     fn release_segments_from(&mut self, d: usize) {
-        let gone: Vec<u32> =
-            self.blocks.iter().filter(|(_, b)| b.seg >= d).map(|(&p, _)| p).collect();
+        let gone: Vec<u32> = self
+            .blocks
+            .iter()
+            .filter(|(_, b)| b.seg >= d)
+            .map(|(&p, _)| p)
+            .collect();
         for p in gone {
             self.blocks.remove(&p);
             self.dead.push(p);
@@ -226,7 +244,10 @@ impl Model {
     pub fn allocate(&mut self, h: &mut Heap, size: u32) -> Result<(), String> {
         let q = h.allocate(size);
         if q == 0 {
-            ensure!(self.growth_frozen, "allocate({size}) returned 0 though memory could grow");
+            ensure!(
+                self.growth_frozen,
+                "allocate({size}) returned 0 though memory could grow"
+            );
             self.c.failures += 1;
             return Ok(());
         }
@@ -237,7 +258,10 @@ impl Model {
         let q = h.allocate_aligned(size, align);
         let valid = align.is_power_of_two() && align <= 65536;
         if !valid {
-            ensure!(q == 0, "allocate_aligned({size}, {align}) with a bad align returned {q:#x}");
+            ensure!(
+                q == 0,
+                "allocate_aligned({size}, {align}) with a bad align returned {q:#x}"
+            );
             self.c.failures += 1;
             return Ok(());
         }
@@ -270,7 +294,10 @@ impl Model {
         if p == 0 {
             let q = h.reallocate(0, size);
             if q == 0 {
-                ensure!(self.growth_frozen, "reallocate(0, {size}) returned 0 though memory could grow");
+                ensure!(
+                    self.growth_frozen,
+                    "reallocate(0, {size}) returned 0 though memory could grow"
+                );
                 self.c.failures += 1;
                 return Ok(());
             }
@@ -278,7 +305,10 @@ impl Model {
         }
         let Some(old) = self.blocks.get(&p).cloned() else {
             let q = h.reallocate(p, size);
-            ensure!(q == 0, "reallocate({p:#x}, {size}) of a pointer that is not live returned {q:#x}");
+            ensure!(
+                q == 0,
+                "reallocate({p:#x}, {size}) of a pointer that is not live returned {q:#x}"
+            );
             self.c.rejected_frees += 1;
             return Ok(());
         };
@@ -293,7 +323,11 @@ impl Model {
             return Ok(());
         }
         if size <= old.size {
-            ensure!(q == p, "reallocate({p:#x}, {size}) shrinking from {} moved to {q:#x}", old.size);
+            ensure!(
+                q == p,
+                "reallocate({p:#x}, {size}) shrinking from {} moved to {q:#x}",
+                old.size
+            );
         }
         let keep = old.size.min(size) as usize;
         // The kept prefix must have arrived intact (checked before anything else is written).
@@ -303,11 +337,25 @@ impl Model {
         );
         let mut data = old.data[..keep].to_vec();
         data.extend_from_slice(&self.new_data(size)[keep..]);
-        let mut block = Block { size, align: old.align, seg: old.seg, data };
+        let mut block = Block {
+            size,
+            align: old.align,
+            seg: old.seg,
+            data,
+        };
         if q != p {
-            ensure!(q % 8 == 0, "reallocate moved to a misaligned pointer {q:#x}");
-            ensure!(!self.blocks.contains_key(&q), "reallocate moved onto live block {q:#x}");
-            ensure!(q != h.scratch(), "reallocate moved onto the stats scratch block");
+            ensure!(
+                q % 8 == 0,
+                "reallocate moved to a misaligned pointer {q:#x}"
+            );
+            ensure!(
+                !self.blocks.contains_key(&q),
+                "reallocate moved onto live block {q:#x}"
+            );
+            ensure!(
+                q != h.scratch(),
+                "reallocate moved onto the stats scratch block"
+            );
             self.blocks.remove(&p);
             self.dead.push(p);
             block.align = 8;
@@ -327,12 +375,20 @@ impl Model {
     pub fn free_get_mark(&mut self, h: &mut Heap) -> Result<(), String> {
         let m = h.free_get_mark();
         if self.depth() >= MAX_DEPTH {
-            ensure!(m == 0, "free_get_mark() at depth {} returned {m:#x}, not 0", self.depth());
+            ensure!(
+                m == 0,
+                "free_get_mark() at depth {} returned {m:#x}, not 0",
+                self.depth()
+            );
             self.c.failures += 1;
             return Ok(());
         }
         if m == 0 {
-            ensure!(self.growth_frozen, "free_get_mark() returned 0 at depth {}", self.depth());
+            ensure!(
+                self.growth_frozen,
+                "free_get_mark() returned 0 at depth {}",
+                self.depth()
+            );
             self.c.failures += 1;
             return Ok(());
         }
@@ -389,7 +445,12 @@ impl Model {
         h.free_all();
         self.release_segments_from(self.floor + 1);
         let f = self.floor;
-        let gone: Vec<u32> = self.blocks.iter().filter(|(_, b)| b.seg == f).map(|(&p, _)| p).collect();
+        let gone: Vec<u32> = self
+            .blocks
+            .iter()
+            .filter(|(_, b)| b.seg == f)
+            .map(|(&p, _)| p)
+            .collect();
         for p in gone {
             self.blocks.remove(&p);
             self.dead.push(p);
@@ -443,7 +504,11 @@ impl Model {
             Op::FreeAll => self.free_all(h),
             Op::FreezeGrowth(freeze) => {
                 self.growth_frozen = freeze;
-                if freeze { h.freeze_growth() } else { h.unfreeze_growth() }
+                if freeze {
+                    h.freeze_growth()
+                } else {
+                    h.unfreeze_growth()
+                }
                 Ok(())
             }
         }
@@ -460,17 +525,31 @@ impl Model {
         self.verify_stats(&s, h.mem_size())?;
         let mut end = s.heap_start;
         let scratch = (h.scratch(), crate::SCRATCH);
-        let mut spans: Vec<(u32, u32)> =
-            self.blocks.iter().map(|(&p, b)| (p, b.size.max(1))).collect();
+        let mut spans: Vec<(u32, u32)> = self
+            .blocks
+            .iter()
+            .map(|(&p, b)| (p, b.size.max(1)))
+            .collect();
         spans.push(scratch);
         spans.sort();
         for (p, len) in spans {
-            ensure!(p >= end, "block {p:#x} overlaps the block before it (which ends at {end:#x})");
+            ensure!(
+                p >= end,
+                "block {p:#x} overlaps the block before it (which ends at {end:#x})"
+            );
             end = p + len;
         }
-        ensure!(end <= s.heap_top, "a block ends at {end:#x}, above heap_top {:#x}", s.heap_top);
+        ensure!(
+            end <= s.heap_top,
+            "a block ends at {end:#x}, above heap_top {:#x}",
+            s.heap_top
+        );
         for (&p, b) in &self.blocks {
-            ensure!(p % b.align == 0, "block {p:#x} is not aligned to {}", b.align);
+            ensure!(
+                p % b.align == 0,
+                "block {p:#x} is not aligned to {}",
+                b.align
+            );
             let n = h.size(p);
             ensure!(n == b.size, "size({p:#x}) = {n}, expected {}", b.size);
             if h.read(p, b.size) != &b.data[..] {

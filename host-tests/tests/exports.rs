@@ -21,7 +21,10 @@ fn every_export_of_the_raw_abi_is_there_with_its_signature() {
                 assert_eq!(p.len(), params, "`{name}` takes {} parameters", p.len());
                 assert_eq!(r.len(), results, "`{name}` returns {} results", r.len());
                 for t in p.iter().chain(&r) {
-                    assert!(matches!(t, ValType::I32), "`{name}` has a {t} in its signature");
+                    assert!(
+                        matches!(t, ValType::I32),
+                        "`{name}` has a {t} in its signature"
+                    );
                 }
             }
             Some(other) => panic!("`{name}` is exported as {other:?}, not a function"),

@@ -74,7 +74,10 @@ fn replay(ops: &[Op]) -> Result<(), String> {
                 .filter(|op| !matches!(op, Op::Nop))
                 .map(|op| format!("{op:?}"))
                 .collect();
-            return Err(format!("step {i}, {op:?}: {e}\nsteps to reproduce: [{}]", steps.join(", ")));
+            return Err(format!(
+                "step {i}, {op:?}: {e}\nsteps to reproduce: [{}]",
+                steps.join(", ")
+            ));
         }
     }
     Ok(())
@@ -151,7 +154,14 @@ fn random_op(r: &mut XorShift) -> Op {
     };
     match r.below(68) {
         0..=21 => Op::Alloc(size(r)),
-        22..=25 => Op::AllocAligned(size(r), if r.below(13) == 0 { 3 } else { 1 << r.below(17) }),
+        22..=25 => Op::AllocAligned(
+            size(r),
+            if r.below(13) == 0 {
+                3
+            } else {
+                1 << r.below(17)
+            },
+        ),
         26..=38 => Op::Free(n),
         39..=41 => Op::FreeBad(bad(r)),
         42..=51 => Op::Realloc(n, size(r)),

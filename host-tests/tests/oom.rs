@@ -12,7 +12,10 @@ fn fill_up(h: &mut Heap, size: u32) -> Vec<u32> {
         }
         h.fill(p, size, v.len() as u8);
         v.push(p);
-        assert!(v.len() < 1 << 20, "allocate never fails with growth refused");
+        assert!(
+            v.len() < 1 << 20,
+            "allocate never fails with growth refused"
+        );
     }
 }
 
@@ -26,7 +29,10 @@ fn allocation_fails_when_memory_cannot_grow_and_recovers() {
     assert_eq!(s.failures, 1);
     assert_eq!(s.live_blocks, blocks.len() as u32);
     assert_eq!(h.mem_size(), mem, "memory grew past the cap");
-    assert!(h.limiter().refused > 0, "the allocator never asked for memory");
+    assert!(
+        h.limiter().refused > 0,
+        "the allocator never asked for memory"
+    );
     h.assert_sound();
     assert_eq!(h.allocate_aligned(4096, 4096), 0);
     assert_eq!(h.stats().failures, 2);
@@ -34,7 +40,10 @@ fn allocation_fails_when_memory_cannot_grow_and_recovers() {
     let victim = blocks[blocks.len() / 2];
     h.deallocate(victim);
     let small = h.allocate(2000);
-    assert!(small >= victim && small < victim + 4096, "the freed 4 KiB block was not reused");
+    assert!(
+        small >= victim && small < victim + 4096,
+        "the freed 4 KiB block was not reused"
+    );
     for (i, &p) in blocks.iter().enumerate() {
         if p != victim {
             h.assert_filled(p, 4096, i as u8);
@@ -65,7 +74,10 @@ fn a_cap_from_the_start() {
     }
     let s = h.stats();
     assert_eq!((s.live_blocks, s.failures), (0, 1));
-    assert_eq!(s.heap_top, fresh_top, "the top did not come back after freeing all");
+    assert_eq!(
+        s.heap_top, fresh_top,
+        "the top did not come back after freeing all"
+    );
     h.assert_sound();
 }
 
@@ -82,10 +94,17 @@ fn marks_fail_cleanly_when_their_record_does_not_fit() {
     assert_eq!(h.free_get_mark(), 0, "free_get_mark() with no memory left");
     let s = h.stats();
     assert_eq!(s.failures, failures + 1);
-    assert_eq!((s.mark_depth, s.live_blocks, s.heap_top), (before.mark_depth, before.live_blocks, before.heap_top));
+    assert_eq!(
+        (s.mark_depth, s.live_blocks, s.heap_top),
+        (before.mark_depth, before.live_blocks, before.heap_top)
+    );
     h.assert_sound();
     h.free_all_mark();
-    assert_eq!(h.stats().mark_depth, 0, "free_all_mark() cannot have a record either");
+    assert_eq!(
+        h.stats().mark_depth,
+        0,
+        "free_all_mark() cannot have a record either"
+    );
     h.assert_sound();
     h.unfreeze_growth();
     let m = h.free_get_mark();
@@ -107,7 +126,11 @@ fn free_all_after_running_out_gives_everything_back() {
     h.free_all();
     let s = h.stats();
     assert_eq!((s.live_blocks, s.heap_top), (0, top));
-    assert_eq!(fill_up(&mut h, 512).len(), blocks.len(), "not the same room after free_all");
+    assert_eq!(
+        fill_up(&mut h, 512).len(),
+        blocks.len(),
+        "not the same room after free_all"
+    );
     h.assert_sound();
 }
 
@@ -121,7 +144,10 @@ fn a_hole_of_exactly_the_requested_size_is_used_when_memory_cannot_grow() {
         let victim = blocks[blocks.len() / 2];
         h.deallocate(victim);
         let p = h.allocate(size);
-        assert_eq!(p, victim, "allocate({size}) with a free {size}-byte block and no growth");
+        assert_eq!(
+            p, victim,
+            "allocate({size}) with a free {size}-byte block and no growth"
+        );
         h.free_all();
     }
 }

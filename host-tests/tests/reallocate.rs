@@ -13,7 +13,10 @@ fn block(h: &mut Heap, size: u32, id: u64) -> u32 {
 
 #[track_caller]
 fn assert_prefix(h: &Heap, p: u32, id: u64, len: u32) {
-    assert!(h.read(p, len) == &pattern(id, len)[..], "block {p:#x}: first {len} bytes changed");
+    assert!(
+        h.read(p, len) == &pattern(id, len)[..],
+        "block {p:#x}: first {len} bytes changed"
+    );
 }
 
 #[test]
@@ -22,19 +25,29 @@ fn shrinking_stays_in_place() {
     let p = block(&mut h, 500, 1);
     let guard = block(&mut h, 16, 2); // p is not at the top
     for size in [499, 400, 200, 64, 17, 16, 9, 8, 1, 0] {
-        assert_eq!(h.reallocate(p, size), p, "shrinking to {size} moved the block");
+        assert_eq!(
+            h.reallocate(p, size),
+            p,
+            "shrinking to {size} moved the block"
+        );
         assert_eq!(h.size(p), size);
         assert_prefix(&h, p, 1, size);
         h.assert_sound();
     }
     assert_prefix(&h, guard, 2, 16);
     let s = h.stats();
-    assert_eq!((s.live_blocks, s.live_bytes, s.reallocations, s.allocations), (2, 16, 10, 2));
+    assert_eq!(
+        (s.live_blocks, s.live_bytes, s.reallocations, s.allocations),
+        (2, 16, 10, 2)
+    );
     assert_eq!(s.peak_live_bytes, 516);
     // The space given up is reusable without growing the top.
     let top = s.heap_top;
     let q = block(&mut h, 400, 3);
-    assert!(q > p && q < guard, "the 400 bytes freed by shrinking were not reused ({q:#x})");
+    assert!(
+        q > p && q < guard,
+        "the 400 bytes freed by shrinking were not reused ({q:#x})"
+    );
     assert_eq!(h.stats().heap_top, top);
     h.assert_sound();
 }
@@ -47,13 +60,21 @@ fn growing_into_a_free_successor_stays_in_place() {
     let c = block(&mut h, 32, 3);
     h.deallocate(b);
     let top = h.stats().heap_top;
-    assert_eq!(h.reallocate(a, 120), a, "growing into a free successor moved");
+    assert_eq!(
+        h.reallocate(a, 120),
+        a,
+        "growing into a free successor moved"
+    );
     assert_prefix(&h, a, 1, 64);
     assert_eq!(h.size(a), 120);
     h.assert_sound();
     // Exactly all of a and b (b's header included).
     let all = 64 + 8 + 200;
-    assert_eq!(h.reallocate(a, all), a, "growing to swallow the whole free successor moved");
+    assert_eq!(
+        h.reallocate(a, all),
+        a,
+        "growing to swallow the whole free successor moved"
+    );
     assert_eq!(h.size(a), all);
     assert_prefix(&h, a, 1, 64);
     assert_prefix(&h, c, 3, 32);
@@ -68,7 +89,11 @@ fn growing_at_the_top_stays_in_place() {
     let p = block(&mut h, 100, 2);
     let grows = h.stats().memory_grows;
     for size in [101, 1000, 70_000, 300_000] {
-        assert_eq!(h.reallocate(p, size), p, "growing the top block to {size} moved it");
+        assert_eq!(
+            h.reallocate(p, size),
+            p,
+            "growing the top block to {size} moved it"
+        );
         assert_eq!(h.size(p), size);
         assert_prefix(&h, p, 2, 100);
         h.fill(p + 100, size - 100, 0xCC);
@@ -76,8 +101,15 @@ fn growing_at_the_top_stays_in_place() {
     }
     let s = h.stats();
     assert!(s.heap_top >= p + 300_000);
-    assert!(s.memory_grows > grows, "growing to 300 KB needed more memory");
-    assert_eq!(s.memory_grows, h.limiter().granted, "memory_grows vs. granted memory.grow calls");
+    assert!(
+        s.memory_grows > grows,
+        "growing to 300 KB needed more memory"
+    );
+    assert_eq!(
+        s.memory_grows,
+        h.limiter().granted,
+        "memory_grows vs. granted memory.grow calls"
+    );
 }
 
 #[test]
@@ -87,7 +119,10 @@ fn growing_a_boxed_in_block_moves_it_with_its_contents() {
     let b = block(&mut h, 64, 2);
     let before = h.stats();
     let q = h.reallocate(a, 1000);
-    assert!(q != 0 && q != a, "reallocate(a, 1000) with a live successor: {q:#x}");
+    assert!(
+        q != 0 && q != a,
+        "reallocate(a, 1000) with a live successor: {q:#x}"
+    );
     assert_eq!(q % 8, 0);
     assert_prefix(&h, q, 1, 64);
     assert_eq!(h.size(q), 1000);
@@ -136,7 +171,10 @@ fn null_pointer_allocates() {
     let z = h.reallocate(0, 0);
     assert!(z != 0 && z != p);
     let s = h.stats();
-    assert_eq!((s.allocations, s.reallocations, s.live_blocks, s.live_bytes), (2, 0, 2, 100));
+    assert_eq!(
+        (s.allocations, s.reallocations, s.live_blocks, s.live_bytes),
+        (2, 0, 2, 100)
+    );
     assert_eq!(h.reallocate(0, u32::MAX), 0);
     assert_eq!(h.stats().failures, 1);
     h.assert_sound();
@@ -169,12 +207,19 @@ fn failure_leaves_the_old_block_untouched() {
     h.freeze_growth();
     let before = h.stats();
     let big = h.mem_size(); // can never fit without growing
-    assert_eq!(h.reallocate(a, big), 0, "reallocate beyond memory with growth refused");
+    assert_eq!(
+        h.reallocate(a, big),
+        0,
+        "reallocate beyond memory with growth refused"
+    );
     assert_eq!(h.size(a), 1000);
     assert_prefix(&h, a, 1, 1000);
     let s = h.stats();
     assert_eq!(s.failures, before.failures + 1);
-    assert_eq!((s.live_blocks, s.live_bytes, s.reallocations), (before.live_blocks, before.live_bytes, before.reallocations));
+    assert_eq!(
+        (s.live_blocks, s.live_bytes, s.reallocations),
+        (before.live_blocks, before.live_bytes, before.reallocations)
+    );
     assert!(h.limiter().refused > 0, "the limiter was never asked");
     h.assert_sound();
     // Too large for any memory: fails the same way, even with growth allowed.
@@ -202,6 +247,10 @@ fn failure_at_the_top_leaves_the_block_untouched() {
     assert_eq!(h.reallocate(a, too_big), 0);
     assert_eq!(h.size(a), 1000);
     assert_prefix(&h, a, 1, 1000);
-    assert_eq!(h.stats().heap_top, top, "a failed in-place growth moved the top");
+    assert_eq!(
+        h.stats().heap_top,
+        top,
+        "a failed in-place growth moved the top"
+    );
     h.assert_sound();
 }

@@ -7,13 +7,27 @@ fn a_fresh_heap() {
     let mut h = Heap::new();
     let raw = h.raw_stats();
     // Only the harness's scratch block is live.
-    assert_eq!((raw.live_blocks, raw.live_bytes, raw.allocations), (1, SCRATCH, 1));
+    assert_eq!(
+        (raw.live_blocks, raw.live_bytes, raw.allocations),
+        (1, SCRATCH, 1)
+    );
     let s = h.stats();
-    let zero = Stats { heap_bytes: s.heap_bytes, free_bytes: s.free_bytes, largest_free: s.largest_free,
-        memory_grows: s.memory_grows, heap_start: s.heap_start, heap_top: s.heap_top, ..Stats::default() };
+    let zero = Stats {
+        heap_bytes: s.heap_bytes,
+        free_bytes: s.free_bytes,
+        largest_free: s.largest_free,
+        memory_grows: s.memory_grows,
+        heap_start: s.heap_start,
+        heap_top: s.heap_top,
+        ..Stats::default()
+    };
     assert_eq!(s, zero, "a fresh heap has counters");
     let mem = h.mem_size();
-    assert!(s.heap_start > 0 && s.heap_start % 8 == 0, "heap_start {:#x}", s.heap_start);
+    assert!(
+        s.heap_start > 0 && s.heap_start % 8 == 0,
+        "heap_start {:#x}",
+        s.heap_start
+    );
     assert!(s.heap_start < s.heap_top && s.heap_top <= mem);
     assert_eq!(s.heap_bytes, mem - s.heap_start);
     assert!(s.free_bytes >= mem - s.heap_top && s.largest_free >= mem - s.heap_top);
@@ -52,7 +66,10 @@ fn counters_follow_a_scripted_scenario() {
     assert_eq!(s.mark_depth, 1);
     h.free_to_mark(m);
     let s = h.stats();
-    assert_eq!((s.live_blocks, s.live_bytes, s.peak_live_bytes, s.mark_depth), (3, 2530, 3130, 0));
+    assert_eq!(
+        (s.live_blocks, s.live_bytes, s.peak_live_bytes, s.mark_depth),
+        (3, 2530, 3130, 0)
+    );
     assert_eq!((s.frees, s.rejected_marks), (1, 1));
     h.assert_sound();
 }
@@ -82,13 +99,25 @@ fn free_bytes_count_free_blocks_with_their_headers() {
     let s0 = h.stats();
     h.deallocate(a);
     let s1 = h.stats();
-    assert_eq!(s1.free_bytes, s0.free_bytes + 1008, "freeing 1000 bytes + 8 of header");
+    assert_eq!(
+        s1.free_bytes,
+        s0.free_bytes + 1008,
+        "freeing 1000 bytes + 8 of header"
+    );
     assert!(s1.largest_free >= 1008.min(s1.free_bytes));
     assert_eq!(s1.heap_top, s0.heap_top, "a is not the last block");
     h.deallocate(b);
     let s2 = h.stats();
-    assert_eq!(s2.free_bytes, s1.free_bytes + 24, "b's 16 bytes + 8 of header");
-    assert_eq!(s2.heap_top, s0.heap_top - 1008 - 24, "both went back to the top");
+    assert_eq!(
+        s2.free_bytes,
+        s1.free_bytes + 24,
+        "b's 16 bytes + 8 of header"
+    );
+    assert_eq!(
+        s2.heap_top,
+        s0.heap_top - 1008 - 24,
+        "both went back to the top"
+    );
 }
 
 #[test]
