@@ -129,39 +129,60 @@ impl<S: Source> Heap<S> {
     // ---- allocate ----
 
     pub fn allocate(self, request: u32) -> u32 {
-        self.allocate_aligned(request, HEADER)
+        let Some(size) = block::block_size(request) else { return self.failed() };
+        let depth = self.root().depth;
+        let block = self.new_block(self.segment(depth), size);
+        if block == 0 {
+            return self.failed();
+        }
+        self.root().allocations += 1;
+        self.hand_out(depth, block, request)
     }
 
     pub fn allocate_aligned(self, request: u32, align: u32) -> u32 {
-        let block = match block::block_size(request) {
-            Some(size) if align.is_power_of_two() && align <= MAX_ALIGN => self.new_block(size, align),
-            _ => 0,
-        };
-        let root = self.root();
-        if block == 0 {
-            root.failures += 1;
-            return 0;
+        if align <= HEADER {
+            return if align.is_power_of_two() { self.allocate(request) } else { self.failed() };
         }
-        root.allocations += 1;
-        self.hand_out(block, request)
+        let Some(size) = block::block_size(request).filter(|_| align.is_power_of_two() && align <= MAX_ALIGN)
+        else {
+            return self.failed();
+        };
+        let depth = self.root().depth;
+        let segment = self.segment(depth);
+        // The payload may need a gap in front, itself a free block: at most align - 8 bytes, or
+        // that plus `align` when the gap would be too small to be a block. (Cannot wrap: see
+        // MAX_REQUEST.)
+        let found = segment.find(self.mem, size + align + MIN_BLOCK);
+        let block = if found != 0 {
+            let found_size = self.mem.load(found) & SIZE_MASK;
+            segment.remove(self.mem, found, found_size);
+            self.place(segment, found, found_size, aligned_gap(found, align), size)
+        } else {
+            self.carve(size, align)
+        };
+        if block == 0 {
+            return self.failed();
+        }
+        self.root().allocations += 1;
+        self.hand_out(depth, block, request)
     }
 
-    /// A used block of `size` bytes whose payload is `align`-aligned, from the newest segment, or
-    /// 0. Its header is written; its tag is not.
-    fn new_block(self, size: u32, align: u32) -> u32 {
-        let align = align.max(HEADER);
-        // An aligned payload may need a gap in front, itself a free block: at most
-        // align - 8 bytes, or that plus `align` when the gap would be too small to be a block.
-        let search = if align == HEADER { size } else { size + align + MIN_BLOCK };
-        let depth = self.root().depth;
-        let found = self.segment(depth).find(self.mem, search);
-        if found != 0 {
-            let found_size = self.mem.load(found) & SIZE_MASK;
-            self.segment(depth).remove(self.mem, found, found_size);
-            let gap = aligned_gap(found, align);
-            return self.place(depth, found, found_size, gap, size);
+    #[cold]
+    fn failed(self) -> u32 {
+        self.root().failures += 1;
+        0
+    }
+
+    /// A used block of `size` bytes from `segment`, the newest, or 0. Its header is written; its
+    /// tag is not.
+    fn new_block(self, segment: &mut Segment, size: u32) -> u32 {
+        let found = segment.find(self.mem, size);
+        if found == 0 {
+            return self.carve(size, HEADER);
         }
-        self.carve(size, align)
+        let found_size = self.mem.load(found) & SIZE_MASK;
+        segment.remove(self.mem, found, found_size);
+        self.place(segment, found, found_size, 0, size)
     }
 
     /// A used block of `size` bytes with an `align`-aligned payload, cut at the top, or 0.
@@ -174,21 +195,21 @@ impl<S: Source> Heap<S> {
             return 0;
         }
         self.root().top = new_top;
-        let flags = if gap != 0 { self.make_free(self.root().depth, top, gap) } else { 0 };
+        let flags = if gap != 0 { self.make_free(self.segment(self.root().depth), top, gap) } else { 0 };
         self.mem.store(block, size | flags);
         block
     }
 
     /// Turns the free block `[at, at + total)`, already off its list, into a used block of `size`
     /// bytes at `at + gap`. The gap in front and a tail of at least `MIN_BLOCK` become free blocks.
-    fn place(self, depth: u32, at: u32, total: u32, gap: u32, size: u32) -> u32 {
+    fn place(self, segment: &mut Segment, at: u32, total: u32, gap: u32, size: u32) -> u32 {
         let mut flags = 0;
         if gap != 0 {
-            flags = self.make_free(depth, at, gap);
+            flags = self.make_free(segment, at, gap);
         }
         let (block, rest) = (at + gap, total - gap);
         if rest - size >= MIN_BLOCK {
-            self.make_free(depth, block + size, rest - size);
+            self.make_free(segment, block + size, rest - size);
             self.mem.store(block, size | flags);
         } else {
             self.mem.store(block, rest | flags);
@@ -199,11 +220,11 @@ impl<S: Source> Heap<S> {
 
     /// Writes a free block's header and footer and lists it. Returns `PREV_FREE`, the flag its
     /// successor must carry.
-    fn make_free(self, depth: u32, block: u32, size: u32) -> u32 {
+    fn make_free(self, segment: &mut Segment, block: u32, size: u32) -> u32 {
         debug_assert!(size >= MIN_BLOCK && size % 8 == 0);
         self.mem.store(block, size | FREE);
         self.mem.store(block + size - 4, size);
-        self.segment(depth).insert(self.mem, block, size);
+        segment.insert(self.mem, block, size);
         PREV_FREE
     }
 
@@ -230,9 +251,8 @@ impl<S: Source> Heap<S> {
         true
     }
 
-    /// Tags a new used block of the newest segment for `request` bytes and counts it live.
-    fn hand_out(self, block: u32, request: u32) -> u32 {
-        let depth = self.root().depth;
+    /// Tags a new used block of segment `depth` for `request` bytes and counts it live.
+    fn hand_out(self, depth: u32, block: u32, request: u32) -> u32 {
         let size = self.mem.load(block) & SIZE_MASK;
         let segment = self.segment(depth);
         self.mem.store(block + 4, block::tag(block, segment.epoch, depth, size, request));
@@ -250,31 +270,45 @@ impl<S: Source> Heap<S> {
 
     // ---- deallocate ----
 
-    /// The live block behind `payload`, if it is one: in range, aligned, a used header whose size
+    /// The block behind `payload` if it is live, or 0: in range, aligned, a used header whose size
     /// stays inside its segment, and a tag that matches this place and this segment's epoch.
-    pub(crate) fn live(self, payload: u32) -> Option<Live> {
+    fn live_block(self, payload: u32) -> u32 {
         let root = self.root();
         let first = self.start + ROOT_SIZE + CONTROL_SIZE + HEADER;
         if payload % 8 != 0 || payload < first || payload >= root.top {
-            return None;
+            return 0;
         }
         let block = payload - HEADER;
         let header = self.mem.load(block);
         let size = header & SIZE_MASK;
         if header & (FREE | RESERVED) != 0 || size < MIN_BLOCK || size > root.top - block {
-            return None;
+            return 0;
         }
         let tag = self.mem.load(block + 4);
         let depth = block::tag_depth(tag);
         if depth > root.depth {
-            return None;
+            return 0;
         }
         let segment_end = if depth == root.depth { root.top } else { root.segments[slot(depth + 1)] };
         if block <= root.segments[slot(depth)] || block + size > segment_end {
+            return 0;
+        }
+        match block::tag_request(tag, block, self.segment(depth).epoch, size) {
+            Some(_) => block,
+            None => 0,
+        }
+    }
+
+    /// The live block behind `payload`, read back from its header and tag.
+    #[inline(always)]
+    pub(crate) fn live(self, payload: u32) -> Option<Live> {
+        let block = self.live_block(payload);
+        if block == 0 {
             return None;
         }
-        let request = block::tag_request(tag, block, self.segment(depth).epoch, size)?;
-        Some(Live { block, size, depth, request })
+        let size = self.mem.load(block) & SIZE_MASK;
+        let tag = self.mem.load(block + 4);
+        Some(Live { block, size, depth: block::tag_depth(tag), request: size - HEADER - (tag & block::MAX_SLACK) })
     }
 
     /// The size last requested for the live block at `payload`; 0 for anything else.
@@ -290,22 +324,22 @@ impl<S: Source> Heap<S> {
             self.root().rejected_frees += 1;
             return;
         };
-        self.forget(live);
-        self.release(live.depth, live.block, live.size);
+        let segment = self.segment(live.depth);
+        self.forget(segment, live);
+        self.release(segment, live.block, live.size);
         self.root().frees += 1;
     }
 
     /// Takes a live block out of the counts.
-    fn forget(self, live: Live) {
-        let segment = self.segment(live.depth);
+    fn forget(self, segment: &mut Segment, live: Live) {
         segment.live_blocks -= 1;
         segment.live_bytes -= live.request;
         self.root().live_bytes -= live.request;
     }
 
-    /// Frees the used block `[block, block + size)` of segment `depth`, merging it with free
+    /// Frees the used block `[block, block + size)` of `segment`, merging it with free
     /// neighbours, or giving it back to the top when it is the last block.
-    pub(crate) fn release(self, depth: u32, block: u32, size: u32) {
+    pub(crate) fn release(self, segment: &mut Segment, block: u32, size: u32) {
         let (mut start, mut total) = (block, size);
         let header = self.mem.load(block);
         // The header turns free even where it ends up inside a merged block or above the top, so
@@ -315,7 +349,7 @@ impl<S: Source> Heap<S> {
             let prev_size = self.mem.load(block - 4);
             start -= prev_size;
             total += prev_size;
-            self.segment(depth).remove(self.mem, start, prev_size);
+            segment.remove(self.mem, start, prev_size);
         }
         let next = block + size;
         let root = self.root();
@@ -326,12 +360,12 @@ impl<S: Source> Heap<S> {
         let next_header = self.mem.load(next);
         if next_header & FREE != 0 {
             let next_size = next_header & SIZE_MASK;
-            self.segment(depth).remove(self.mem, next, next_size);
+            segment.remove(self.mem, next, next_size);
             total += next_size;
         } else {
             self.mem.store(next, next_header | PREV_FREE);
         }
-        self.make_free(depth, start, total);
+        self.make_free(segment, start, total);
     }
 
     // ---- reallocate ----
@@ -344,48 +378,43 @@ impl<S: Source> Heap<S> {
             self.root().rejected_frees += 1;
             return 0;
         };
-        let resized = block::block_size(request).and_then(|size| {
-            if self.resize_in_place(live, size) {
-                return Some(payload);
-            }
-            let block = self.new_block(size, HEADER);
-            if block == 0 {
-                return None;
-            }
-            let keep = live.request.min(request) as usize;
-            unsafe { core::ptr::copy_nonoverlapping(self.mem.ptr(payload), self.mem.ptr(block + HEADER), keep) };
-            self.forget(live);
-            self.release(live.depth, live.block, live.size);
-            Some(self.hand_out(block, request))
-        });
-        let Some(result) = resized else {
-            self.root().failures += 1;
-            return 0;
-        };
-        if result == payload {
+        let Some(size) = block::block_size(request) else { return self.failed() };
+        self.root().reallocations += 1;
+        let segment = self.segment(live.depth);
+        if self.resize_in_place(segment, live, size) {
             // Same block, new request: retag (the segment keeps it) and recount the bytes.
             let size = self.mem.load(live.block) & SIZE_MASK;
-            let segment = self.segment(live.depth);
             let tag = block::tag(live.block, segment.epoch, live.depth, size, request);
             self.mem.store(live.block + 4, tag);
             segment.live_bytes = segment.live_bytes - live.request + request;
             self.root().live_bytes -= live.request;
             self.add_live_bytes(request);
+            return payload;
         }
-        self.root().reallocations += 1;
-        result
+        let depth = self.root().depth;
+        let block = self.new_block(self.segment(depth), size);
+        if block == 0 {
+            self.root().reallocations -= 1;
+            return self.failed();
+        }
+        let keep = live.request.min(request) as usize;
+        unsafe { core::ptr::copy_nonoverlapping(self.mem.ptr(payload), self.mem.ptr(block + HEADER), keep) };
+        let segment = self.segment(live.depth);
+        self.forget(segment, live);
+        self.release(segment, live.block, live.size);
+        self.hand_out(depth, block, request)
     }
 
     /// Makes the live block `size` bytes without moving it, if it can: shrinking always can;
     /// growing can into a free successor, or at the top.
-    fn resize_in_place(self, live: Live, size: u32) -> bool {
-        let Live { block, size: old, depth, .. } = live;
+    fn resize_in_place(self, segment: &mut Segment, live: Live, size: u32) -> bool {
+        let Live { block, size: old, .. } = live;
         let flags = self.mem.load(block) & PREV_FREE;
         if size <= old {
             if old - size >= MIN_BLOCK {
                 self.mem.store(block, size | flags);
                 self.mem.store(block + size, old - size);
-                self.release(depth, block + size, old - size);
+                self.release(segment, block + size, old - size);
             }
             return true;
         }
@@ -401,8 +430,8 @@ impl<S: Source> Heap<S> {
         if next_header & FREE == 0 || old + next_size < size {
             return false;
         }
-        self.segment(depth).remove(self.mem, next, next_size);
-        let placed = self.place(depth, block, old + next_size, 0, size);
+        segment.remove(self.mem, next, next_size);
+        let placed = self.place(segment, block, old + next_size, 0, size);
         debug_assert_eq!(placed, block);
         self.mem.store(block, self.mem.load(block) | flags);
         true
