@@ -102,6 +102,9 @@ impl Segment {
     /// may hold blocks both smaller and larger: a perfect fit must not be missed when memory is
     /// short. Other blocks of that list are not looked at.
     pub fn find(&self, mem: Mem, size: u32) -> u32 {
+        if self.fl_bitmap == 0 {
+            return 0; // the common case while a heap only grows
+        }
         if let Some((fl, sl)) = class_at_least(size) {
             let (mut fl, mut map) = (fl, self.sl_bitmap[row(fl)] as u32 & (!0 << sl));
             if map == 0 {
