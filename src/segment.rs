@@ -35,6 +35,9 @@ pub struct Segment {
 
 const _: () = assert!(SL_COUNT <= 8, "sl_bitmap entries are u8");
 
+/// How many blocks of the request's own list `find` looks at when no larger list has a block.
+pub const EXACT_LIST_PROBES: u32 = 4;
+
 #[inline(always)]
 fn row(fl: u32) -> usize {
     fl as usize & (FL_ROWS - 1)
@@ -98,9 +101,9 @@ impl Segment {
     }
 
     /// A free block of at least `size` bytes, in O(1), or 0. First the smallest list whose blocks
-    /// all fit (good fit); failing that, the first block of the list `size` itself falls in, which
-    /// may hold blocks both smaller and larger: a perfect fit must not be missed when memory is
-    /// short. Other blocks of that list are not looked at.
+    /// all fit (good fit); failing that, the first [`EXACT_LIST_PROBES`] blocks of the list `size`
+    /// itself falls in, which may hold blocks both smaller and larger: a fit must not be missed
+    /// when memory is short.
     pub fn find(&self, mem: Mem, size: u32) -> u32 {
         if self.fl_bitmap == 0 {
             return 0; // the common case while a heap only grows
@@ -117,10 +120,14 @@ impl Segment {
             }
         }
         let (fl, sl) = class(size);
-        match self.listed_head(fl, sl) {
-            Some(head) if mem.load(head) & SIZE_MASK >= size => head,
-            _ => 0,
+        let mut block = self.listed_head(fl, sl).unwrap_or(0);
+        for _ in 0..EXACT_LIST_PROBES {
+            if block == 0 || mem.load(block) & SIZE_MASK >= size {
+                return block;
+            }
+            block = mem.load(block + 4);
         }
+        0
     }
 
     /// The largest free block of this segment: the biggest block of its highest non-empty list.
