@@ -74,3 +74,42 @@ pub extern "C" fn stats(out: u32) {
 fn panic(_: &core::panic::PanicInfo) -> ! {
     core::arch::wasm32::unreachable()
 }
+
+// ---- the C names (feature `c-api`) ----------------------------------------------------------
+
+#[cfg(feature = "c-api")]
+mod c_names {
+    use crate::c_api;
+    use crate::wasm::heap;
+
+    #[unsafe(no_mangle)]
+    pub extern "C" fn malloc(size: u32) -> u32 {
+        super::allocate(size)
+    }
+
+    #[unsafe(no_mangle)]
+    pub extern "C" fn free(ptr: u32) {
+        super::deallocate(ptr)
+    }
+
+    #[unsafe(no_mangle)]
+    pub extern "C" fn realloc(ptr: u32, size: u32) -> u32 {
+        super::reallocate(ptr, size)
+    }
+
+    #[unsafe(no_mangle)]
+    pub extern "C" fn calloc(n: u32, size: u32) -> u32 {
+        let fresh_from = crate::wasm::memory_end();
+        heap().map_or(0, |h| c_api::calloc(h, n, size, fresh_from))
+    }
+
+    #[unsafe(no_mangle)]
+    pub extern "C" fn aligned_alloc(align: u32, size: u32) -> u32 {
+        super::allocate_aligned(size, align)
+    }
+
+    #[unsafe(no_mangle)]
+    pub extern "C" fn posix_memalign(memptr: u32, align: u32, size: u32) -> u32 {
+        heap().map_or(c_api::ENOMEM, |h| c_api::posix_memalign(h, memptr, align, size))
+    }
+}

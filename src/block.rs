@@ -25,6 +25,8 @@
 //! - `check` is a hash of the block's own offset and its segment's epoch: a stale header (a block
 //!   released by `free_to_mark`, or a header copied elsewhere) or user data behind an interior
 //!   pointer fails it with probability 1 − 2⁻¹⁹ even when every other field looks plausible.
+//!   A released block gets its header's `FREE` bit and a [`spoiled`] tag: a second `deallocate` of
+//!   the same pointer fails even after a free list link or user data lands on the header word.
 
 /// Bytes in front of every payload.
 pub const HEADER: u32 = 8;
@@ -67,6 +69,13 @@ pub fn tag(block: u32, epoch: u32, depth: u32, size: u32, request: u32) -> u32 {
     let slack = size - HEADER - request;
     debug_assert!(slack <= MAX_SLACK, "slack {slack} does not fit the tag");
     check_bits(block, epoch) | depth << DEPTH_SHIFT | slack
+}
+
+/// What a released block's tag becomes: its check bits inverted, so that it can never match
+/// again for that place and epoch, whatever later lands in the header word beside it.
+#[inline]
+pub fn spoiled(tag: u32) -> u32 {
+    tag ^ CHECK_MASK
 }
 
 #[inline]

@@ -342,9 +342,10 @@ impl<S: Source> Heap<S> {
     pub(crate) fn release(self, segment: &mut Segment, block: u32, size: u32) {
         let (mut start, mut total) = (block, size);
         let header = self.mem.load(block);
-        // The header turns free even where it ends up inside a merged block or above the top, so
-        // that a second `deallocate` of the same pointer finds a freed block, not a live one.
+        // The header turns free and the tag is spoiled even where they end up inside a merged
+        // block or above the top: a second `deallocate` of the same pointer must find no live block.
         self.mem.store(block, header | FREE);
+        self.mem.store(block + 4, block::spoiled(self.mem.load(block + 4)));
         if header & PREV_FREE != 0 {
             let prev_size = self.mem.load(block - 4);
             start -= prev_size;

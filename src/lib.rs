@@ -8,7 +8,7 @@
 //! `heap.rs` (the algorithm), `marks.rs`, `check.rs`, `stats.rs`.
 #![no_std]
 
-// Native builds (unit tests, the host-side cdylib) take std's panic handler.
+// Native builds (unit tests, host tools) take std's panic handler.
 #[cfg(not(target_arch = "wasm32"))]
 extern crate std;
 
@@ -35,6 +35,15 @@ pub use wasm::WasmHeap;
 
 #[cfg(all(target_arch = "wasm32", feature = "module"))]
 mod abi;
+#[cfg(all(target_arch = "wasm32", feature = "import-memory"))]
+mod import_memory;
+#[cfg(all(feature = "module", feature = "import-memory"))]
+compile_error!("features `module` and `import-memory` build two different modules: pick one");
+#[cfg_attr(
+    not(all(target_arch = "wasm32", feature = "c-api", any(feature = "module", feature = "import-memory"))),
+    allow(dead_code)
+)]
+mod c_api;
 
 #[cfg(test)]
 mod tests;

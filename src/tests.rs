@@ -458,3 +458,23 @@ fn record_sizes_are_as_documented() {
     // README: a mark costs a 1088-byte control block; the root takes the rest of the first bytes.
     assert_eq!((CONTROL_SIZE, ROOT_SIZE), (1088, 1080));
 }
+
+/// Regression (found by the soak, host-tests/src/bin/soak): a block freed into a free predecessor
+/// kept its tag; once user data put a plausible used header beside it, the freed pointer passed
+/// `live()` again. A released block's tag is now spoiled.
+#[test]
+fn a_freed_blocks_tag_does_not_survive_new_data_beside_it() {
+    let t = TestHeap::with_limit(1 << 20);
+    let a = t.heap.allocate(8);
+    let x = t.heap.allocate(8);
+    let _pin = t.heap.allocate(8);
+    t.heap.deallocate(a);
+    t.heap.deallocate(x); // merges backwards into a's block
+    let c = t.heap.allocate(24);
+    assert_eq!(c, a, "c covers x's old header and tag");
+    t.bytes(x - 8, 4).copy_from_slice(&16u32.to_le_bytes()); // user data: a plausible used header
+    assert_eq!(t.heap.size(x), 0);
+    t.heap.deallocate(x);
+    let s = t.sound();
+    assert_eq!((s.rejected_frees, s.live_blocks), (1, 2));
+}

@@ -29,7 +29,13 @@ pub(crate) fn heap() -> Option<Heap<WasmMemory>> {
 #[cold]
 #[inline(never)]
 fn init(heap: Heap<WasmMemory>) -> bool {
-    heap.ensure_init((memory_size(0) as u64 * 65536).min(MAX_END as u64) as u32)
+    heap.ensure_init(memory_end())
+}
+
+/// The end of linear memory (memory 0: the module's own, or the imported one), capped at `MAX_END`.
+#[inline]
+pub(crate) fn memory_end() -> u32 {
+    (memory_size(0) as u64 * 65536).min(MAX_END as u64) as u32
 }
 
 /// `#[global_allocator] static A: wasmheap::WasmHeap = wasmheap::WasmHeap;` in a Rust program
@@ -60,5 +66,18 @@ unsafe impl GlobalAlloc for WasmHeap {
             heap.deallocate(ptr as u32);
         }
         new as *mut u8
+    }
+}
+
+impl WasmHeap {
+    /// `check()` of the raw ABI on this heap: 0 when sound, else the code of the first broken
+    /// invariant (README, "`check()` codes"); `u32::MAX` if the heap could not even be set up.
+    pub fn check(&self) -> u32 {
+        heap().map_or(u32::MAX, |h| h.check())
+    }
+
+    /// The statistics of this heap (README, "Statistics"); all zero if it could not be set up.
+    pub fn stats(&self) -> crate::Stats {
+        heap().map(|h| h.stats()).unwrap_or_default()
     }
 }

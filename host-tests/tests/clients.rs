@@ -1,0 +1,716 @@
+//! Other wasm modules as clients of a wasmheap instance: they import `memory` and the raw ABI
+//! from it, linked with a wasmtime `Linker` under the module name "wasmheap" (README, "Use it
+//! from everywhere").
+//!
+//! * the hand-written WAT clients of `wasm/examples/`: a string builder that grows with
+//!   `reallocate`, a level loader that releases whole levels with `free_to_mark`;
+//! * clients generated with `wasm-encoder`: a recorded sequence of calls compiled into one
+//!   function, run through the import ABI and compared, result by result and byte by byte, with
+//!   the same calls made from the host;
+//! * the C names of `wasm/wasmheap-c.wasm`, from a WAT client and from the host.
+
+mod common;
+
+use common::{Op, SLOTS, record, replay_direct};
+use host_tests::{CALL_FUEL, Heap, State, engine};
+use std::path::PathBuf;
+use wasmtime::{Instance, Linker, Module, Store, TypedFunc, WasmParams, WasmResults};
+
+fn examples_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../wasm/examples")
+}
+
+/// Compiles a WAT file of `wasm/examples/`.
+fn example(name: &str) -> Module {
+    let path = examples_dir().join(name);
+    let bytes = wat::parse_file(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    Module::new(engine(), bytes).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// Instantiates `module` in the heap's store, its imports taken from the heap's instance.
+fn link(heap: &mut Heap, module: &Module) -> Instance {
+    let mut linker = Linker::new(engine());
+    linker
+        .instance(&mut heap.store, "wasmheap", heap.instance)
+        .expect("register the wasmheap instance");
+    linker
+        .instantiate(&mut heap.store, module)
+        .expect("instantiate the client")
+}
+
+/// Calls a client's export with a fresh fuel budget.
+fn call<P: WasmParams, R: WasmResults>(
+    heap: &mut Heap,
+    client: Instance,
+    name: &str,
+    args: P,
+) -> R {
+    let f: TypedFunc<P, R> = client
+        .get_typed_func(&mut heap.store, name)
+        .unwrap_or_else(|e| panic!("client export `{name}`: {e}"));
+    heap.store.set_fuel(CALL_FUEL).unwrap();
+    f.call(&mut heap.store, args)
+        .unwrap_or_else(|e| panic!("client `{name}` trapped: {e:?}"))
+}
+
+// ---- the string builder ------------------------------------------------------------------------
+
+#[test]
+fn string_builder_grows_with_reallocate_and_hands_over_its_text() {
+    let mut h = Heap::new();
+    let sb_module = example("string_builder.wat");
+    let c = link(&mut h, &sb_module);
+    let before = h.stats();
+
+    let sb: u32 = call(&mut h, c, "sb_new", ());
+    assert!(sb != 0);
+    let mut expected = String::new();
+    for i in 0..3000u32 {
+        if i > 0 {
+            assert_eq!(call::<_, u32>(&mut h, c, "sb_push", (sb, b',' as u32)), 1);
+            expected.push(',');
+        }
+        let n = i.wrapping_mul(2_654_435_761);
+        assert_eq!(call::<_, u32>(&mut h, c, "sb_push_u32", (sb, n)), 1);
+        expected += &n.to_string();
+    }
+    // Appending from the heap's own memory: a block of the host's.
+    let tail = b" -- the end";
+    let src = h.allocate(tail.len() as u32);
+    h.write(src, tail);
+    assert_eq!(
+        call::<_, u32>(&mut h, c, "sb_append", (sb, src, tail.len() as u32)),
+        1
+    );
+    h.deallocate(src);
+    expected += " -- the end";
+
+    let len: u32 = call(&mut h, c, "sb_len", sb);
+    assert_eq!(len as usize, expected.len());
+    let grows: u32 = call(&mut h, c, "sb_grows", sb);
+    assert!(
+        grows >= 10,
+        "the buffer doubled from 16 bytes: {grows} reallocations"
+    );
+    let s = h.stats();
+    assert_eq!(s.reallocations - before.reallocations, grows);
+    assert_eq!(s.live_blocks, 2, "the builder and its buffer");
+    h.assert_sound();
+
+    let text: u32 = call(&mut h, c, "sb_finish", sb);
+    assert_eq!(
+        h.size(text),
+        len,
+        "sb_finish shrinks the buffer to the text"
+    );
+    assert_eq!(std::str::from_utf8(h.read(text, len)).unwrap(), expected);
+    h.deallocate(text);
+    let s = h.stats();
+    assert_eq!((s.live_blocks, s.live_bytes), (0, 0));
+    assert_eq!(s.rejected_frees, 0);
+    h.assert_sound();
+}
+
+#[test]
+fn string_builder_reports_out_of_memory_and_keeps_its_text() {
+    let mut h = Heap::with_cap(4 << 20);
+    let sb_module = example("string_builder.wat");
+    let c = link(&mut h, &sb_module);
+    let sb: u32 = call(&mut h, c, "sb_new", ());
+    // 1 KiB of text from a host block, appended until the 4 MiB cap stops the doubling.
+    let chunk = h.alloc_filled(1024, b'x');
+    let mut appended = 0u32;
+    loop {
+        let ok: u32 = call(&mut h, c, "sb_append", (sb, chunk, 1024));
+        if ok == 0 {
+            break;
+        }
+        appended += 1;
+        assert!(appended < 8192, "the cap never stopped the builder");
+    }
+    assert!(appended >= 1024, "only {appended} KiB before running out");
+    assert!(h.stats().failures >= 1);
+    let len: u32 = call(&mut h, c, "sb_len", sb);
+    assert_eq!(len, appended * 1024, "a failed append changes nothing");
+    let ptr: u32 = call(&mut h, c, "sb_ptr", sb);
+    h.assert_filled(ptr, len, b'x');
+    h.assert_sound();
+    call::<_, ()>(&mut h, c, "sb_free", sb);
+    h.deallocate(chunk);
+    assert_eq!(h.stats().live_blocks, 0);
+    h.assert_sound();
+}
+
+// ---- the level loader --------------------------------------------------------------------------
+
+#[test]
+fn level_loader_releases_a_level_at_once_and_reuses_its_memory() {
+    let mut h = Heap::new();
+    let module = example("level_loader.wat");
+    let c = link(&mut h, &module);
+    // Something the game keeps across levels, allocated before any mark.
+    let save = h.alloc_filled(500, 0x5A);
+    let base = h.stats();
+
+    let l1: u32 = call(&mut h, c, "level_load", (1u32, 400u32));
+    assert!(l1 != 0);
+    assert_eq!(call::<_, u32>(&mut h, c, "level_verify", l1), 1);
+    let s = h.stats();
+    assert_eq!(
+        s.live_blocks,
+        base.live_blocks + 401,
+        "the level table and 400 entities"
+    );
+    assert_eq!(s.mark_depth, 1);
+    h.assert_sound();
+    let top_loaded = s.heap_top;
+
+    call::<_, ()>(&mut h, c, "level_unload", l1);
+    let s = h.stats();
+    assert_eq!(
+        (s.live_blocks, s.live_bytes),
+        (base.live_blocks, base.live_bytes)
+    );
+    assert_eq!(
+        (s.mark_depth, s.heap_top),
+        (0, base.heap_top),
+        "memory goes back to the top"
+    );
+    assert_eq!(
+        s.frees - base.frees,
+        400,
+        "only the scratch blocks were freed one by one"
+    );
+    h.assert_filled(save, 500, 0x5A);
+    h.assert_sound();
+
+    // The next level of the same shape lands in the same memory.
+    let l2: u32 = call(&mut h, c, "level_load", (1u32, 400u32));
+    assert_eq!(l2, l1);
+    assert_eq!(h.stats().heap_top, top_loaded);
+    call::<_, ()>(&mut h, c, "level_unload", l2);
+    h.assert_sound();
+}
+
+#[test]
+fn level_loader_nests_levels_like_marks() {
+    let mut h = Heap::new();
+    let module = example("level_loader.wat");
+    let c = link(&mut h, &module);
+    let base = h.stats();
+
+    let world: u32 = call(&mut h, c, "level_load", (7u32, 300u32));
+    let room: u32 = call(&mut h, c, "level_load", (8u32, 200u32));
+    let closet: u32 = call(&mut h, c, "level_load", (9u32, 100u32));
+    assert!(world != 0 && room != 0 && closet != 0);
+    assert_eq!(h.stats().mark_depth, 3);
+    for l in [world, room, closet] {
+        assert_eq!(call::<_, u32>(&mut h, c, "level_verify", l), 1);
+    }
+    let room_entity: u32 = call(&mut h, c, "level_entity", (room, 0u32));
+
+    call::<_, ()>(&mut h, c, "level_unload", closet);
+    assert_eq!(call::<_, u32>(&mut h, c, "level_verify", room), 1);
+    assert_eq!(call::<_, u32>(&mut h, c, "level_verify", world), 1);
+    // Unloading the world takes the room with it: its mark was taken later.
+    call::<_, ()>(&mut h, c, "level_unload", world);
+    assert_eq!(h.size(room_entity), 0, "the room's entities are gone");
+    let s = h.stats();
+    assert_eq!(
+        (s.live_blocks, s.mark_depth, s.heap_top),
+        (base.live_blocks, 0, base.heap_top)
+    );
+    // The room's mark is stale now: unloading it again is rejected and changes nothing.
+    call::<_, ()>(&mut h, c, "level_unload", room);
+    assert_eq!(h.stats().rejected_marks, 1);
+    h.assert_sound();
+}
+
+#[test]
+fn level_loader_rolls_back_a_level_that_does_not_fit() {
+    let mut h = Heap::with_cap(1 << 20);
+    let module = example("level_loader.wat");
+    let c = link(&mut h, &module);
+    let keep: u32 = call(&mut h, c, "level_load", (1u32, 1000u32));
+    assert!(keep != 0);
+    let before = h.stats();
+    // ~64 bytes per entity: 100 000 of them do not fit in 1 MiB.
+    let big: u32 = call(&mut h, c, "level_load", (2u32, 100_000u32));
+    assert_eq!(big, 0, "the level does not fit");
+    let s = h.stats();
+    assert_eq!(
+        (s.live_blocks, s.live_bytes, s.mark_depth),
+        (before.live_blocks, before.live_bytes, 1)
+    );
+    assert!(s.failures > before.failures);
+    assert_eq!(call::<_, u32>(&mut h, c, "level_verify", keep), 1);
+    h.assert_sound();
+}
+
+// ---- a client generated with wasm-encoder: replay a recorded sequence of calls -------------------
+
+/// The client: imports the ABI from "wasmheap" and `host.record(i32)`; exports `replay()`, which
+/// makes the calls of `ops` in order, records every result, and fills every new or moved block.
+/// Slots and marks are globals.
+fn replay_module(ops: &[Op]) -> Vec<u8> {
+    use wasm_encoder::{
+        BlockType, CodeSection, ConstExpr, EntityType, ExportKind, ExportSection, Function,
+        FunctionSection, GlobalSection, GlobalType, ImportSection, MemoryType, Module, TypeSection,
+        ValType::I32,
+    };
+    let mut types = TypeSection::new();
+    let sigs: [(&[_], &[_]); 6] = [
+        (&[I32], &[I32]),      // 0: (i32) -> i32
+        (&[I32, I32], &[I32]), // 1: (i32, i32) -> i32
+        (&[I32], &[]),         // 2: (i32)
+        (&[], &[I32]),         // 3: () -> i32
+        (&[], &[]),            // 4: ()
+        (&[I32, I32, I32], &[I32]),
+    ];
+    for (p, r) in sigs {
+        types.ty().function(p.iter().copied(), r.iter().copied());
+    }
+    let mut imports = ImportSection::new();
+    let funcs = [
+        ("host", "record", 2),
+        ("wasmheap", "allocate", 0),
+        ("wasmheap", "allocate_aligned", 1),
+        ("wasmheap", "deallocate", 2),
+        ("wasmheap", "reallocate", 1),
+        ("wasmheap", "size", 0),
+        ("wasmheap", "free_get_mark", 3),
+        ("wasmheap", "free_to_mark", 2),
+        ("wasmheap", "check", 3),
+    ];
+    for (module, name, ty) in funcs {
+        imports.import(module, name, EntityType::Function(ty));
+    }
+    let memory = MemoryType {
+        minimum: 1,
+        maximum: None,
+        memory64: false,
+        shared: false,
+        page_size_log2: None,
+    };
+    imports.import("wasmheap", "memory", memory);
+    let [
+        record,
+        allocate,
+        allocate_aligned,
+        deallocate,
+        reallocate,
+        size,
+        get_mark,
+        to_mark,
+        check,
+    ] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+    let replay = funcs.len() as u32;
+
+    let mut functions = FunctionSection::new();
+    functions.function(4);
+    // Globals 0..SLOTS: the slots; SLOTS..SLOTS+8: the marks by level (1-based: level l is
+    // global SLOTS + l - 1).
+    let mut globals = GlobalSection::new();
+    for _ in 0..SLOTS + 8 {
+        globals.global(
+            GlobalType {
+                val_type: I32,
+                mutable: true,
+                shared: false,
+            },
+            &ConstExpr::i32_const(0),
+        );
+    }
+    let mut exports = ExportSection::new();
+    exports.export("replay", ExportKind::Func, replay);
+
+    // Cranelift's time grows faster than linearly with a function's size: one function per
+    // CHUNK calls, and `replay` calls them in order.
+    const CHUNK: usize = 100;
+    let chunks = ops.len().div_ceil(CHUNK) as u32;
+    for _ in 0..chunks {
+        functions.function(4);
+    }
+    let mut code = CodeSection::new();
+    let mut main = Function::new([]);
+    for i in 0..chunks {
+        main.instructions().call(replay + 1 + i);
+    }
+    main.instructions().end();
+    code.function(&main);
+    // Fill the block in local 0 (if non-zero) with `fill`, `len` bytes.
+    let fill_block = |sink: &mut wasm_encoder::InstructionSink<'_>, fill: u8, len: u32| {
+        sink.local_get(0).if_(BlockType::Empty);
+        sink.local_get(0)
+            .i32_const(fill as i32)
+            .i32_const(len as i32)
+            .memory_fill(0);
+        sink.end();
+    };
+    let mut depth = 0u32;
+    for chunk in ops.chunks(CHUNK) {
+        let mut f = Function::new([(1, I32)]); // local 0: scratch
+        let mut sink = f.instructions();
+        for &op in chunk {
+            match op {
+                Op::Allocate {
+                    slot,
+                    size: n,
+                    fill,
+                } => {
+                    sink.i32_const(n as i32)
+                        .call(allocate)
+                        .local_tee(0)
+                        .global_set(slot);
+                    sink.local_get(0).call(record);
+                    fill_block(&mut sink, fill, n);
+                }
+                Op::AllocateAligned {
+                    slot,
+                    size: n,
+                    align,
+                    fill,
+                } => {
+                    sink.i32_const(n as i32)
+                        .i32_const(align as i32)
+                        .call(allocate_aligned);
+                    sink.local_tee(0).global_set(slot).local_get(0).call(record);
+                    fill_block(&mut sink, fill, n);
+                }
+                Op::Deallocate { slot } => {
+                    sink.global_get(slot)
+                        .call(deallocate)
+                        .i32_const(0)
+                        .global_set(slot);
+                }
+                Op::Reallocate {
+                    slot,
+                    size: n,
+                    fill,
+                } => {
+                    sink.global_get(slot)
+                        .i32_const(n as i32)
+                        .call(reallocate)
+                        .local_tee(0)
+                        .call(record);
+                    sink.local_get(0)
+                        .if_(BlockType::Empty)
+                        .local_get(0)
+                        .global_set(slot)
+                        .end();
+                    fill_block(&mut sink, fill, n);
+                }
+                Op::Size { slot } => {
+                    sink.global_get(slot).call(size).call(record);
+                }
+                Op::GetMark => {
+                    depth += 1;
+                    sink.call(get_mark).local_tee(0).call(record);
+                    sink.local_get(0).global_set(SLOTS + depth - 1);
+                }
+                Op::ToMark { level } => {
+                    depth = level - 1;
+                    sink.global_get(SLOTS + level - 1).call(to_mark);
+                }
+                Op::Check => {
+                    sink.call(check).call(record);
+                }
+            }
+        }
+        sink.end();
+        code.function(&f);
+    }
+    let mut module = Module::new();
+    module
+        .section(&types)
+        .section(&imports)
+        .section(&functions)
+        .section(&globals)
+        .section(&exports)
+        .section(&code);
+    module.finish()
+}
+
+/// Runs the generated client against a fresh heap; returns what it recorded.
+fn replay_through_imports(h: &mut Heap, ops: &[Op]) -> Vec<u32> {
+    let module = Module::new(engine(), replay_module(ops)).expect("the generated client validates");
+    let mut linker: Linker<State> = Linker::new(engine());
+    linker
+        .instance(&mut h.store, "wasmheap", h.instance)
+        .unwrap();
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = log.clone();
+    linker
+        .func_wrap("host", "record", move |v: u32| sink.lock().unwrap().push(v))
+        .unwrap();
+    let client = linker.instantiate(&mut h.store, &module).unwrap();
+    call::<_, ()>(h, client, "replay", ());
+    log.lock().unwrap().clone()
+}
+
+#[test]
+fn a_generated_client_replays_recorded_calls_exactly_as_the_host_makes_them() {
+    // Compiling the generated code takes most of the time (wasmtime is built unoptimised).
+    for seed in 1..=5u64 {
+        let ops = record(seed, 1200);
+        let mut direct = Heap::new();
+        let expected = replay_direct(&mut direct, &ops);
+        let mut linked = Heap::new();
+        let got = replay_through_imports(&mut linked, &ops);
+        assert_eq!(got.len(), expected.len(), "seed {seed}: number of results");
+        if let Some(i) = got.iter().zip(&expected).position(|(a, b)| a != b) {
+            panic!(
+                "seed {seed}: result {i} is {:#x} through the imports, {:#x} from the host",
+                got[i], expected[i]
+            );
+        }
+        assert!(expected.iter().filter(|&&r| r == 0).count() < expected.len() / 4);
+        // Same calls, same heap: the memories are equal byte for byte, and so are the statistics.
+        assert_eq!(linked.stats(), direct.stats(), "seed {seed}: statistics");
+        let (a, b) = (linked.snapshot(), direct.snapshot());
+        assert_eq!(a.len(), b.len(), "seed {seed}: memory size");
+        let hs = direct.stats().heap_start as usize;
+        if let Some(i) = (hs..a.len()).find(|&i| a[i] != b[i]) {
+            panic!("seed {seed}: memory differs at {i:#x}");
+        }
+        linked.assert_sound();
+        let s = linked.stats();
+        assert!(
+            s.allocations > 250 && s.frees > 80 && s.reallocations > 30,
+            "seed {seed}: {s:?}"
+        );
+    }
+}
+
+#[test]
+fn the_import_abi_is_checked_by_the_validator() {
+    // A client that imports `allocate` with the wrong signature cannot be linked.
+    let bad = wat::parse_str(
+        r#"(module (import "wasmheap" "allocate" (func (param i64) (result i32))))"#,
+    )
+    .unwrap();
+    let module = Module::new(engine(), bad).unwrap();
+    let mut h = Heap::new();
+    let mut linker = Linker::new(engine());
+    linker
+        .instance(&mut h.store, "wasmheap", h.instance)
+        .unwrap();
+    let Err(err) = linker.instantiate(&mut h.store, &module) else {
+        panic!("a client importing `allocate` with the wrong type was linked")
+    };
+    assert!(format!("{err:#}").contains("allocate"), "{err:#}");
+}
+
+// ---- the C names: wasm/wasmheap-c.wasm --------------------------------------------------------
+
+const C_WASM: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../wasm/wasmheap-c.wasm");
+
+/// A client of the C names, in WAT: what a C program compiled to wasm calls.
+const C_CLIENT: &str = r#"
+(module
+  (import "wasmheap" "memory" (memory 1))
+  (import "wasmheap" "malloc" (func $malloc (param i32) (result i32)))
+  (import "wasmheap" "free" (func $free (param i32)))
+  (import "wasmheap" "calloc" (func $calloc (param i32 i32) (result i32)))
+  (import "wasmheap" "realloc" (func $realloc (param i32 i32) (result i32)))
+  (import "wasmheap" "aligned_alloc" (func $aligned_alloc (param i32 i32) (result i32)))
+  (import "wasmheap" "posix_memalign" (func $posix_memalign (param i32 i32 i32) (result i32)))
+  ;; dirty(n) -> ptr: malloc(n) filled with 0xEE, then freed: the next calloc of n reuses it.
+  (func (export "dirty") (param $n i32) (result i32)
+    (local $p i32)
+    (local.set $p (call $malloc (local.get $n)))
+    (memory.fill (local.get $p) (i32.const 0xEE) (local.get $n))
+    (call $free (local.get $p))
+    (local.get $p))
+  ;; zeros(p, n) -> 1 when n bytes at p are zero
+  (func (export "zeros") (param $p i32) (param $n i32) (result i32)
+    (local $k i32)
+    (block $no
+      (loop $bytes
+        (br_if $no (i32.ge_u (local.get $k) (local.get $n)))
+        (if (i32.load8_u (i32.add (local.get $p) (local.get $k))) (then (return (i32.const 0))))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $bytes)))
+    (i32.const 1))
+  (func (export "calloc") (param i32 i32) (result i32) (call $calloc (local.get 0) (local.get 1)))
+  (func (export "realloc") (param i32 i32) (result i32) (call $realloc (local.get 0) (local.get 1)))
+  (func (export "free") (param i32) (call $free (local.get 0)))
+  (func (export "aligned_alloc") (param i32 i32) (result i32)
+    (call $aligned_alloc (local.get 0) (local.get 1)))
+  ;; memalign(align, size) -> (errno, ptr): posix_memalign into a malloc'd cell
+  (func (export "memalign") (param $align i32) (param $size i32) (result i32 i32)
+    (local $cell i32) (local $err i32) (local $p i32)
+    (local.set $cell (call $malloc (i32.const 4)))
+    (i32.store (local.get $cell) (i32.const 0x77777777))
+    (local.set $err (call $posix_memalign (local.get $cell) (local.get $align) (local.get $size)))
+    (local.set $p (i32.load (local.get $cell)))
+    (call $free (local.get $cell))
+    (local.get $err) (local.get $p))
+)
+"#;
+
+struct CHeap {
+    store: Store<()>,
+    heap: Instance,
+    client: Instance,
+}
+
+impl CHeap {
+    fn new() -> CHeap {
+        let bytes =
+            std::fs::read(C_WASM).unwrap_or_else(|e| panic!("{C_WASM}: {e} (scripts/build)"));
+        let module = Module::new(engine(), bytes).unwrap();
+        let mut store = Store::new(engine(), ());
+        store.set_fuel(u64::MAX).unwrap();
+        let heap = Instance::new(&mut store, &module, &[]).unwrap();
+        let mut linker = Linker::new(engine());
+        linker.instance(&mut store, "wasmheap", heap).unwrap();
+        let client_module = Module::new(engine(), wat::parse_str(C_CLIENT).unwrap()).unwrap();
+        let client = linker.instantiate(&mut store, &client_module).unwrap();
+        CHeap {
+            store,
+            heap,
+            client,
+        }
+    }
+
+    fn call<P: WasmParams, R: WasmResults>(&mut self, name: &str, args: P) -> R {
+        let f: TypedFunc<P, R> = self.client.get_typed_func(&mut self.store, name).unwrap();
+        f.call(&mut self.store, args).unwrap()
+    }
+
+    fn heap<P: WasmParams, R: WasmResults>(&mut self, name: &str, args: P) -> R {
+        let f: TypedFunc<P, R> = self.heap.get_typed_func(&mut self.store, name).unwrap();
+        f.call(&mut self.store, args).unwrap()
+    }
+
+    fn stats(&mut self) -> host_tests::Stats {
+        let out: u32 = self.heap("allocate", 64u32);
+        self.heap::<_, ()>("stats", out);
+        let mem = self.heap.get_memory(&mut self.store, "memory").unwrap();
+        let mut w = [0u32; 16];
+        for (i, w) in w.iter_mut().enumerate() {
+            let at = out as usize + 4 * i;
+            *w = u32::from_le_bytes(mem.data(&self.store)[at..at + 4].try_into().unwrap());
+        }
+        self.heap::<_, ()>("deallocate", out);
+        host_tests::Stats::from_words(w)
+    }
+}
+
+#[test]
+fn the_c_flavor_exports_the_raw_abi_and_the_c_names() {
+    let bytes = std::fs::read(C_WASM).unwrap();
+    let module = Module::new(engine(), bytes).unwrap();
+    assert_eq!(module.imports().len(), 0);
+    for (name, params, results) in host_tests::ABI.iter().copied().chain([
+        ("malloc", 1, 1),
+        ("free", 1, 0),
+        ("calloc", 2, 1),
+        ("realloc", 2, 1),
+        ("aligned_alloc", 2, 1),
+        ("posix_memalign", 3, 1),
+    ]) {
+        let Some(wasmtime::ExternType::Func(f)) = module.get_export(name) else {
+            panic!("`{name}` is not exported as a function")
+        };
+        assert_eq!(
+            (f.params().len(), f.results().len()),
+            (params, results),
+            "`{name}`"
+        );
+    }
+}
+
+#[test]
+fn calloc_clears_reused_memory_and_checks_for_overflow() {
+    let mut c = CHeap::new();
+    for n in [1u32, 7, 64, 1000, 50_000] {
+        let dirty: u32 = c.call("dirty", n);
+        let p: u32 = c.call("calloc", (1u32, n));
+        assert_eq!(p, dirty, "calloc({n}) reuses the freed block");
+        assert_eq!(
+            c.call::<_, u32>("zeros", (p, n)),
+            1,
+            "calloc({n}) left old bytes"
+        );
+        c.call::<_, ()>("free", p);
+        let p: u32 = c.call("calloc", (n, 3u32));
+        assert_eq!(c.call::<_, u32>("zeros", (p, 3 * n)), 1);
+        c.call::<_, ()>("free", p);
+    }
+    // A big calloc that grows memory: the fresh pages are zero without clearing.
+    let p: u32 = c.call("calloc", (1024u32, 1024u32));
+    assert!(p != 0);
+    assert_eq!(c.call::<_, u32>("zeros", (p, 1 << 20)), 1);
+    assert!(c.stats().memory_grows >= 1);
+    c.call::<_, ()>("free", p);
+    let failures = c.stats().failures;
+    for (n, size) in [
+        (0x1_0000u32, 0x1_0000u32),
+        (u32::MAX, 2),
+        (2, 0x8000_0000),
+        (3, 0x5555_5556),
+    ] {
+        assert_eq!(
+            c.call::<_, u32>("calloc", (n, size)),
+            0,
+            "calloc({n:#x}, {size:#x}) overflows"
+        );
+    }
+    let s = c.stats();
+    assert_eq!(
+        s.failures,
+        failures + 4,
+        "each overflow is a counted failure"
+    );
+    assert_eq!(c.heap::<_, u32>("check", ()), 0);
+}
+
+#[test]
+fn realloc_aligned_alloc_and_posix_memalign_follow_c() {
+    let mut c = CHeap::new();
+    // realloc(NULL, n) is malloc; contents survive growth.
+    let p: u32 = c.call("realloc", (0u32, 10u32));
+    assert!(p != 0);
+    let q: u32 = c.call("realloc", (p, 100_000u32));
+    assert!(q != 0);
+    assert_eq!(c.heap::<_, u32>("size", q), 100_000);
+    c.call::<_, ()>("free", q);
+    // aligned_alloc(align, size): alignment first, as in C.
+    for align in [8u32, 64, 4096, 65536] {
+        let p: u32 = c.call("aligned_alloc", (align, 24u32));
+        assert!(
+            p != 0 && p.is_multiple_of(align),
+            "aligned_alloc({align}, 24) = {p:#x}"
+        );
+        assert_eq!(c.heap::<_, u32>("size", p), 24);
+        c.call::<_, ()>("free", p);
+    }
+    assert_eq!(
+        c.call::<_, u32>("aligned_alloc", (3u32, 24u32)),
+        0,
+        "not a power of two"
+    );
+    // posix_memalign: 0 and the pointer, or EINVAL / ENOMEM (WASI numbers) and *memptr untouched.
+    let (err, p): (u32, u32) = c.call("memalign", (256u32, 40u32));
+    assert_eq!(err, 0);
+    assert!(p != 0 && p % 256 == 0);
+    c.call::<_, ()>("free", p);
+    for bad in [0u32, 2, 24, 3] {
+        let (err, p): (u32, u32) = c.call("memalign", (bad, 40u32));
+        assert_eq!((err, p), (28, 0x7777_7777), "posix_memalign(.., {bad}, 40)");
+    }
+    let (err, p): (u32, u32) = c.call("memalign", (1u32 << 17, 40u32));
+    assert_eq!(
+        (err, p),
+        (48, 0x7777_7777),
+        "alignment above 64 KiB: ENOMEM"
+    );
+    assert_eq!(c.heap::<_, u32>("check", ()), 0);
+    assert_eq!(
+        c.stats().live_blocks,
+        1,
+        "nothing but the block `stats` wrote into"
+    );
+}

@@ -1,0 +1,94 @@
+//! `wasmheap::WasmHeap` as the `#[global_allocator]` of a Rust program compiled to
+//! wasm32-unknown-unknown: host-tests/examples-src/global-alloc, built by scripts/test (stage
+//! "example clients") into `$WASMHEAP_EXAMPLES_DIR` (default: target/examples).
+//!
+//! The program's workload (Vec, String, HashMap, BTreeMap, over-aligned Box churn) is compiled
+//! here natively as well: both must compute the same checksum, and afterwards the heap must be
+//! sound and empty.
+
+#[path = "../examples-src/global-alloc/src/workload.rs"]
+mod workload;
+
+use host_tests::engine;
+use std::path::PathBuf;
+use wasmtime::{Instance, Module, Store};
+
+pub fn examples_dir() -> PathBuf {
+    std::env::var_os("WASMHEAP_EXAMPLES_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/examples"))
+}
+
+fn program() -> Module {
+    let path = examples_dir().join("wasm32-unknown-unknown/release/global_alloc_example.wasm");
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}\nbuild it with scripts/test, or: cd host-tests/examples-src/global-alloc && \
+             RUSTFLAGS= CARGO_TARGET_DIR=../../../target/examples cargo build --release --target wasm32-unknown-unknown",
+            path.display()
+        )
+    });
+    Module::new(engine(), bytes).unwrap()
+}
+
+#[test]
+fn a_rust_program_with_wasmheap_as_global_allocator_runs_and_leaves_a_sound_empty_heap() {
+    let module = program();
+    assert_eq!(module.imports().len(), 0, "the program needs no imports");
+    let mut store = Store::new(engine(), ());
+    store.set_fuel(u64::MAX).unwrap();
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let run = instance
+        .get_typed_func::<(u32, u32), u64>(&mut store, "run")
+        .unwrap();
+    let check = instance
+        .get_typed_func::<(), u32>(&mut store, "check")
+        .unwrap();
+    let stat = instance
+        .get_typed_func::<u32, u32>(&mut store, "stat")
+        .unwrap();
+    let stats = |store: &mut Store<()>| -> host_tests::Stats {
+        let mut w = [0u32; 16];
+        for (i, w) in w.iter_mut().enumerate() {
+            *w = stat.call(&mut *store, i as u32).unwrap();
+        }
+        host_tests::Stats::from_words(w)
+    };
+    let heap_base = {
+        let g = instance.get_global(&mut store, "__heap_base").unwrap();
+        g.get(&mut store).i32().unwrap() as u32
+    };
+
+    let mut allocations = 0;
+    for seed in 1..=4u32 {
+        let got = run.call(&mut store, (seed, 4000)).unwrap();
+        let expected = workload::workload(seed, 4000);
+        assert_eq!(
+            got, expected,
+            "seed {seed}: the wasm program and the native one disagree"
+        );
+        assert_eq!(
+            check.call(&mut store, ()).unwrap(),
+            0,
+            "seed {seed}: check()"
+        );
+        let s = stats(&mut store);
+        assert_eq!(
+            (s.live_blocks, s.live_bytes),
+            (0, 0),
+            "seed {seed}: everything was dropped"
+        );
+        assert!(s.allocations > allocations + 1000, "seed {seed}: {s:?}");
+        allocations = s.allocations;
+        assert!(
+            s.reallocations > 100 && s.memory_grows >= 1 && s.peak_live_bytes > 100_000,
+            "{s:?}"
+        );
+        assert_eq!((s.failures, s.rejected_frees), (0, 0), "{s:?}");
+        assert_eq!(
+            s.heap_start,
+            (heap_base + 7) & !7,
+            "the heap starts at __heap_base"
+        );
+    }
+}

@@ -1,0 +1,120 @@
+//! The C names (feature `c-api`): `malloc`, `free`, `calloc`, `realloc`, `aligned_alloc` and
+//! `posix_memalign`, beside the raw ABI. `malloc`, `free` and `realloc` are `allocate`,
+//! `deallocate` and `reallocate` under another name; the three below need code of their own.
+//! Both modules that carry the C names (`abi.rs`, `import_memory.rs`) export these.
+
+use crate::heap::Heap;
+use crate::source::Source;
+
+/// `posix_memalign`'s error numbers: the WASI values, as in wasi-libc's `<errno.h>`.
+pub const EINVAL: u32 = 28;
+pub const ENOMEM: u32 = 48;
+
+/// `calloc(n, size)`: `n * size` zero bytes, or 0 when the product overflows or memory runs out
+/// (counted as a failure, as `allocate` counts it). `fresh_from` is the end of linear memory
+/// before the call: pages that `memory.grow` adds during this very call are zero already, so only
+/// the part of the block below `fresh_from` is cleared. Pass `u32::MAX` to clear it all.
+#[inline]
+pub fn calloc<S: Source>(heap: Heap<S>, n: u32, size: u32, fresh_from: u32) -> u32 {
+    // An overflowing product becomes a request no heap can serve: `allocate` fails and counts it.
+    let total = n.saturating_mul(size);
+    let ptr = heap.allocate(total);
+    // `ptr + total` cannot wrap: the block lies inside memory, which ends below 4 GiB.
+    let clear_end = (ptr + total).min(fresh_from);
+    if ptr != 0 && clear_end > ptr {
+        unsafe { core::ptr::write_bytes(heap.mem.ptr(ptr), 0, (clear_end - ptr) as usize) }
+    }
+    ptr
+}
+
+/// `posix_memalign(memptr, align, size)`: 0 and the block's address in `*memptr`, or an error
+/// number and `*memptr` untouched: `EINVAL` when `align` is not a power of two multiple of 4
+/// (`sizeof(void *)`), `ENOMEM` when the block cannot be had (also for `align` > 65536).
+#[inline]
+pub fn posix_memalign<S: Source>(heap: Heap<S>, memptr: u32, align: u32, size: u32) -> u32 {
+    if !align.is_power_of_two() || align < 4 {
+        return EINVAL;
+    }
+    let ptr = heap.allocate_aligned(size, align);
+    if ptr == 0 {
+        return ENOMEM;
+    }
+    unsafe { core::ptr::write_unaligned(heap.mem.ptr(memptr) as *mut u32, ptr) };
+    0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Mem, Pool};
+    use std::vec;
+
+    fn with_heap(f: impl FnOnce(Heap<Pool>, &mut [u8])) {
+        let limit = 1 << 20;
+        let mut buffer = vec![0u64; limit / 8];
+        let base = buffer.as_mut_ptr() as *mut u8;
+        let heap = unsafe { Heap::new(Mem::new(base), 8, Pool { limit: limit as u32 }) };
+        assert!(heap.ensure_init(65536));
+        f(heap, unsafe { std::slice::from_raw_parts_mut(base, limit) });
+    }
+
+    #[test]
+    fn calloc_clears_reused_memory_but_not_fresh_memory() {
+        with_heap(|heap, mem| {
+            let p = heap.allocate(100);
+            mem[p as usize..p as usize + 100].fill(0xAB);
+            heap.deallocate(p);
+            // Everything is "old" memory: the whole block is cleared.
+            let q = calloc(heap, 10, 10, u32::MAX);
+            assert_eq!(q, p, "the freed block is reused");
+            assert!(mem[q as usize..q as usize + 100].iter().all(|&b| b == 0));
+            heap.deallocate(q);
+            // With `fresh_from` at q + 40, the bytes from there on are left alone: the rule
+            // trusts that they came zero from memory.grow.
+            mem[q as usize..q as usize + 100].fill(0xAB);
+            let r = calloc(heap, 100, 1, q + 40);
+            assert_eq!(r, q);
+            assert!(mem[r as usize..r as usize + 40].iter().all(|&b| b == 0));
+            assert!(mem[r as usize + 40..r as usize + 100].iter().all(|&b| b == 0xAB));
+            assert_eq!(heap.check(), 0);
+        });
+    }
+
+    #[test]
+    fn calloc_overflow_fails_and_counts() {
+        with_heap(|heap, _| {
+            let failures = heap.stats().failures;
+            assert_eq!(calloc(heap, 0x1_0000, 0x1_0000, u32::MAX), 0);
+            assert_eq!(calloc(heap, u32::MAX, 2, u32::MAX), 0);
+            assert_eq!(calloc(heap, 3, 0x5555_5556, u32::MAX), 0);
+            assert_eq!(heap.stats().failures, failures + 3);
+            let z = calloc(heap, 0, 12345, u32::MAX);
+            assert!(z != 0, "calloc(0, n) is a unique non-zero pointer, as malloc(0)");
+            assert_eq!(heap.size(z), 0);
+            assert_eq!(heap.check(), 0);
+        });
+    }
+
+    #[test]
+    fn posix_memalign_errors_and_success() {
+        with_heap(|heap, mem| {
+            let out = heap.allocate(4);
+            let read = |mem: &[u8]| u32::from_le_bytes(mem[out as usize..out as usize + 4].try_into().unwrap());
+            mem[out as usize..out as usize + 4].copy_from_slice(&0xDEAD_BEEFu32.to_le_bytes());
+            for bad in [0, 1, 2, 3, 6, 12, 100] {
+                assert_eq!(posix_memalign(heap, out, bad, 8), EINVAL, "align {bad}");
+            }
+            assert_eq!(posix_memalign(heap, out, 1 << 17, 8), ENOMEM);
+            assert_eq!(posix_memalign(heap, out, 8, 2 << 20), ENOMEM);
+            assert_eq!(read(mem), 0xDEAD_BEEF, "*memptr untouched on failure");
+            for align in [4, 8, 16, 256, 4096, 65536] {
+                assert_eq!(posix_memalign(heap, out, align, 24), 0);
+                let p = read(mem);
+                assert!(p != 0 && p % align == 0, "align {align}: {p:#x}");
+                assert_eq!(heap.size(p), 24);
+                heap.deallocate(p);
+            }
+            assert_eq!(heap.check(), 0);
+        });
+    }
+}

@@ -1,0 +1,159 @@
+//! The core of `wasm/wasmheap-import-memory.wasm` (feature `import-memory`).
+//!
+//! That module imports `env.memory` and manages a region of it that the host names at start-up
+//! with `init(start, end)`. It must own nothing else in that memory: no statics (there are none
+//! here, so the linked core has no data segment) and no shadow stack of its own placement. The
+//! core is linked with `--import-memory -zstack-size=0 --export=__stack_pointer`, and the
+//! hand-written shim `src/import_memory.wat`, merged into it by scripts/build, keeps the state
+//! that cannot live in memory in a wasm global:
+//!
+//! ```text
+//!  start (rounded up to 16)     +4096                                       end
+//!  | shadow stack (grows down) | Root | control 0 | blocks ...  top ...      |
+//!                              ^ heap start
+//! ```
+//!
+//! The shim's `init` points `__stack_pointer` at start + 4096 and calls [`__wasmheap_init`]; every
+//! other export of the shim calls the function of the same name here with the heap's start first
+//! (0 before `init` succeeds: every call then does nothing and returns 0, `check` `u32::MAX`).
+//! The shim also answers [`Region`]'s question whether the heap may grow memory. `wasm-opt -Oz`
+//! inlines the shim's wrappers and drops these `__wasmheap_*` exports, `__stack_pointer`,
+//! `__heap_base` and `__data_end`.
+
+#[cfg(feature = "c-api")]
+use crate::c_api;
+use crate::heap::{CONTROL_SIZE, Heap, ROOT_SIZE};
+use crate::mem::Mem;
+use crate::source::{Source, WasmMemory};
+use crate::stats::Stats;
+use crate::wasm::memory_end;
+
+/// Where the heap's memory comes from: nowhere (a fixed region), or `memory.grow` when `init` was
+/// told so. A zero-sized type, so that a `Heap` is two words and travels in registers; the mode
+/// lives in the shim's global, read on the cold growth path only.
+#[derive(Clone, Copy)]
+pub struct Region;
+
+#[link(wasm_import_module = "shim")]
+unsafe extern "C" {
+    /// Non-zero when the region runs to the end of memory and may grow it (`init(start, 0)`).
+    fn __wasmheap_grows() -> u32;
+}
+
+impl Source for Region {
+    fn grow(&self, end: u32, min_end: u32) -> Option<u32> {
+        if unsafe { __wasmheap_grows() } != 0 { WasmMemory.grow(end, min_end) } else { None }
+    }
+}
+
+#[inline(always)]
+fn heap(start: u32) -> Option<Heap<Region>> {
+    // Safety: `init` checked the region, which the host gave to the heap alone.
+    (start != 0).then(|| unsafe { Heap::new(Mem::WASM, start, Region) })
+}
+
+/// Sets up an empty heap at `start` (8-aligned, non-zero) up to `end`, or, with `end == 0`, up to
+/// the end of memory, growing it when needed (the shim has set its flag). Returns `start`, or 0
+/// when the region is bad: `start` or `end` past the end of memory, or a fixed region too small
+/// for the heap's records (1.5 KiB). Whatever was in the region before is forgotten.
+#[unsafe(no_mangle)]
+pub extern "C" fn __wasmheap_init(start: u32, end: u32) -> u32 {
+    let memory = memory_end();
+    let grows = end == 0;
+    let end = if grows { memory } else { end };
+    let records = start as u64 + (ROOT_SIZE + CONTROL_SIZE) as u64;
+    if start == 0 || !start.is_multiple_of(8) || start > memory || end > memory || (!grows && records > end as u64) {
+        return 0;
+    }
+    // A region whose root is zero is a new heap (`ensure_init`); the root is all it reads. Where
+    // the root reaches past the end of memory, `ensure_init` grows it: fresh pages are zero.
+    let root = ROOT_SIZE.min(memory - start);
+    unsafe { core::ptr::write_bytes(Mem::WASM.ptr(start), 0, root as usize) };
+    match heap(start) {
+        Some(h) if h.ensure_init(end) => start,
+        _ => 0,
+    }
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn __wasmheap_allocate(start: u32, size: u32) -> u32 {
+    heap(start).map_or(0, |h| h.allocate(size))
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn __wasmheap_allocate_aligned(start: u32, size: u32, align: u32) -> u32 {
+    heap(start).map_or(0, |h| h.allocate_aligned(size, align))
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn __wasmheap_deallocate(start: u32, ptr: u32) {
+    if let Some(h) = heap(start) {
+        h.deallocate(ptr)
+    }
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn __wasmheap_reallocate(start: u32, ptr: u32, size: u32) -> u32 {
+    heap(start).map_or(0, |h| h.reallocate(ptr, size))
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn __wasmheap_size(start: u32, ptr: u32) -> u32 {
+    heap(start).map_or(0, |h| h.size(ptr))
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn __wasmheap_free_all(start: u32) {
+    if let Some(h) = heap(start) {
+        h.free_all()
+    }
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn __wasmheap_free_all_mark(start: u32) {
+    if let Some(h) = heap(start) {
+        h.free_all_mark()
+    }
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn __wasmheap_free_get_mark(start: u32) -> u32 {
+    heap(start).map_or(0, |h| h.free_get_mark())
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn __wasmheap_free_to_mark(start: u32, mark: u32) {
+    if let Some(h) = heap(start) {
+        h.free_to_mark(mark)
+    }
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn __wasmheap_check(start: u32) -> u32 {
+    heap(start).map_or(u32::MAX, |h| h.check())
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn __wasmheap_stats(start: u32, out: u32) {
+    let stats = heap(start).map(|h| h.stats()).unwrap_or_default();
+    unsafe { core::ptr::write_unaligned(out as *mut Stats, stats) }
+}
+
+#[cfg(feature = "c-api")]
+#[unsafe(no_mangle)]
+pub extern "C" fn __wasmheap_calloc(start: u32, n: u32, size: u32) -> u32 {
+    let fresh_from = memory_end();
+    heap(start).map_or(0, |h| c_api::calloc(h, n, size, fresh_from))
+}
+
+#[cfg(feature = "c-api")]
+#[unsafe(no_mangle)]
+pub extern "C" fn __wasmheap_posix_memalign(start: u32, memptr: u32, align: u32, size: u32) -> u32 {
+    heap(start).map_or(c_api::ENOMEM, |h| c_api::posix_memalign(h, memptr, align, size))
+}
+
+#[cfg(not(test))]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    core::arch::wasm32::unreachable()
+}
