@@ -342,10 +342,6 @@ impl<S: Source> Heap<S> {
     pub(crate) fn release(self, segment: &mut Segment, block: u32, size: u32) {
         let (mut start, mut total) = (block, size);
         let header = self.mem.load(block);
-        // The header turns free and the tag is spoiled even where they end up inside a merged
-        // block or above the top: a second `deallocate` of the same pointer must find no live block.
-        self.mem.store(block, header | FREE);
-        self.mem.store(block + 4, block::spoiled(self.mem.load(block + 4)));
         if header & PREV_FREE != 0 {
             let prev_size = self.mem.load(block - 4);
             start -= prev_size;
@@ -356,7 +352,11 @@ impl<S: Source> Heap<S> {
         let root = self.root();
         if next == root.top {
             root.top = start;
+            self.bury(block);
             return;
+        }
+        if start != block {
+            self.bury(block);
         }
         let next_header = self.mem.load(next);
         if next_header & FREE != 0 {
@@ -367,6 +367,15 @@ impl<S: Source> Heap<S> {
             self.mem.store(next, next_header | PREV_FREE);
         }
         self.make_free(segment, start, total);
+    }
+
+    /// Marks the header of a released block free and spoils its tag where no new header will be
+    /// written over them (inside a merged block, or above the top): a second `deallocate` of the
+    /// same pointer must find no live block, whatever lands in the header word later. Once per
+    /// block: spoiling twice would restore the tag.
+    fn bury(self, block: u32) {
+        self.mem.store(block, self.mem.load(block) | FREE);
+        self.mem.store(block + 4, block::spoiled(self.mem.load(block + 4)));
     }
 
     // ---- reallocate ----

@@ -477,4 +477,15 @@ fn a_freed_blocks_tag_does_not_survive_new_data_beside_it() {
     t.heap.deallocate(x);
     let s = t.sound();
     assert_eq!((s.rejected_frees, s.live_blocks), (1, 2));
+
+    // the same when the block merges backwards and is given back to the top
+    let t = TestHeap::with_limit(1 << 20);
+    let a = t.heap.allocate(8);
+    let x = t.heap.allocate(8);
+    t.heap.deallocate(a);
+    t.heap.deallocate(x);
+    let c = t.heap.allocate(24);
+    assert_eq!(c, a);
+    t.bytes(x - 8, 4).copy_from_slice(&16u32.to_le_bytes());
+    assert_eq!(t.heap.size(x), 0);
 }
