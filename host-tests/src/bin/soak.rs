@@ -1,24 +1,7 @@
 //! The soak: millions of random operations, with bad input mixed in and `memory.grow` refused at
 //! random moments, on the shipped module in wasmtime, checked against a model of the heap.
 //!
-//! ```text
-//! soak [--module PATH | --all] [--seed N] [--ops N] [options]
-//!
-//!   --module PATH     the module to soak (default wasm/wasmheap.wasm); may be given several times
-//!   --all             every wasm/*.wasm that exports the raw ABI (own memory, or env.memory + init)
-//!   --seed N          seed of the run (decimal or 0x hex; default 0x5EED)
-//!   --ops N           random operations per module (default 1000000; 1e6, 10^6 and 1_000_000 work)
-//!   --check-every N   check() and stats against the model every N operations (default 1000)
-//!   --snapshot-every N  bracket every Nth operation with memory snapshots (default 499)
-//!   --max-live N      cap on live blocks (default 2000)
-//!   --budget-mib N    cap on live requested bytes (default 4)
-//!   --cap-mib N       memory.grow is refused past this much memory (default 32)
-//!   --no-bad          no bad input (for a flavor that traps on it)
-//!   --progress SECS   a progress line on stderr every SECS seconds (default 0: none)
-//!   --watch PTR       print every event of one pointer (debugging)
-//!   --count-known     count double frees accepted through a surviving tag (open bug) instead of
-//!                     failing on them, so that a long run goes on past them
-//! ```
+//! Options: [`HELP`] (`soak --help`, or `scripts/soak --help`).
 //!
 //! The run is deterministic for a given seed, module and options. On a failure it prints the
 //! seed and the step, replays the run checking after every step near the failure, prints the
@@ -33,8 +16,8 @@ mod wasm;
 
 use rng::Rng;
 use runner::{BAD_KINDS, Config, Failure, Runner, Totals};
-use wasm::{Ex, Fuel, Layout, NAMES, Probed, Wasm, engine, probe};
 use std::process::ExitCode;
+use wasm::{Ex, Fuel, Layout, NAMES, Probed, Wasm, engine, probe};
 
 struct Args {
     modules: Vec<String>,
@@ -42,12 +25,27 @@ struct Args {
     cfg: Config,
 }
 
+const HELP: &str = "\
+usage: soak [--module PATH | --all] [--seed N] [--ops N] [options]
+
+  --module PATH       the module to soak (default wasm/wasmheap.wasm); may be given several times
+  --all               every wasm/*.wasm that exports the raw ABI (own memory, or env.memory + init)
+  --seed N            seed of the run (decimal or 0x hex; default 0x5EED)
+  --ops N             random operations per module (default 1000000; 1e6, 2.5e7, 10^8 work)
+  --check-every N     check() and stats against the model every N operations (default 1000)
+  --snapshot-every N  bracket every Nth operation with memory snapshots (default 499)
+  --instance-ops N    a fresh instance every N operations (default 500000)
+  --max-live N        cap on live blocks (default 2000)
+  --budget-mib N      cap on live requested bytes, MiB (default 4)
+  --cap-mib N         memory.grow is refused past this much memory, MiB (default 32)
+  --no-bad            no bad input (for a flavor that traps on it)
+  --progress SECS     a progress line on stderr every SECS seconds (default: none)
+  --watch PTR         print every event of one pointer (debugging)
+
+Deterministic for a given seed, module and options; exits 1 on a failure, with the seed and the step.";
+
 fn usage() -> ! {
-    eprintln!(
-        "usage: soak [--module PATH]... [--all] [--seed N] [--ops N] [--check-every N] \
-         [--snapshot-every N] [--max-live N] [--budget-mib N] [--cap-mib N] [--no-bad] [--progress SECS] \
-         [--watch PTR] [--count-known]"
-    );
+    eprintln!("{HELP}");
     std::process::exit(2)
 }
 
@@ -88,9 +86,9 @@ fn parse_args() -> Args {
             bad: true,
             must_grow: true,
             snapshot_every: 499,
+            instance_ops: 500_000,
             progress: 0.0,
             watch: None,
-            count_known: false,
         },
     };
     let mut it = std::env::args().skip(1);
@@ -103,14 +101,17 @@ fn parse_args() -> Args {
             "--ops" => a.cfg.ops = number(&val()),
             "--check-every" => a.cfg.check_every = number(&val()).max(1),
             "--snapshot-every" => a.cfg.snapshot_every = number(&val()).max(1),
+            "--instance-ops" => a.cfg.instance_ops = number(&val()).max(1),
             "--max-live" => a.cfg.max_live = number(&val()) as usize,
             "--budget-mib" => a.cfg.budget = number(&val()) << 20,
             "--cap-mib" => a.cfg.cap = (number(&val()) << 20).min(1 << 31) as usize,
             "--no-bad" => a.cfg.bad = false,
             "--progress" => a.cfg.progress = val().parse().unwrap_or_else(|_| usage()),
             "--watch" => a.cfg.watch = Some(number(&val()) as u32),
-            "--count-known" => a.cfg.count_known = true,
-            "-h" | "--help" => usage(),
+            "-h" | "--help" => {
+                println!("{HELP}");
+                std::process::exit(0)
+            }
             _ => {
                 eprintln!("soak: unknown argument {arg}");
                 usage()
@@ -157,10 +158,11 @@ fn main() -> ExitCode {
     let engine = engine();
     let cfg = &args.cfg;
     println!(
-        "soak: seed {:#x}, {} operations per module, check every {}, snapshot every {}, \
-         live blocks <= {}, live bytes <= {} KiB, memory <= {} MiB{}",
+        "soak: seed {:#x}, {} operations per module, a fresh instance every {}, check every {}, \
+         snapshot every {}, live blocks <= {}, live bytes <= {} KiB, memory <= {} MiB{}",
         cfg.seed,
         cfg.ops,
+        cfg.instance_ops,
         cfg.check_every,
         cfg.snapshot_every,
         cfg.max_live,
@@ -181,13 +183,18 @@ fn main() -> ExitCode {
             }
         };
         let mut cfg = cfg.clone();
-        let file = std::path::Path::new(path).file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default();
+        let file = std::path::Path::new(path)
+            .file_name()
+            .map(|f| f.to_string_lossy().to_string())
+            .unwrap_or_default();
         if file.contains("debug") && cfg.bad {
             println!("\n{name}: note: a debug flavor traps on bad input by design: soaked without bad input");
             cfg.bad = false;
         }
         if file.contains("static") {
-            println!("\n{name}: note: a fixed pool never grows: failed allocations are accepted without a refused memory.grow");
+            println!(
+                "\n{name}: note: a fixed pool never grows: failed allocations are accepted without a refused memory.grow"
+            );
             cfg.must_grow = false;
         }
         let layout = match probed.layout {
@@ -202,11 +209,17 @@ fn main() -> ExitCode {
                 passed += 1;
             }
             Err(f) => {
-                eprintln!("\nsoak: FAILED on {name}, seed {:#x}, step {}: {}", cfg.seed, f.step, f.what);
+                eprintln!(
+                    "\nsoak: FAILED on {name}, seed {:#x}, step {}: {}",
+                    cfg.seed, f.step, f.what
+                );
                 let fine = replay(&engine, &probed, &cfg, &f);
                 if let Some(fine) = fine {
                     if fine.step != f.step || fine.what != f.what {
-                        eprintln!("soak: checking after every step, it shows first at step {}: {}", fine.step, fine.what);
+                        eprintln!(
+                            "soak: checking after every step, it shows first at step {}: {}",
+                            fine.step, fine.what
+                        );
                     }
                     if !fine.trace.is_empty() {
                         eprintln!("soak: the last calls before it:");
@@ -225,14 +238,15 @@ fn main() -> ExitCode {
             }
         }
     }
-    if cfg.count_known {
-        println!("\nsoak: --count-known: double frees accepted through a surviving tag were counted, not failed");
-    }
     if passed > 1 {
         println!("\nall modules:");
         report_totals(&grand);
     }
-    println!("\nsoak: {passed} module(s) passed, {skipped} skipped, {} failed, seed {:#x}", failed.len(), cfg.seed);
+    println!(
+        "\nsoak: {passed} module(s) passed, {skipped} skipped, {} failed, seed {:#x}",
+        failed.len(),
+        cfg.seed
+    );
     if !failed.is_empty() {
         eprintln!("soak: FAILED: {}", failed.join(", "));
         return ExitCode::FAILURE;
@@ -259,17 +273,22 @@ fn options(cfg: &Config) -> String {
     if !cfg.bad {
         s += " --no-bad";
     }
-    if cfg.snapshot_every != 499 {
-        s += &format!(" --snapshot-every {}", cfg.snapshot_every);
+    if cfg.instance_ops != 500_000 {
+        s += &format!(" --instance-ops {}", cfg.instance_ops);
     }
     s
 }
 
 fn soak_one(engine: &wasmtime::Engine, probed: &Probed, cfg: &Config) -> Result<Totals, Failure> {
-    let w = Wasm::new(engine, probed, cfg.cap, Rng::new(cfg.seed, 2))
-        .map_err(|what| Failure { step: 0, what, trace: Vec::new() })?;
+    // Instance k's limiter refuses memory.grow from its own stream of the seed.
+    let fresh = |k: u64| Wasm::new(engine, probed, cfg.cap, Rng::new(cfg.seed, 100 + k));
+    let w = fresh(0).map_err(|what| Failure {
+        step: 0,
+        what,
+        trace: Vec::new(),
+    })?;
     let mut r = Runner::new(cfg.clone(), w);
-    r.run()?;
+    r.run(fresh)?;
     Ok(r.t)
 }
 
@@ -283,7 +302,10 @@ fn replay(engine: &wasmtime::Engine, probed: &Probed, cfg: &Config, f: &Failure)
     cfg.fine_from = (f.step - 1) / cfg.check_every * cfg.check_every + 1;
     cfg.ops = f.step;
     cfg.progress = 0.0;
-    eprintln!("soak: replaying seed {:#x} up to step {}, checking every step from {}", cfg.seed, f.step, cfg.fine_from);
+    eprintln!(
+        "soak: replaying seed {:#x} up to step {}, checking every step from {}",
+        cfg.seed, f.step, cfg.fine_from
+    );
     soak_one(engine, probed, &cfg).err()
 }
 
@@ -302,7 +324,7 @@ fn merge(g: &mut Totals, t: &Totals) {
     g.frees += t.frees;
     g.reallocations += t.reallocations;
     g.false_accepts += t.false_accepts;
-    g.stale_tags += t.stale_tags;
+    g.instances += t.instances;
     g.seconds += t.seconds;
     g.bytes_checked += t.bytes_checked;
     for (a, b) in g.bad_tried.iter_mut().zip(t.bad_tried) {
@@ -316,28 +338,55 @@ fn merge(g: &mut Totals, t: &Totals) {
 
 fn report_totals(t: &Totals) {
     let bad: u64 = t.bad_tried.iter().sum();
-    println!("  operations          {:>14}   in {:.1} s: {:.0} ops/s ({} calls into the module)", t.ops, t.seconds, t.ops as f64 / t.seconds.max(1e-9), t.calls);
-    println!("  allocations         {:>14}   frees {}, reallocations {}", t.allocations, t.frees, t.reallocations);
-    println!("  rejected frees      {:>14}   (deallocate/reallocate of {} bad pointers, all rejected)", t.rejected_frees, bad - t.false_accepts);
+    println!(
+        "  operations          {:>14}   in {:.1} s: {:.0} ops/s ({} calls into the module)",
+        t.ops,
+        t.seconds,
+        t.ops as f64 / t.seconds.max(1e-9),
+        t.calls
+    );
+    println!(
+        "  allocations         {:>14}   frees {}, reallocations {}",
+        t.allocations, t.frees, t.reallocations
+    );
+    println!(
+        "  rejected frees      {:>14}   (deallocate/reallocate of {} bad pointers, all rejected)",
+        t.rejected_frees,
+        bad - t.false_accepts
+    );
     println!("  rejected marks      {:>14}", t.rejected_marks);
-    println!("  failed requests     {:>14}   (stats.failures: out of memory, too large, bad align, marks)", t.failures);
+    println!(
+        "  failed requests     {:>14}   (stats.failures: out of memory, too large, bad align, marks)",
+        t.failures
+    );
     println!("  memory.grow refused {:>14}   granted {}", t.refusals, t.grows);
-    println!("  checks passed       {:>14}   ({} with every block; {} snapshot comparisons; {} MiB of contents checked)", t.checks, t.full_checks, t.snapshots, t.bytes_checked >> 20);
-    println!("  false accepts       {:>14}   (stray pointers that size() took for live blocks: check bits, at most 2^-19 each)", t.false_accepts);
-    if t.stale_tags > 0 {
-        println!("  KNOWN BUG           {:>14}   double frees size() took for live blocks through a surviving tag (--count-known)", t.stale_tags);
-    }
+    println!(
+        "  checks passed       {:>14}   ({} with every block; {} snapshot comparisons; {} MiB of contents checked)",
+        t.checks,
+        t.full_checks,
+        t.snapshots,
+        t.bytes_checked >> 20
+    );
+    println!(
+        "  false accepts       {:>14}   (stray pointers that size() took for live blocks: check bits, at most 2^-19 each)",
+        t.false_accepts
+    );
 }
 
 fn report(t: &Totals) {
     report_totals(t);
-    let bad: Vec<String> = BAD_KINDS.iter().zip(t.bad_tried).map(|(k, n)| format!("{k} {n}")).collect();
+    let bad: Vec<String> = BAD_KINDS
+        .iter()
+        .zip(t.bad_tried)
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect();
     println!("  bad pointers tried: {}", bad.join(", "));
-    for n in t.false_accept_notes.iter().chain(&t.stale_tag_notes) {
+    for n in &t.false_accept_notes {
         println!("    {n}");
     }
     println!(
-        "  largest: {} live blocks, mark depth {} ({} storms to 255), memory {} KiB; {} free_to_mark, {} free_all",
+        "  {} instance(s); largest: {} live blocks, mark depth {} ({} storms to 255), memory {} KiB; {} free_to_mark, {} free_all",
+        t.instances,
         t.max_live,
         t.max_depth,
         t.storms,
@@ -346,7 +395,10 @@ fn report(t: &Totals) {
         t.free_alls
     );
     println!("  fuel per call (wasmtime fuel, about one unit per wasm instruction):");
-    println!("    {:<20} {:>12} {:>9} {:>8}   {}", "call", "calls", "mean", "max", "costliest call");
+    println!(
+        "    {:<20} {:>12} {:>9} {:>8}   {}",
+        "call", "calls", "mean", "max", "costliest call"
+    );
     let row = |name: &str, f: &Fuel, args: usize| {
         let shown: Vec<String> = f.max_args[..args].iter().map(|a| format!("{a:#x}")).collect();
         println!(

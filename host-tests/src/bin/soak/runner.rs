@@ -48,14 +48,13 @@ pub struct Config {
     pub must_grow: bool,
     /// Every this many steps, bracket the step with memory snapshots.
     pub snapshot_every: u64,
+    /// Every this many steps, check everything and go on with a fresh instance (memory never
+    /// shrinks, and floors stay for good: a long run would otherwise drift into a corner).
+    pub instance_ops: u64,
     /// Seconds between progress lines on stderr (0: none).
     pub progress: f64,
     /// Print every event of this pointer (allocated, freed, released, moved) on stderr.
     pub watch: Option<u32>,
-    /// Count double frees that the allocator would accept through a surviving tag (an open bug,
-    /// reported) instead of failing: for long runs that must go on past it. The pointer is never
-    /// passed to `deallocate`, so the heap stays sound.
-    pub count_known: bool,
 }
 
 /// A failure: the step it was found at and what went wrong.
@@ -138,9 +137,8 @@ pub struct Totals {
     pub bad_tried: [u64; 9],
     pub false_accepts: u64,
     pub false_accept_notes: Vec<String>,
-    /// Double frees the allocator would accept through a surviving tag (with --count-known).
-    pub stale_tags: u64,
-    pub stale_tag_notes: Vec<String>,
+    /// Instances the run went through (see `Config::instance_ops`).
+    pub instances: u64,
     pub storms: u64,
     pub max_depth: u32,
     pub max_live: usize,
@@ -190,7 +188,11 @@ struct Ring<T> {
 
 impl<T: Copy> Ring<T> {
     fn new(cap: usize) -> Ring<T> {
-        Ring { items: Vec::with_capacity(cap), next: 0, cap }
+        Ring {
+            items: Vec::with_capacity(cap),
+            next: 0,
+            cap,
+        }
     }
     fn push(&mut self, t: T) {
         if self.items.len() < self.cap {
@@ -249,6 +251,7 @@ pub struct Runner {
     next_id: u64,
     storm: bool,
     storm_refusals: u32,
+    storm_from: u64,
     /// Calm regime: releases (free_to_mark, free_all) are rare and the live set grows large.
     calm: bool,
     /// Upper bound of the heap's clock (segment ids), to keep guessed tokens clear of real ones.
@@ -290,6 +293,7 @@ impl Runner {
             next_id: 0,
             storm: false,
             storm_refusals: 0,
+            storm_from: 0,
             calm: false,
             clock_bound: 1,
             bad_count: 0,
@@ -313,7 +317,10 @@ impl Runner {
     /// The word in front of `p` (a live block's tag).
     fn word_before(&self, p: u32) -> u32 {
         let at = (p as usize).wrapping_sub(4);
-        self.w.mem().get(at..at.wrapping_add(4)).map_or(0, |b| u32::from_le_bytes(b.try_into().unwrap()))
+        self.w
+            .mem()
+            .get(at..at.wrapping_add(4))
+            .map_or(0, |b| u32::from_le_bytes(b.try_into().unwrap()))
     }
 
     /// Pushes a new segment instance.
@@ -335,7 +342,12 @@ impl Runner {
                     Seg::Floor => 'F',
                 })
                 .collect();
-            eprintln!("watch {p:#x} step {}: {} [segments {segs}, floor {}]", self.step, what(), self.floor);
+            eprintln!(
+                "watch {p:#x} step {}: {} [segments {segs}, floor {}]",
+                self.step,
+                what(),
+                self.floor
+            );
         }
     }
 
@@ -351,11 +363,21 @@ impl Runner {
 
     // ---- the run ----------------------------------------------------------------------------
 
-    pub fn run(&mut self) -> Result<(), Failure> {
+    /// Runs `cfg.ops` steps; `fresh(k)` makes the k-th instance (k >= 1) when the one in use has
+    /// done `cfg.instance_ops` steps.
+    pub fn run(&mut self, mut fresh: impl FnMut(u64) -> Result<Wasm, String>) -> Result<(), Failure> {
         let started = std::time::Instant::now();
         let mut last_progress = started;
         let r = self.setup().and_then(|()| {
             while self.step < self.cfg.ops {
+                if self.step > 0 && self.step % self.cfg.instance_ops == 0 {
+                    self.verify(true)?;
+                    let w = fresh(self.step / self.cfg.instance_ops)?;
+                    self.close_instance();
+                    self.w = w;
+                    self.reset_model();
+                    self.setup()?;
+                }
                 self.step += 1;
                 self.w.step = self.step;
                 if self.step + 64 >= self.cfg.fine_from && self.trace.is_none() {
@@ -391,21 +413,50 @@ impl Runner {
         });
         self.t.seconds = started.elapsed().as_secs_f64();
         self.t.ops = self.step;
-        self.t.calls = self.w.calls;
-        self.t.fuel = self.w.fuel.to_vec();
-        self.t.refusals = self.w.limiter().refused;
-        self.t.grows = self.w.limiter().granted;
-        self.t.rejected_frees = self.c.rejected_frees as u64;
-        self.t.rejected_marks = self.c.rejected_marks as u64;
-        self.t.failures = self.c.failures as u64;
-        self.t.allocations = self.c.allocations as u64;
-        self.t.frees = self.c.frees as u64;
-        self.t.reallocations = self.c.reallocations as u64;
+        self.close_instance();
         r.map_err(|what| Failure {
             step: self.step,
             what,
             trace: self.trace.take().map(Vec::from).unwrap_or_default(),
         })
+    }
+
+    /// Adds the instance's figures to the totals.
+    fn close_instance(&mut self) {
+        let t = &mut self.t;
+        t.instances += 1;
+        t.calls += self.w.calls;
+        t.fuel.resize(self.w.fuel.len(), Default::default());
+        for (a, b) in t.fuel.iter_mut().zip(&self.w.fuel) {
+            a.merge(b);
+        }
+        let l = self.w.store.data();
+        t.refusals += l.refused;
+        t.grows += l.granted;
+        t.rejected_frees += self.c.rejected_frees as u64;
+        t.rejected_marks += self.c.rejected_marks as u64;
+        t.failures += self.c.failures as u64;
+        t.allocations += self.c.allocations as u64;
+        t.frees += self.c.frees as u64;
+        t.reallocations += self.c.reallocations as u64;
+    }
+
+    /// A new, empty model for a fresh instance.
+    fn reset_model(&mut self) {
+        self.live.clear();
+        self.index.clear();
+        self.segs = vec![Seg::Base];
+        self.seg_live = vec![0];
+        self.generations = vec![0];
+        self.floor = 0;
+        self.dead = Ring::new(4096);
+        self.used_marks = Ring::new(1024);
+        self.c = Counters::default();
+        self.out = 0;
+        self.scratch_allocations = 0;
+        self.heap_start = 0;
+        self.storm = false;
+        self.clock_bound = 1;
     }
 
     fn setup(&mut self) -> R<()> {
@@ -425,7 +476,11 @@ impl Runner {
         let s = self.w.stats(self.out)?;
         self.heap_start = s.heap_start;
         if let Layout::Imported { start } = self.w.layout {
-            ensure!(s.heap_start >= start, "heap_start {:#x} below the region's start {start:#x}", s.heap_start);
+            ensure!(
+                s.heap_start >= start,
+                "heap_start {:#x} below the region's start {start:#x}",
+                s.heap_start
+            );
         }
         self.verify(true)
     }
@@ -439,7 +494,10 @@ impl Runner {
         self.w.limiter().weather = weather;
         ensure!(p != 0, "allocate({SCRATCH}) for the stats block returned 0");
         ensure!(self.depth() == 0, "scratch block allocated above the base");
-        ensure!(!self.index.contains_key(&p), "allocate({SCRATCH}) returned live block {p:#x}");
+        ensure!(
+            !self.index.contains_key(&p),
+            "allocate({SCRATCH}) returned live block {p:#x}"
+        );
         self.out = p;
         self.scratch_allocations += 1;
         self.seg_live[0] += 1;
@@ -489,6 +547,9 @@ impl Runner {
     /// comparison): `Some(true)` rejected and counted, `Some(false)` a no-op, `None` anything else.
     fn random_op(&mut self) -> R<Option<bool>> {
         let depth = self.depth();
+        if self.storm && self.step - self.storm_from > 5000 {
+            self.storm = false;
+        }
         let full = self.live.len() >= self.cfg.max_live || self.c.live_bytes >= self.cfg.budget;
         let empty = self.live.is_empty();
         let has_marks = self.segs.iter().any(|s| matches!(s, Seg::Mark(_)));
@@ -496,34 +557,46 @@ impl Runner {
         let calm = if self.calm { 20 } else { 1 };
         // Weights per 100 000.
         let w = [
-            if full { 0 } else { 30_000 },                                  // 0 allocate
-            if full { 0 } else { 4_000 },                                   // 1 allocate_aligned
-            if empty { 0 } else if full { 40_000 } else { 26_000 },         // 2 deallocate
-            if empty { 0 } else { 12_000 },                                 // 3 reallocate
-            if full { 0 } else { 800 },                                     // 4 reallocate(0, n)
-            if empty { 0 } else { 1_500 },                                  // 5 size
-            300,                                                            // 6 deallocate(0)
-            if bad { 6_000 } else { 0 },                                    // 7 bad deallocate
-            if bad { 2_000 } else { 0 },                                    // 8 bad reallocate
-            if self.storm { 60_000 } else if depth < 8 { 1_500 / calm } else if depth < 32 { 300 } else { 60 }, // 9 free_get_mark
-            if has_marks && !self.storm { 1_100 / calm } else { 0 },        // 10 free_to_mark
-            if bad { 400 } else { 0 },                                      // 11 stale mark
-            if bad { 400 } else { 0 },                                      // 12 bogus mark
-            // A floor comes down only by free_to_mark of a mark below it: take floors where one is.
+            if full { 0 } else { 30_000 }, // 0 allocate
+            if full { 0 } else { 4_000 },  // 1 allocate_aligned
+            if empty {
+                0
+            } else if full {
+                40_000
+            } else {
+                26_000
+            }, // 2 deallocate
+            if empty { 0 } else { 12_000 }, // 3 reallocate
+            if full { 0 } else { 800 },    // 4 reallocate(0, n)
+            if empty { 0 } else { 1_500 }, // 5 size
+            300,                           // 6 deallocate(0)
+            if bad { 6_000 } else { 0 },   // 7 bad deallocate
+            if bad { 2_000 } else { 0 },   // 8 bad reallocate
+            if self.storm {
+                60_000
+            } else if depth < 8 {
+                1_500 / calm
+            } else if depth < 32 {
+                300
+            } else {
+                60
+            }, // 9 free_get_mark
+            if has_marks && !self.storm { 1_100 / calm } else { 0 }, // 10 free_to_mark
+            if bad { 400 } else { 0 },     // 11 stale mark
+            if bad { 400 } else { 0 },     // 12 bogus mark
+            // Floors are for good: free_to_mark of a mark below one makes the mark's segment the
+            // floor, so floors creep up over an instance's life (hence `instance_ops`). At
+            // depth 255 free_all_mark must fail.
             if self.storm {
                 if depth == MAX_DEPTH { 2_000 } else { 0 }
-            } else if depth < 16 && has_marks {
+            } else if depth < 2 || (depth < 16 && has_marks) {
                 800 / calm
-            } else if depth < 2 {
-                300 / calm
-            } else if depth < 64 && has_marks {
-                10
             } else {
                 0
-            },                                                              // 13 free_all_mark
-            if self.storm { 0 } else { 80 / calm },                         // 14 free_all
-            100,                                                            // 15 weather
-            if self.storm { 0 } else { 2 },                                 // 16 mark storm
+            }, // 13 free_all_mark
+            if self.storm { 0 } else { 80 / calm }, // 14 free_all
+            100,                                    // 15 weather
+            if self.storm { 0 } else { 2 },         // 16 mark storm
         ];
         let total: u32 = w.iter().sum();
         let mut pick = self.rng.below32(total);
@@ -580,6 +653,7 @@ impl Runner {
                 note!(self, "mark storm: free_get_mark up to depth 255 and past it");
                 self.storm = true;
                 self.storm_refusals = 0;
+                self.storm_from = self.step;
                 self.t.storms += 1;
                 Ok(None)
             }
@@ -671,7 +745,11 @@ impl Runner {
     /// of the newest segment, and fills it.
     fn adopt(&mut self, what: &str, q: u32, size: u32, align: u32) -> R<()> {
         ensure!(q % align == 0, "{what} returned {q:#x}, not aligned to {align}");
-        ensure!(q >= self.heap_start + 8, "{what} returned {q:#x}, below the heap (starts at {:#x})", self.heap_start);
+        ensure!(
+            q >= self.heap_start + 8,
+            "{what} returned {q:#x}, below the heap (starts at {:#x})",
+            self.heap_start
+        );
         ensure!(
             q as u64 + size as u64 <= self.w.mem_size() as u64,
             "{what} returned {q:#x}: the block ends past the end of memory {:#x}",
@@ -690,7 +768,14 @@ impl Runner {
         self.watch(q, || format!("{what}: live, size {size}, segment {seg}"));
         let tag = self.word_before(q);
         self.index.insert(q, self.live.len());
-        self.live.push(Block { ptr: q, size, align, seg, id, tag });
+        self.live.push(Block {
+            ptr: q,
+            size,
+            align,
+            seg,
+            id,
+            tag,
+        });
         self.seg_live[seg as usize] += 1;
         self.c.allocations += 1;
         self.add_live_bytes(size as u64);
@@ -709,19 +794,33 @@ impl Runner {
         self.c.live_bytes -= b.size as u64;
         if let Some(why) = why {
             let generation = self.generations[b.seg as usize];
-            self.dead.push(Dead { ptr: b.ptr, why, tag: b.tag, seg: b.seg, generation });
+            self.dead.push(Dead {
+                ptr: b.ptr,
+                why,
+                tag: b.tag,
+                seg: b.seg,
+                generation,
+            });
         }
-        self.watch(b.ptr, || format!("dead ({why:?}), was size {}, segment {}", b.size, b.seg));
+        self.watch(b.ptr, || {
+            format!("dead ({why:?}), was size {}, segment {}", b.size, b.seg)
+        });
         b
     }
 
     fn op_allocate(&mut self, size: u32, align: Option<u32>) -> R<Option<bool>> {
-        if size as u64 + self.c.live_bytes > self.cfg.budget && size as u64 <= self.cfg.cap as u64 && !self.live.is_empty() {
+        if size as u64 + self.c.live_bytes > self.cfg.budget
+            && size as u64 <= self.cfg.cap as u64
+            && !self.live.is_empty()
+        {
             return self.op_deallocate();
         }
         let (q, what) = match align {
             None => (self.w.allocate(size)?, format!("allocate({size:#x})")),
-            Some(a) => (self.w.allocate_aligned(size, a)?, format!("allocate_aligned({size:#x}, {a:#x})")),
+            Some(a) => (
+                self.w.allocate_aligned(size, a)?,
+                format!("allocate_aligned({size:#x}, {a:#x})"),
+            ),
         };
         note!(self, "{what} -> {q:#x}");
         if let Some(a) = align
@@ -736,7 +835,10 @@ impl Runner {
             self.c.failures += 1;
             return Ok(Some(true));
         }
-        ensure!(size as u64 <= self.cfg.cap as u64, "{what} returned {q:#x}, more than the memory cap");
+        ensure!(
+            size as u64 <= self.cfg.cap as u64,
+            "{what} returned {q:#x}, more than the memory cap"
+        );
         self.adopt(&what, q, size, align.unwrap_or(8).max(8))?;
         Ok(None)
     }
@@ -750,7 +852,10 @@ impl Runner {
             self.c.failures += 1;
             return Ok(Some(true));
         }
-        ensure!(size as u64 <= self.cfg.cap as u64, "{what} returned {q:#x}, more than the memory cap");
+        ensure!(
+            size as u64 <= self.cfg.cap as u64,
+            "{what} returned {q:#x}, more than the memory cap"
+        );
         self.adopt(&what, q, size, 8)?;
         Ok(None)
     }
@@ -774,7 +879,12 @@ impl Runner {
         let b = self.live[i];
         let n = self.w.size(b.ptr)?;
         note!(self, "size({:#x}) -> {n}", b.ptr);
-        ensure!(n == b.size, "size({:#x}) = {n}, the block was allocated with {}", b.ptr, b.size);
+        ensure!(
+            n == b.size,
+            "size({:#x}) = {n}, the block was allocated with {}",
+            b.ptr,
+            b.size
+        );
         Ok(Some(false))
     }
 
@@ -788,11 +898,20 @@ impl Runner {
             3 => b.size,
             _ => self.request(),
         };
-        if size > b.size && (size - b.size) as u64 + self.c.live_bytes > self.cfg.budget && size as u64 <= self.cfg.cap as u64 {
+        if size > b.size
+            && (size - b.size) as u64 + self.c.live_bytes > self.cfg.budget
+            && size as u64 <= self.cfg.cap as u64
+        {
             return self.op_deallocate();
         }
         self.pattern_check(&b, b.size)?;
-        let what = format!("reallocate({:#x}, {size:#x}) [size {}, segment {}, depth {}]", b.ptr, b.size, b.seg, self.depth());
+        let what = format!(
+            "reallocate({:#x}, {size:#x}) [size {}, segment {}, depth {}]",
+            b.ptr,
+            b.size,
+            b.seg,
+            self.depth()
+        );
         let q = self.w.reallocate(b.ptr, size)?;
         let fuel = self.w.last_fuel;
         note!(self, "{what} -> {q:#x}");
@@ -803,7 +922,10 @@ impl Runner {
             // On failure the old block is untouched.
             return self.pattern_check(&b, b.size).map(|()| Some(true));
         }
-        ensure!(size as u64 <= self.cfg.cap as u64, "{what} returned {q:#x}, more than the memory cap");
+        ensure!(
+            size as u64 <= self.cfg.cap as u64,
+            "{what} returned {q:#x}, more than the memory cap"
+        );
         if size <= b.size {
             ensure!(q == b.ptr, "{what} moved to {q:#x}, but shrinking stays in place");
         }
@@ -818,21 +940,27 @@ impl Runner {
             );
             if self.own() {
                 let s = self.out;
-                ensure!(q as u64 + size.max(1) as u64 <= s as u64 || q >= s + SCRATCH, "{what} moved onto the stats block");
+                ensure!(
+                    q as u64 + size.max(1) as u64 <= s as u64 || q >= s + SCRATCH,
+                    "{what} moved onto the stats block"
+                );
             }
             self.t.fuel_realloc_moved.add(fuel, self.step, [b.ptr, size]);
             if fuel == self.t.fuel_realloc_moved.max {
                 self.t.realloc_moved_max_copy = keep;
             }
             // wasmtime charges memory.copy by the byte: the rest is the call's own cost.
-            self.t.fuel_realloc_moved_net.add(fuel.saturating_sub(keep as u64), self.step, [b.ptr, size]);
+            self.t
+                .fuel_realloc_moved_net
+                .add(fuel.saturating_sub(keep as u64), self.step, [b.ptr, size]);
             self.t.realloc_moved += 1;
         } else {
             self.t.fuel_realloc_in_place.add(fuel, self.step, [b.ptr, size]);
         }
         // The first min(old, new) bytes arrived intact.
         let kept = Block { ptr: q, ..b };
-        self.pattern_check(&kept, keep).map_err(|e| format!("{what} -> {q:#x} did not keep the contents: {e}"))?;
+        self.pattern_check(&kept, keep)
+            .map_err(|e| format!("{what} -> {q:#x} did not keep the contents: {e}"))?;
         self.remove(i, moved.then_some(Why::Moved));
         let id = self.fill(q, size);
         let seg = if moved { self.depth() as u16 } else { b.seg };
@@ -840,7 +968,14 @@ impl Runner {
         self.watch(q, || format!("{what} -> {q:#x}: live, size {size}, segment {seg}"));
         let tag = self.word_before(q);
         self.index.insert(q, self.live.len());
-        self.live.push(Block { ptr: q, size, align, seg, id, tag });
+        self.live.push(Block {
+            ptr: q,
+            size,
+            align,
+            seg,
+            id,
+            tag,
+        });
         self.seg_live[seg as usize] += 1;
         self.add_live_bytes(size as u64);
         self.c.reallocations += 1;
@@ -860,7 +995,9 @@ impl Runner {
             let p = match kind {
                 0..=2 => {
                     let want = [Why::Freed, Why::Released, Why::Moved][kind];
-                    let Some(d) = self.dead.pick(&mut self.rng) else { continue };
+                    let Some(d) = self.dead.pick(&mut self.rng) else {
+                        continue;
+                    };
                     if d.why != want {
                         continue;
                     }
@@ -905,7 +1042,9 @@ impl Runner {
     }
 
     fn op_bad(&mut self, realloc: bool) -> R<Option<bool>> {
-        let Some((p, kind)) = self.bad_pointer() else { return Ok(None) };
+        let Some((p, kind)) = self.bad_pointer() else {
+            return Ok(None);
+        };
         self.bad_count += 1;
         self.t.bad_tried[kind] += 1;
         // `size` must not take it for a live block; if it does, the check bits accepted a stray
@@ -926,20 +1065,6 @@ impl Runner {
                 .copied();
             if let Some(d) = stale {
                 let header = self.word_before(p - 4);
-                if self.cfg.count_known {
-                    self.t.stale_tags += 1;
-                    if self.t.stale_tag_notes.len() < 4 {
-                        let note = format!(
-                            "step {}: size({p:#x}) = {n}, a {} pointer ({:?} at its last death in this segment): old tag {:#010x}, header word {header:#010x}",
-                            self.step,
-                            BAD_KINDS[kind],
-                            d.why,
-                            d.tag
-                        );
-                        self.t.stale_tag_notes.push(note);
-                    }
-                    return Ok(Some(false));
-                }
                 return Err(format!(
                     "size({p:#x}) = {n}: a {} pointer ({:?} in a segment that still exists) is taken for a live \
                      block. Its old tag {:#010x} is still in front of it and the word before ({header:#010x}) \
@@ -958,7 +1083,8 @@ impl Runner {
             );
             let mem = self.w.mem();
             let word = |at: u32| {
-                mem.get(at as usize..at as usize + 4).map_or(0, |b| u32::from_le_bytes(b.try_into().unwrap()))
+                mem.get(at as usize..at as usize + 4)
+                    .map_or(0, |b| u32::from_le_bytes(b.try_into().unwrap()))
             };
             let (header, tag) = (word(p.wrapping_sub(8)), word(p.wrapping_sub(4)));
             let note = format!(
@@ -977,7 +1103,11 @@ impl Runner {
             let size = self.request();
             let q = self.w.reallocate(p, size)?;
             note!(self, "reallocate({p:#x}, {size:#x}) [{}] -> {q:#x}", BAD_KINDS[kind]);
-            ensure!(q == 0, "reallocate({p:#x}, {size:#x}) of a {} pointer returned {q:#x}", BAD_KINDS[kind]);
+            ensure!(
+                q == 0,
+                "reallocate({p:#x}, {size:#x}) of a {} pointer returned {q:#x}",
+                BAD_KINDS[kind]
+            );
         } else {
             note!(self, "deallocate({p:#x}) [{}]", BAD_KINDS[kind]);
             self.w.deallocate(p)?;
@@ -1015,9 +1145,17 @@ impl Runner {
         if m == 0 {
             self.failure_allowed("free_get_mark()", 0)?;
             self.c.failures += 1;
+            // Out of memory: a storm that cannot reach depth 255 gives up.
+            if self.storm {
+                self.storm_refusals += 1;
+                self.storm = self.storm_refusals < 2;
+            }
             return Ok(Some(true));
         }
-        ensure!(!self.in_force(m), "free_get_mark() returned {m:#x}, a mark already in force");
+        ensure!(
+            !self.in_force(m),
+            "free_get_mark() returned {m:#x}, a mark already in force"
+        );
         self.push_seg(Seg::Mark(m));
         self.clock_bound += 1;
         Ok(None)
@@ -1065,7 +1203,12 @@ impl Runner {
         };
         self.check_segments_from(d)?;
         let dropped = self.depth() + 1 - d;
-        note!(self, "free_to_mark({m:#x}) [mark at depth {d} of {}, floor {}]", self.depth(), self.floor);
+        note!(
+            self,
+            "free_to_mark({m:#x}) [mark at depth {d} of {}, floor {}]",
+            self.depth(),
+            self.floor
+        );
         self.w.free_to_mark(m)?;
         if let Some(p) = self.cfg.watch {
             self.watch(p, || format!("(free_to_mark({m:#x}) at depth {d})"));
@@ -1096,7 +1239,9 @@ impl Runner {
     }
 
     fn op_stale_mark(&mut self) -> R<Option<bool>> {
-        let Some(m) = self.used_marks.pick(&mut self.rng) else { return Ok(None) };
+        let Some(m) = self.used_marks.pick(&mut self.rng) else {
+            return Ok(None);
+        };
         if self.in_force(m) {
             return Ok(None);
         }
@@ -1115,7 +1260,12 @@ impl Runner {
             0 => 0,
             1 => r.u32(),
             2 => r.range(0xC0_0000, 0xFF_FFFF) << 8 | r.range(1, depth.max(1)),
-            3 => match self.segs.iter().rev().find_map(|s| if let Seg::Mark(m) = s { Some(*m) } else { None }) {
+            3 => match self
+                .segs
+                .iter()
+                .rev()
+                .find_map(|s| if let Seg::Mark(m) = s { Some(*m) } else { None })
+            {
                 // A real mark's id with another depth.
                 Some(m) => m & !0xFF | r.range(1, 255),
                 None => r.u32() & !0xFF,
@@ -1139,9 +1289,18 @@ impl Runner {
         let refused = self.w.refused_in_call();
         self.stats_in_op = true;
         let s = self.stats()?;
-        note!(self, "free_all_mark() [depth {depth}, floor {}] -> depth {}", self.floor, s.mark_depth);
+        note!(
+            self,
+            "free_all_mark() [depth {depth}, floor {}] -> depth {}",
+            self.floor,
+            s.mark_depth
+        );
         if empty_floor {
-            ensure!(s.mark_depth as usize == depth, "free_all_mark() on an empty floor changed the depth to {}", s.mark_depth);
+            ensure!(
+                s.mark_depth as usize == depth,
+                "free_all_mark() on an empty floor changed the depth to {}",
+                s.mark_depth
+            );
             return Ok(None);
         }
         if s.mark_depth as usize == depth + 1 {
@@ -1150,7 +1309,11 @@ impl Runner {
             self.floor = depth + 1;
             self.clock_bound += 1;
         } else {
-            ensure!(s.mark_depth as usize == depth, "free_all_mark() at depth {depth} left depth {}", s.mark_depth);
+            ensure!(
+                s.mark_depth as usize == depth,
+                "free_all_mark() at depth {depth} left depth {}",
+                s.mark_depth
+            );
             ensure!(
                 depth >= MAX_DEPTH || refused > 0 || !self.cfg.must_grow,
                 "free_all_mark() at depth {depth} did nothing, though memory could grow"
@@ -1189,11 +1352,20 @@ impl Runner {
             self.seg_live[0] -= 1;
             self.c.live_bytes -= SCRATCH as u64;
             let generation = self.generations[0];
-            self.dead.push(Dead { ptr: self.out, why: Why::Released, tag: 0, seg: 0, generation });
+            self.dead.push(Dead {
+                ptr: self.out,
+                why: Why::Released,
+                tag: 0,
+                seg: 0,
+                generation,
+            });
             self.alloc_scratch()?;
             self.fresh.push(self.out);
         }
-        ensure!(self.seg_live[f] == (f == 0 && self.own()) as u32, "model: blocks left in the floor");
+        ensure!(
+            self.seg_live[f] == (f == 0 && self.own()) as u32,
+            "model: blocks left in the floor"
+        );
         Ok(None)
     }
 
@@ -1224,8 +1396,13 @@ impl Runner {
         }
         if let Layout::Imported { start } = self.w.layout {
             let out = self.out as usize..self.out as usize + 64;
-            if let Some(&(o, x, y)) = diffs.iter().find(|d| (d.0 as usize) < start as usize && !out.contains(&(d.0 as usize))) {
-                return Err(format!("the step wrote the host's memory below the heap's region at {o:#x}: {x:#010x} -> {y:#010x}"));
+            if let Some(&(o, x, y)) = diffs
+                .iter()
+                .find(|d| (d.0 as usize) < start as usize && !out.contains(&(d.0 as usize)))
+            {
+                return Err(format!(
+                    "the step wrote the host's memory below the heap's region at {o:#x}: {x:#010x} -> {y:#010x}"
+                ));
             }
             // The module's shadow stack, from `start` to the heap: its own to write.
             let stack = start..self.heap_start;
@@ -1234,11 +1411,19 @@ impl Runner {
         match rejected {
             Some(true) => {
                 let ok = diffs.is_empty() || (diffs.len() == 1 && diffs[0].2 == diffs[0].1.wrapping_add(1));
-                ensure!(ok, "a rejected call changed memory (offset, old, new): {:x?}", &diffs[..diffs.len().min(8)]);
+                ensure!(
+                    ok,
+                    "a rejected call changed memory (offset, old, new): {:x?}",
+                    &diffs[..diffs.len().min(8)]
+                );
                 return Ok(());
             }
             Some(false) => {
-                ensure!(diffs.is_empty(), "a call that changes nothing changed memory: {:x?}", &diffs[..diffs.len().min(8)]);
+                ensure!(
+                    diffs.is_empty(),
+                    "a call that changes nothing changed memory: {:x?}",
+                    &diffs[..diffs.len().min(8)]
+                );
                 return Ok(());
             }
             None => {}
@@ -1296,7 +1481,12 @@ impl Runner {
         for (name, got, want) in exp {
             ensure!(got == want, "stats.{name} = {got}, the model says {want}");
         }
-        ensure!(s.heap_start == self.heap_start, "heap_start moved from {:#x} to {:#x}", self.heap_start, s.heap_start);
+        ensure!(
+            s.heap_start == self.heap_start,
+            "heap_start moved from {:#x} to {:#x}",
+            self.heap_start,
+            s.heap_start
+        );
         let granted = self.w.limiter().granted;
         match self.w.layout {
             Layout::Own => {
@@ -1306,11 +1496,23 @@ impl Runner {
                     s.heap_bytes,
                     s.heap_start
                 );
-                ensure!(s.memory_grows as u64 == granted, "memory_grows {} but the limiter granted {granted}", s.memory_grows);
+                ensure!(
+                    s.memory_grows as u64 == granted,
+                    "memory_grows {} but the limiter granted {granted}",
+                    s.memory_grows
+                );
             }
             Layout::Imported { .. } => {
-                ensure!(s.heap_bytes <= mem - s.heap_start, "heap_bytes {} past the end of memory", s.heap_bytes);
-                ensure!(s.memory_grows as u64 <= granted, "memory_grows {} but the limiter granted {granted}", s.memory_grows);
+                ensure!(
+                    s.heap_bytes <= mem - s.heap_start,
+                    "heap_bytes {} past the end of memory",
+                    s.heap_bytes
+                );
+                ensure!(
+                    s.memory_grows as u64 <= granted,
+                    "memory_grows {} but the limiter granted {granted}",
+                    s.memory_grows
+                );
             }
         }
         let end = s.heap_start as u64 + s.heap_bytes as u64;
@@ -1346,16 +1548,28 @@ impl Runner {
                 if (HOST_OUT as usize..HOST_OUT as usize + 64).contains(&i) {
                     continue;
                 }
-                ensure!(mem[i] == self.host_sentinel[i], "host memory at {i:#x} below the heap's region changed");
+                ensure!(
+                    mem[i] == self.host_sentinel[i],
+                    "host memory at {i:#x} below the heap's region changed"
+                );
             }
         }
         // A sample of blocks, or all of them.
         let n = if full { self.live.len() } else { self.live.len().min(4) };
         for k in 0..n {
-            let i = if full { k } else { self.sample.below(self.live.len() as u64) as usize };
+            let i = if full {
+                k
+            } else {
+                self.sample.below(self.live.len() as u64) as usize
+            };
             let b = self.live[i];
             let size = self.w.size(b.ptr)?;
-            ensure!(size == b.size, "size({:#x}) = {size}, the block was allocated with {}", b.ptr, b.size);
+            ensure!(
+                size == b.size,
+                "size({:#x}) = {size}, the block was allocated with {}",
+                b.ptr,
+                b.size
+            );
             self.pattern_check(&b, b.size)?;
         }
         if full {
@@ -1365,10 +1579,20 @@ impl Runner {
             }
             spans.sort_unstable();
             for pair in spans.windows(2) {
-                ensure!(pair[0].1 <= pair[1].0, "live blocks {:#x} and {:#x} overlap", pair[0].0, pair[1].0);
+                ensure!(
+                    pair[0].1 <= pair[1].0,
+                    "live blocks {:#x} and {:#x} overlap",
+                    pair[0].0,
+                    pair[1].0
+                );
             }
             if let Some(last) = spans.last() {
-                ensure!(last.1 <= s.heap_top, "live block {:#x} ends above heap_top {:#x}", last.0, s.heap_top);
+                ensure!(
+                    last.1 <= s.heap_top,
+                    "live block {:#x} ends above heap_top {:#x}",
+                    last.0,
+                    s.heap_top
+                );
             }
             self.t.full_checks += 1;
         }
@@ -1402,7 +1626,11 @@ fn chunk_head(t: &[u8; CHUNK], j: usize) -> [u8; 8] {
 
 fn pattern_byte(id: u64, i: usize) -> u8 {
     let t = template(id);
-    if i % CHUNK < 8 { chunk_head(&t, i / CHUNK)[i % 8] } else { t[i % CHUNK] }
+    if i % CHUNK < 8 {
+        chunk_head(&t, i / CHUNK)[i % 8]
+    } else {
+        t[i % CHUNK]
+    }
 }
 
 fn fill_pattern(dst: &mut [u8], id: u64) {
@@ -1422,7 +1650,9 @@ fn pattern_mismatch(got: &[u8], id: u64) -> Option<usize> {
         let n = c.len();
         let k = n.min(8);
         if c[..k] != chunk_head(&t, j)[..k] || c[k..] != t[k..n] {
-            return (0..n).find(|&i| c[i] != pattern_byte(id, j * CHUNK + i)).map(|i| j * CHUNK + i);
+            return (0..n)
+                .find(|&i| c[i] != pattern_byte(id, j * CHUNK + i))
+                .map(|i| j * CHUNK + i);
         }
     }
     None
@@ -1442,7 +1672,11 @@ mod tests {
                 assert_eq!(b, pattern_byte(42, i));
             }
             if len > 0 {
-                assert_eq!(pattern_mismatch(&buf, 43), Some(0), "another block's pattern differs at once");
+                assert_eq!(
+                    pattern_mismatch(&buf, 43),
+                    Some(0),
+                    "another block's pattern differs at once"
+                );
                 let at = len / 2;
                 buf[at] ^= 0x10;
                 assert_eq!(pattern_mismatch(&buf, 42), Some(at));

@@ -11,8 +11,8 @@
 
 use super::rng::Rng;
 use wasmtime::{
-    Config, Engine, ExternType, Func, Linker, Memory, Module, ResourceLimiter, Store, TypedFunc,
-    Val, ValType, WasmParams, WasmResults,
+    Config, Engine, ExternType, Func, Linker, Memory, Module, ResourceLimiter, Store, TypedFunc, Val, ValType,
+    WasmParams, WasmResults,
 };
 
 /// Fuel each call may burn: a call caught in a loop traps instead of hanging the soak.
@@ -124,12 +124,7 @@ pub struct Limiter {
 }
 
 impl ResourceLimiter for Limiter {
-    fn memory_growing(
-        &mut self,
-        current: usize,
-        desired: usize,
-        maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
+    fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
         if desired <= current {
             return Ok(true);
         }
@@ -201,7 +196,13 @@ pub fn probe(engine: &Engine, path: &str) -> Result<Probed, String> {
     }
     let imports: Vec<(String, String, bool)> = module
         .imports()
-        .map(|i| (i.module().to_string(), i.name().to_string(), matches!(i.ty(), ExternType::Memory(_))))
+        .map(|i| {
+            (
+                i.module().to_string(),
+                i.name().to_string(),
+                matches!(i.ty(), ExternType::Memory(_)),
+            )
+        })
         .collect();
     let exports_memory = matches!(module.get_export("memory"), Some(ExternType::Memory(_)));
     let layout = match imports.as_slice() {
@@ -249,7 +250,11 @@ pub struct Wasm {
     pub calls: u64,
 }
 
-fn typed<P: WasmParams, R: WasmResults>(store: &mut Store<Limiter>, instance: &wasmtime::Instance, name: &str) -> TypedFunc<P, R> {
+fn typed<P: WasmParams, R: WasmResults>(
+    store: &mut Store<Limiter>,
+    instance: &wasmtime::Instance,
+    name: &str,
+) -> TypedFunc<P, R> {
     instance
         .get_typed_func::<P, R>(&mut *store, name)
         .unwrap_or_else(|e| panic!("export `{name}`: {e}"))
@@ -259,7 +264,13 @@ impl Wasm {
     /// Instantiates `probed` with memory growth capped at `cap` bytes and a limiter whose random
     /// refusals come from `rng`. For an imported memory, calls `init(start, 0)`.
     pub fn new(engine: &Engine, probed: &Probed, cap: usize, rng: Rng) -> Result<Wasm, String> {
-        let limiter = Limiter { cap, weather: Weather::Clear, rng, granted: 0, refused: 0 };
+        let limiter = Limiter {
+            cap,
+            weather: Weather::Clear,
+            rng,
+            granted: 0,
+            refused: 0,
+        };
         let mut store = Store::new(engine, limiter);
         store.limiter(|l| l);
         store.set_fuel(CALL_FUEL).expect("fuel is on");
@@ -277,9 +288,13 @@ impl Wasm {
             let memory = Memory::new(&mut store, ty).map_err(|e| format!("create env.memory: {e}"))?;
             if (memory.data_size(&store) as u64) < start as u64 + 65536 {
                 let pages = (start as u64 + 65536 - memory.data_size(&store) as u64).div_ceil(65536);
-                memory.grow(&mut store, pages).map_err(|e| format!("grow env.memory: {e}"))?;
+                memory
+                    .grow(&mut store, pages)
+                    .map_err(|e| format!("grow env.memory: {e}"))?;
             }
-            linker.define(&store, "env", "memory", memory).map_err(|e| e.to_string())?;
+            linker
+                .define(&store, "env", "memory", memory)
+                .map_err(|e| e.to_string())?;
             imported = Some(memory);
         }
         let instance = linker
@@ -341,7 +356,13 @@ impl Wasm {
         self.fuel[ex as usize].add(used, self.step, args);
     }
 
-    fn call<P: WasmParams, R: WasmResults>(&mut self, ex: Ex, f: TypedFunc<P, R>, params: P, args: [u32; 2]) -> Result<R, String> {
+    fn call<P: WasmParams, R: WasmResults>(
+        &mut self,
+        ex: Ex,
+        f: TypedFunc<P, R>,
+        params: P,
+        args: [u32; 2],
+    ) -> Result<R, String> {
         self.begin();
         let r = f.call(&mut self.store, params);
         self.end(ex, args);
@@ -368,7 +389,12 @@ impl Wasm {
     }
 
     pub fn allocate_aligned(&mut self, size: u32, align: u32) -> Result<u32, String> {
-        self.call(Ex::AllocateAligned, self.f_allocate_aligned.clone(), (size, align), [size, align])
+        self.call(
+            Ex::AllocateAligned,
+            self.f_allocate_aligned.clone(),
+            (size, align),
+            [size, align],
+        )
     }
 
     pub fn deallocate(&mut self, ptr: u32) -> Result<(), String> {
