@@ -83,12 +83,10 @@ impl<S: Source> Heap<S> {
         Heap { mem, start, source }
     }
 
-    #[allow(clippy::mut_from_ref)]
     pub(crate) fn root(self) -> &'static mut Root {
         unsafe { &mut *(self.mem.ptr(self.start) as *mut Root) }
     }
 
-    #[allow(clippy::mut_from_ref)]
     pub(crate) fn segment(self, depth: u32) -> &'static mut Segment {
         let control = self.root().segments[slot(depth)];
         unsafe { &mut *(self.mem.ptr(control + HEADER) as *mut Segment) }
