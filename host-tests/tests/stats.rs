@@ -150,3 +150,32 @@ fn stats_can_be_written_into_any_live_block() {
     assert_eq!(here, there);
     assert_eq!(here.live_blocks, 2);
 }
+
+/// The host's `Stats` mirrors `wasmheap::Stats` (src/stats.rs), which the module writes with
+/// `stats(out_ptr)`: same fields, same order. A field added or moved on one side only fails here.
+#[test]
+fn the_host_mirror_matches_the_crates_layout() {
+    let ours = wasmheap::Stats {
+        live_blocks: 1,
+        live_bytes: 2,
+        peak_live_bytes: 3,
+        heap_bytes: 4,
+        free_bytes: 5,
+        largest_free: 6,
+        allocations: 7,
+        frees: 8,
+        reallocations: 9,
+        failures: 10,
+        rejected_frees: 11,
+        rejected_marks: 12,
+        mark_depth: 13,
+        memory_grows: 14,
+        heap_start: 15,
+        heap_top: 16,
+    };
+    assert_eq!(size_of::<wasmheap::Stats>(), 16 * 4);
+    // Safety: wasmheap::Stats is #[repr(C)] with sixteen u32 fields.
+    let words: [u32; 16] = unsafe { std::mem::transmute(ours) };
+    let mirror = Stats::from_words(words);
+    assert_eq!(format!("{ours:?}"), format!("{mirror:?}"));
+}
