@@ -741,6 +741,19 @@ impl Runner {
         id
     }
 
+    /// Fills the block just handed out at `q` and records it live in segment `seg`: the model's
+    /// tables, the per-segment count, live bytes, and the list of blocks to check next.
+    fn track(&mut self, q: u32, size: u32, align: u32, seg: u16, what: impl FnOnce() -> String) {
+        let id = self.fill(q, size);
+        self.watch(q, what);
+        let tag = self.word_before(q);
+        self.index.insert(q, self.live.len());
+        self.live.push(Block { ptr: q, size, align, seg, id, tag });
+        self.seg_live[seg as usize] += 1;
+        self.add_live_bytes(size as u64);
+        self.fresh.push(q);
+    }
+
     /// Takes `q`, just returned for a request of `size` bytes aligned to `align`, as a new block
     /// of the newest segment, and fills it.
     fn adopt(&mut self, what: &str, q: u32, size: u32, align: u32) -> R<()> {
@@ -763,23 +776,9 @@ impl Runner {
                 "{what} returned {q:#x}, overlapping the live stats block {s:#x}"
             );
         }
-        let id = self.fill(q, size);
         let seg = self.depth() as u16;
-        self.watch(q, || format!("{what}: live, size {size}, segment {seg}"));
-        let tag = self.word_before(q);
-        self.index.insert(q, self.live.len());
-        self.live.push(Block {
-            ptr: q,
-            size,
-            align,
-            seg,
-            id,
-            tag,
-        });
-        self.seg_live[seg as usize] += 1;
+        self.track(q, size, align, seg, || format!("{what}: live, size {size}, segment {seg}"));
         self.c.allocations += 1;
-        self.add_live_bytes(size as u64);
-        self.fresh.push(q);
         Ok(())
     }
 
@@ -962,24 +961,10 @@ impl Runner {
         self.pattern_check(&kept, keep)
             .map_err(|e| format!("{what} -> {q:#x} did not keep the contents: {e}"))?;
         self.remove(i, moved.then_some(Why::Moved));
-        let id = self.fill(q, size);
         let seg = if moved { self.depth() as u16 } else { b.seg };
         let align = if moved { 8 } else { b.align };
-        self.watch(q, || format!("{what} -> {q:#x}: live, size {size}, segment {seg}"));
-        let tag = self.word_before(q);
-        self.index.insert(q, self.live.len());
-        self.live.push(Block {
-            ptr: q,
-            size,
-            align,
-            seg,
-            id,
-            tag,
-        });
-        self.seg_live[seg as usize] += 1;
-        self.add_live_bytes(size as u64);
+        self.track(q, size, align, seg, || format!("{what} -> {q:#x}: live, size {size}, segment {seg}"));
         self.c.reallocations += 1;
-        self.fresh.push(q);
         self.fresh.push(b.ptr);
         Ok(None)
     }
