@@ -88,6 +88,18 @@ fn emit_touch(f: &mut InstructionSink, p: u32, size: u32) {
     f.end();
 }
 
+/// Loads the slot's pointer and size into `L_P` and `L_OLD`, and checks the block's first and last
+/// words (what the free and realloc ops do first).
+fn emit_load_slot_and_check(f: &mut InstructionSink) {
+    f.local_get(L_SLOT_ADDR)
+        .i32_load(mem(MEM_DRIVER, 0, 2))
+        .local_set(L_P);
+    f.local_get(L_SLOT_ADDR)
+        .i32_load(mem(MEM_DRIVER, 4, 2))
+        .local_set(L_OLD);
+    emit_check(f, L_P, L_OLD, true);
+}
+
 /// Traps unless the first and (when `last`) the last word of the block hold the tag.
 fn emit_check(f: &mut InstructionSink, p: u32, size: u32, last: bool) {
     f.local_get(size)
@@ -235,24 +247,12 @@ pub fn driver_wasm() -> Vec<u8> {
     f.br(2); // -> $next
     f.end();
     // free: check, deallocate
-    f.local_get(L_SLOT_ADDR)
-        .i32_load(mem(MEM_DRIVER, 0, 2))
-        .local_set(L_P);
-    f.local_get(L_SLOT_ADDR)
-        .i32_load(mem(MEM_DRIVER, 4, 2))
-        .local_set(L_OLD);
-    emit_check(&mut f, L_P, L_OLD, true);
+    emit_load_slot_and_check(&mut f);
     f.local_get(L_P).call(F_DEALLOCATE);
     f.br(1); // -> $next
     f.end();
     // realloc: check, p = reallocate(p, size), check the first word survived, touch.
-    f.local_get(L_SLOT_ADDR)
-        .i32_load(mem(MEM_DRIVER, 0, 2))
-        .local_set(L_P);
-    f.local_get(L_SLOT_ADDR)
-        .i32_load(mem(MEM_DRIVER, 4, 2))
-        .local_set(L_OLD);
-    emit_check(&mut f, L_P, L_OLD, true);
+    emit_load_slot_and_check(&mut f);
     f.local_get(L_P)
         .local_get(L_SIZE)
         .call(F_REALLOCATE)
