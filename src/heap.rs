@@ -10,7 +10,7 @@
 //! 1. Blocks tile each segment from its control block to the next segment's control block (or to
 //!    `top` for the newest), and no two free blocks are adjacent (free coalesces at once).
 //! 2. The block just below `top` is never free: freeing it lowers `top` instead.
-//! 3. Allocation is served only from the newest segment: its free lists first (good fit), then
+//! 3. Allocation is served only from the newest segment: its free lists first (`Segment::find`), then
 //!    by carving at `top`, growing memory when needed.
 
 use crate::block::{self, FREE, HEADER, MIN_BLOCK, PREV_FREE, RESERVED, SIZE_MASK};

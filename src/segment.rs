@@ -35,8 +35,8 @@ pub struct Segment {
 
 const _: () = assert!(SL_COUNT <= 8, "sl_bitmap entries are u8");
 
-/// How many blocks of the request's own list `find` looks at when no larger list has a block.
-pub const EXACT_LIST_PROBES: u32 = 4;
+/// How many blocks of the request's own list `find` looks at before it takes a larger block.
+pub const OWN_LIST_PROBES: u32 = 4;
 
 #[inline(always)]
 fn row(fl: u32) -> usize {
@@ -100,34 +100,36 @@ impl Segment {
         self.free_bytes -= size;
     }
 
-    /// A free block of at least `size` bytes, in O(1), or 0. First the smallest list whose blocks
-    /// all fit (good fit); failing that, the first [`EXACT_LIST_PROBES`] blocks of the list `size`
-    /// itself falls in, which may hold blocks both smaller and larger: a fit must not be missed
-    /// when memory is short.
+    /// A free block of at least `size` bytes, in O(1), or 0. First fit among the first
+    /// [`OWN_LIST_PROBES`] blocks of the list `size` falls in (the closest sizes: taking one of them
+    /// leaves the least behind); failing that, the head of the smallest list whose blocks all fit
+    /// (good fit).
     pub fn find(&self, mem: Mem, size: u32) -> u32 {
         if self.fl_bitmap == 0 {
             return 0; // the common case while a heap only grows
         }
-        if let Some((fl, sl)) = class_at_least(size) {
-            let (mut fl, mut map) = (fl, self.sl_bitmap[row(fl)] as u32 & (!0 << sl));
-            if map == 0 {
-                let above = self.fl_bitmap & (!0u32).checked_shl(fl + 1).unwrap_or(0);
-                fl = above.trailing_zeros();
-                map = if above != 0 { self.sl_bitmap[row(fl)] as u32 } else { 0 };
-            }
-            if map != 0 {
-                return self.heads[row(fl)][col(map.trailing_zeros())];
-            }
-        }
         let (fl, sl) = class(size);
         let mut block = self.listed_head(fl, sl).unwrap_or(0);
-        for _ in 0..EXACT_LIST_PROBES {
-            if block == 0 || mem.load(block) & SIZE_MASK >= size {
+        for _ in 0..OWN_LIST_PROBES {
+            if block == 0 {
+                break;
+            }
+            if mem.load(block) & SIZE_MASK >= size {
                 return block;
             }
             block = mem.load(block + 4);
         }
-        0
+        let Some((fl, sl)) = class_at_least(size) else { return 0 };
+        let (mut fl, mut map) = (fl, self.sl_bitmap[row(fl)] as u32 & (!0 << sl));
+        if map == 0 {
+            let above = self.fl_bitmap & (!0u32).checked_shl(fl + 1).unwrap_or(0);
+            fl = above.trailing_zeros();
+            map = if above != 0 { self.sl_bitmap[row(fl)] as u32 } else { 0 };
+        }
+        if map == 0 {
+            return 0;
+        }
+        self.heads[row(fl)][col(map.trailing_zeros())]
     }
 
     /// The largest free block of this segment: the biggest block of its highest non-empty list.

@@ -448,7 +448,7 @@ fn a_perfect_fit_in_a_shared_class_is_found_when_memory_is_short() {
     let blocks: Vec<u32> = std::iter::from_fn(|| Some(t.heap.allocate(4096)).filter(|&p| p != 0)).collect();
     let victim = blocks[blocks.len() / 2];
     t.heap.deallocate(victim);
-    // 4104-byte block: its class [4096, 4608) also holds smaller blocks, so good fit skips it
+    // 4104-byte block: its class [4096, 4608) also holds smaller blocks, so good fit alone would skip it
     assert_eq!(t.heap.allocate(4096), victim);
     t.sound();
 }
