@@ -589,6 +589,10 @@ pub struct PerCall {
     pub sum: [u64; 3],
     pub max: [u64; 3],
     pub count: [u64; 3],
+    /// Reallocations that moved the block, and the bytes they had to keep (the copy wasmtime
+    /// charges one fuel a byte for).
+    pub moved: u64,
+    pub copied: u64,
 }
 
 impl PerCall {
@@ -639,8 +643,13 @@ pub fn replay_per_call(engines: &Engines, alloc: &Compiled, trace: &Trace) -> Re
     let mut table = vec![(0u32, 0u32); trace.slots as usize];
     let mut pc = PerCall::default();
     for op in &trace.ops {
+        let (old_ptr, old_size) = table[op.slot as usize];
         let fuel = metered_op(&mut s, &mut table, op)?;
         pc.add(op.kind, fuel);
+        if op.kind == 2 && old_ptr != 0 && table[op.slot as usize].0 != old_ptr {
+            pc.moved += 1;
+            pc.copied += old_size.min(op.size) as u64;
+        }
     }
     Ok(pc)
 }

@@ -132,7 +132,7 @@ pub fn markdown(opts: &Options, r: &Results) -> String {
     );
     let _ = writeln!(
         w,
-        "- **fuel/op**: wasmtime fuel (one unit per wasm instruction, plus — in wasmtime 48's default cost table — one per byte moved by `memory.copy`/`memory.fill`, so a realloc that moves a block is charged for its copy) spent inside the allocator's exports, from a replay op by op from the host with fuel read around each call; mean over all ops. **max**: the largest single call (by kind: alloc / free / realloc). The whole in-wasm replay's fuel minus these calls is the driver's own work, identical for every allocator (checked), shown per trace below."
+        "- **fuel/op**: wasmtime fuel (one unit per wasm instruction, plus — in wasmtime 48's default cost table — one per byte moved by `memory.copy`/`memory.fill`, so a realloc that moves a block is charged for its copy) spent inside the allocator's exports, from a replay op by op from the host with fuel read around each call; mean over all ops. **max**: the largest single call (by kind: alloc / free / realloc). The whole in-wasm replay's fuel minus these calls is the driver's own work, identical for every allocator (checked), shown per trace below. **reallocs moved**: the share of reallocations that returned a new address, and the bytes each such move had to keep (the smaller of the old and new size), so that the copy's part of the realloc fuel can be told from the allocator's own work."
     );
     let _ = writeln!(
         w,
@@ -273,19 +273,30 @@ pub fn markdown(opts: &Options, r: &Results) -> String {
         let _ = writeln!(w, "### {}\n\n{}\n", t.name, t.desc);
         let _ = writeln!(
             w,
-            "| allocator | fuel/op | max fuel: alloc / free / realloc | ns/op (runs) | {subject} ÷ this | memory | memory ÷ peak live |"
+            "| allocator | fuel/op | max fuel: alloc / free / realloc | reallocs moved: share, bytes kept each | ns/op (runs) | {subject} ÷ this | memory | memory ÷ peak live |"
         );
-        let _ = writeln!(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+        let _ = writeln!(
+            w,
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+        );
         for (a, name) in names.iter().enumerate() {
             let c = &t.cells[a];
             if c.status != Status::Ok {
-                let _ = writeln!(w, "| {name} | {} | | | | | |", status_text(&c.status));
+                let _ = writeln!(w, "| {name} | {} | | | | | | |", status_text(&c.status));
                 continue;
             }
             let pc = c.per_call.as_ref().unwrap();
+            let moves = match pc.count[2] {
+                0 => "—".to_string(),
+                n => format!(
+                    "{:.0} %, {}",
+                    100.0 * pc.moved as f64 / n as f64,
+                    num(pc.copied as f64 / pc.moved.max(1) as f64)
+                ),
+            };
             let _ = writeln!(
                 w,
-                "| {name} | {} | {} / {} / {} | {} ({}) | {} | {} | {:.2} |",
+                "| {name} | {} | {} / {} / {} | {moves} | {} ({}) | {} | {} | {:.2} |",
                 num(pc.total() as f64 / t.ops as f64),
                 pc.max[0],
                 pc.max[1],
