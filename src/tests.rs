@@ -454,6 +454,21 @@ fn a_perfect_fit_in_a_shared_class_is_found_when_memory_is_short() {
 }
 
 #[test]
+fn a_request_takes_a_block_of_its_own_list_before_a_larger_one() {
+    let t = TestHeap::with_limit(1 << 20);
+    let near = t.heap.allocate(4056); // a 4064-byte block: list [3840, 4096)
+    let _pin = t.heap.allocate(8);
+    let large = t.heap.allocate(8184); // an 8192-byte block
+    let _pin2 = t.heap.allocate(8);
+    t.heap.deallocate(large);
+    t.heap.deallocate(near);
+    // 4008 bytes: good fit alone would take the 8192-byte block (every block of [4096, ...) fits)
+    assert_eq!(t.heap.allocate(4000), near, "the closest block, from the request's own list");
+    t.sound();
+    assert_eq!(t.heap.allocate(8184), large, "the 8192-byte block is intact");
+}
+
+#[test]
 fn record_sizes_are_as_documented() {
     // README: a mark costs a 1088-byte control block; the root takes the rest of the first bytes.
     assert_eq!((CONTROL_SIZE, ROOT_SIZE), (1088, 1080));
