@@ -441,7 +441,16 @@ fn esc(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
-/// One panel of grouped bars on a log axis. `values[group][series]`.
+/// The value axis of a panel.
+enum Axis {
+    /// Logarithmic in `base`, spanning every value.
+    Log(f64),
+    /// Linear from `lo` to `hi` with a tick every `step`; a bar above `hi` is cut there and
+    /// labelled with its value.
+    Linear { lo: f64, hi: f64, step: f64 },
+}
+
+/// One panel of grouped bars. `values[group][series]`.
 #[allow(clippy::too_many_arguments)]
 fn panel(
     out: &mut String,
@@ -451,7 +460,7 @@ fn panel(
     groups: &[&str],
     series: usize,
     values: &[Vec<Option<f64>>],
-    base: f64,
+    axis: Axis,
     fmt_tick: impl Fn(f64) -> String,
 ) {
     let (left, width) = (70.0, 880.0);
@@ -465,27 +474,44 @@ fn panel(
     if all.is_empty() {
         return;
     }
-    let lo_v = all.iter().cloned().fold(f64::INFINITY, f64::min);
-    let hi_v = all.iter().cloned().fold(0.0, f64::max);
-    // One step of margin below the smallest bar when it would be hard to see.
-    let mut lo_e = lo_v.log(base).floor().min(0.0);
-    if lo_v.log(base) - lo_e < 0.3 {
-        lo_e -= 1.0;
-    }
-    let lo = base.powf(lo_e);
-    let hi = base.powf(hi_v.log(base).ceil().max(lo.log(base) + 1.0));
-    let (ll, lh) = (lo.log(base), hi.log(base));
-    let y = |v: f64| y0 + height - (v.log(base) - ll) / (lh - ll) * height;
+    // Axis position in [0, 1] of a value, the ticks, and the largest value a bar may reach.
+    let (pos, ticks, cap): (Box<dyn Fn(f64) -> f64>, Vec<f64>, f64) = match axis {
+        Axis::Log(base) => {
+            let lo_v = all.iter().cloned().fold(f64::INFINITY, f64::min);
+            let hi_v = all.iter().cloned().fold(0.0, f64::max);
+            // One step of margin below the smallest bar when it would be hard to see.
+            let mut lo_e = lo_v.log(base).floor().min(0.0);
+            if lo_v.log(base) - lo_e < 0.3 {
+                lo_e -= 1.0;
+            }
+            let hi_e = hi_v.log(base).ceil().max(lo_e + 1.0);
+            let ticks = (0..=(hi_e - lo_e).round() as i32)
+                .map(|i| base.powf(lo_e + i as f64))
+                .collect();
+            (
+                Box::new(move |v: f64| (v.log(base) - lo_e) / (hi_e - lo_e)),
+                ticks,
+                f64::INFINITY,
+            )
+        }
+        Axis::Linear { lo, hi, step } => {
+            let n = ((hi - lo) / step).round() as i32;
+            let ticks = (0..=n).map(|i| lo + step * i as f64).collect();
+            (
+                Box::new(move |v: f64| (v.min(hi) - lo) / (hi - lo)),
+                ticks,
+                hi,
+            )
+        }
+    };
+    let y = |v: f64| y0 + height - pos(v) * height;
     let _ = writeln!(
         out,
         r#"<text x="{left}" y="{}" font-size="14" font-weight="bold">{}</text>"#,
         y0 - 12.0,
         esc(title)
     );
-    // grid and ticks
-    let mut e = ll;
-    while e <= lh + 1e-9 {
-        let v = base.powf(e);
+    for v in ticks {
         let yy = y(v);
         let _ = writeln!(
             out,
@@ -500,7 +526,6 @@ fn panel(
             yy + 4.0,
             esc(&fmt_tick(v))
         );
-        e += 1.0;
     }
     let gw = width / groups.len() as f64;
     let bw = (gw - 14.0) / series as f64;
@@ -519,6 +544,19 @@ fn panel(
                         COLORS[si % COLORS.len()],
                         esc(&format!("{name}: {v:.3}"))
                     );
+                    if *v > cap {
+                        let _ = writeln!(
+                            out,
+                            r#"<text x="{:.1}" y="{:.1}" font-size="9" text-anchor="middle">{}</text>"#,
+                            x + bw / 2.0,
+                            top - 3.0,
+                            esc(&if *v < 10.0 {
+                                format!("{v:.1}")
+                            } else {
+                                format!("{v:.0}")
+                            })
+                        );
+                    }
                 }
                 _ => {
                     let _ = writeln!(
@@ -572,7 +610,20 @@ pub fn svg(r: &Results) -> String {
         .iter()
         .map(|t| (0..k).map(|a| fuel_per_op(t, a)).collect())
         .collect();
-    let (w, h) = (980.0, 640.0);
+    let memory: Vec<Vec<Option<f64>>> = r
+        .traces
+        .iter()
+        .map(|t| {
+            (0..k)
+                .map(|a| {
+                    let c = &t.cells[a];
+                    (c.status == Status::Ok && c.memory > 0)
+                        .then(|| c.memory as f64 / t.peak_live_bytes.max(1) as f64)
+                })
+                .collect()
+        })
+        .collect();
+    let (w, h) = (980.0, 940.0);
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -601,7 +652,7 @@ pub fn svg(r: &Results) -> String {
         &groups,
         k,
         &time,
-        2.0,
+        Axis::Log(2.0),
         |v| {
             if v >= 1.0 {
                 format!("{v:.0}×")
@@ -618,8 +669,23 @@ pub fn svg(r: &Results) -> String {
         &groups,
         k,
         &fuel,
-        10.0,
+        Axis::Log(10.0),
         |v| format!("{v}"),
+    );
+    panel(
+        &mut s,
+        670.0,
+        220.0,
+        "Peak memory ÷ peak live requested bytes (lower is leaner; bars past 2.5 are cut, with their value)",
+        &groups,
+        k,
+        &memory,
+        Axis::Linear {
+            lo: 1.0,
+            hi: 2.5,
+            step: 0.25,
+        },
+        |v| format!("{v:.2}"),
     );
     let _ = writeln!(s, "</svg>");
     s
