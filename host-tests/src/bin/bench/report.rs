@@ -63,6 +63,13 @@ fn fuel_per_op(tr: &TraceResult, a: usize) -> Option<f64> {
         .map(|pc| pc.total() as f64 / tr.ops as f64)
 }
 
+/// Memory size at the end ÷ the trace's peak of live requested bytes, for a cell that ran.
+fn memory_per_live(tr: &TraceResult, a: usize) -> Option<f64> {
+    let c = &tr.cells[a];
+    (c.status == Status::Ok && c.memory > 0)
+        .then(|| c.memory as f64 / tr.peak_live_bytes.max(1) as f64)
+}
+
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -254,13 +261,9 @@ pub fn markdown(opts: &Options, r: &Results) -> String {
     header(w, "trace", &names);
     for t in &r.traces {
         let cells: Vec<String> = (0..names.len())
-            .map(|a| {
-                let c = &t.cells[a];
-                if c.status == Status::Ok && c.memory > 0 {
-                    format!("{:.2}", c.memory as f64 / t.peak_live_bytes.max(1) as f64)
-                } else {
-                    short_status(&c.status)
-                }
+            .map(|a| match memory_per_live(t, a) {
+                Some(m) => format!("{m:.2}"),
+                None => short_status(&t.cells[a].status),
             })
             .collect();
         let _ = writeln!(w, "| {} | {} |", t.name, cells.join(" | "));
@@ -613,15 +616,7 @@ pub fn svg(r: &Results) -> String {
     let memory: Vec<Vec<Option<f64>>> = r
         .traces
         .iter()
-        .map(|t| {
-            (0..k)
-                .map(|a| {
-                    let c = &t.cells[a];
-                    (c.status == Status::Ok && c.memory > 0)
-                        .then(|| c.memory as f64 / t.peak_live_bytes.max(1) as f64)
-                })
-                .collect()
-        })
+        .map(|t| (0..k).map(|a| memory_per_live(t, a)).collect())
         .collect();
     let (w, h) = (980.0, 940.0);
     let mut s = String::new();
