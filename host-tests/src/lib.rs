@@ -248,6 +248,16 @@ pub const ABI: [(&str, usize, usize); 11] = [
     ("stats", 1, 0),
 ];
 
+/// The C names that `wasm/wasmheap-c.wasm` and the import-memory flavor export beside the raw ABI.
+pub const C_NAMES: [(&str, usize, usize); 6] = [
+    ("malloc", 1, 1),
+    ("free", 1, 0),
+    ("calloc", 2, 1),
+    ("realloc", 2, 1),
+    ("aligned_alloc", 2, 1),
+    ("posix_memalign", 3, 1),
+];
+
 fn func<P: wasmtime::WasmParams, R: wasmtime::WasmResults>(
     store: &mut Store<State>,
     instance: &Instance,

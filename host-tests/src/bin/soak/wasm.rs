@@ -10,6 +10,7 @@
 //!   writes) and calls `init(start, 0)`: the heap runs to the end of memory and may grow it.
 
 use super::rng::Rng;
+use host_tests::ABI;
 use wasmtime::{
     Config, Engine, ExternType, Func, Linker, Memory, Module, ResourceLimiter, Store, TypedFunc, Val, ValType,
     WasmParams, WasmResults,
@@ -50,20 +51,6 @@ pub const NAMES: [&str; 12] = [
     "init",
 ];
 
-/// The raw ABI: (name, parameters, results), every value an i32.
-const ABI: [(&str, usize, usize); 11] = [
-    ("allocate", 1, 1),
-    ("allocate_aligned", 2, 1),
-    ("deallocate", 1, 0),
-    ("reallocate", 2, 1),
-    ("size", 1, 1),
-    ("free_all", 0, 0),
-    ("free_all_mark", 0, 0),
-    ("free_get_mark", 0, 1),
-    ("free_to_mark", 1, 0),
-    ("check", 0, 1),
-    ("stats", 1, 0),
-];
 
 /// Fuel of one export over the run.
 #[derive(Clone, Debug, Default)]
