@@ -1227,10 +1227,15 @@ impl Runner {
         let Some(m) = self.used_marks.pick(&mut self.rng) else {
             return Ok(None);
         };
+        self.reject_mark(m, "stale")
+    }
+
+    /// `free_to_mark(m)` with a mark that must be rejected; none if `m` happens to be in force.
+    fn reject_mark(&mut self, m: u32, why: &str) -> R<Option<bool>> {
         if self.in_force(m) {
             return Ok(None);
         }
-        note!(self, "free_to_mark({m:#x}) [stale]");
+        note!(self, "free_to_mark({m:#x}) [{why}]");
         self.w.free_to_mark(m)?;
         self.c.rejected_marks += 1;
         Ok(Some(true))
@@ -1258,13 +1263,7 @@ impl Runner {
             4 => r.u32() & !0xFF, // depth 0: the base has no token
             _ => r.u32() | 0xFF,  // depth 255
         };
-        if self.in_force(m) {
-            return Ok(None);
-        }
-        note!(self, "free_to_mark({m:#x}) [bogus]");
-        self.w.free_to_mark(m)?;
-        self.c.rejected_marks += 1;
-        Ok(Some(true))
+        self.reject_mark(m, "bogus")
     }
 
     fn op_free_all_mark(&mut self) -> R<Option<bool>> {
