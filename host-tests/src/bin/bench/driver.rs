@@ -100,6 +100,18 @@ fn emit_load_slot_and_check(f: &mut InstructionSink) {
     emit_check(f, L_P, L_OLD, true);
 }
 
+/// Stores `L_P` and `L_SIZE` into the slot and writes the tag into the block (what the alloc and
+/// realloc ops do last).
+fn emit_store_slot_and_touch(f: &mut InstructionSink) {
+    f.local_get(L_SLOT_ADDR)
+        .local_get(L_P)
+        .i32_store(mem(MEM_DRIVER, 0, 2));
+    f.local_get(L_SLOT_ADDR)
+        .local_get(L_SIZE)
+        .i32_store(mem(MEM_DRIVER, 4, 2));
+    emit_touch(f, L_P, L_SIZE);
+}
+
 /// Traps unless the first and (when `last`) the last word of the block hold the tag.
 fn emit_check(f: &mut InstructionSink, p: u32, size: u32, last: bool) {
     f.local_get(size)
@@ -237,13 +249,7 @@ pub fn driver_wasm() -> Vec<u8> {
         .local_tee(L_P)
         .i32_eqz();
     f.if_(BlockType::Empty).local_get(L_I).return_().end();
-    f.local_get(L_SLOT_ADDR)
-        .local_get(L_P)
-        .i32_store(mem(MEM_DRIVER, 0, 2));
-    f.local_get(L_SLOT_ADDR)
-        .local_get(L_SIZE)
-        .i32_store(mem(MEM_DRIVER, 4, 2));
-    emit_touch(&mut f, L_P, L_SIZE);
+    emit_store_slot_and_touch(&mut f);
     f.br(2); // -> $next
     f.end();
     // free: check, deallocate
@@ -268,13 +274,7 @@ pub fn driver_wasm() -> Vec<u8> {
         .select();
     f.local_set(L_OLD);
     emit_check(&mut f, L_P, L_OLD, false);
-    f.local_get(L_SLOT_ADDR)
-        .local_get(L_P)
-        .i32_store(mem(MEM_DRIVER, 0, 2));
-    f.local_get(L_SLOT_ADDR)
-        .local_get(L_SIZE)
-        .i32_store(mem(MEM_DRIVER, 4, 2));
-    emit_touch(&mut f, L_P, L_SIZE);
+    emit_store_slot_and_touch(&mut f);
     f.end(); // $next
     f.local_get(L_I).i32_const(1).i32_add().local_set(L_I);
     f.br(0);
