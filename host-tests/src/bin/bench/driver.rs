@@ -298,6 +298,16 @@ pub fn driver_wasm() -> Vec<u8> {
 
 // ------------------------------------------------------------------------------------------------
 
+/// One op as the driver reads it from its memory: `kind << 28 | slot`, then the size (little
+/// endian).
+pub fn op_bytes(op: &Op) -> [u8; 8] {
+    let w = ((op.kind as u32) << 28) | op.slot;
+    let mut b = [0; 8];
+    b[..4].copy_from_slice(&w.to_le_bytes());
+    b[4..].copy_from_slice(&op.size.to_le_bytes());
+    b
+}
+
 /// Store data: a cap on `memory.grow` (growth beyond `cap` bytes is refused while `capped`).
 pub struct Limits {
     pub cap: usize,
@@ -451,9 +461,7 @@ impl Session {
         data[..slots_bytes].fill(0);
         let out = &mut data[slots_bytes..slots_bytes + ops.len() * 8];
         for (chunk, op) in out.chunks_exact_mut(8).zip(ops) {
-            let w = ((op.kind as u32) << 28) | op.slot;
-            chunk[..4].copy_from_slice(&w.to_le_bytes());
-            chunk[4..].copy_from_slice(&op.size.to_le_bytes());
+            chunk.copy_from_slice(&op_bytes(op));
         }
         Ok((slots_bytes as u32, 0))
     }

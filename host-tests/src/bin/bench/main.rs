@@ -4,7 +4,7 @@
 //! ```text
 //! bench [--quick] --alloc wasmheap=PATH --alloc talc=PATH ... [--recorder PATH]
 //!       [--wasm-opt PATH] [--cache DIR] [--run-raw] [--out DIR] [--reps N] [--only TRACE,...]
-//!       [--no-scaling] [--no-efficiency] [--meta TEXT]...
+//!       [--no-scaling] [--no-efficiency] [--meta TEXT]... [--node PATH] [--v8-dir DIR] [--no-v8]
 //! ```
 //!
 //! The first `--alloc` is the subject (wasmheap); the others are its peers. For every trace and
@@ -15,7 +15,10 @@
 //!    fuel read around each call (allocator-only fuel per call: mean and maximum);
 //! 2. time: the single driver call on an engine without fuel, in rounds that visit the
 //!    allocators in a rotating order (A/B interleaved); medians, and the median of the paired
-//!    ratios wasmheap ÷ peer.
+//!    ratios wasmheap ÷ peer;
+//! 3. time in V8: the same modules, trace and rounds under Node (`--node`, default `node`;
+//!    needs Node 22 or later) by `host-tests/bench/v8/time.mjs`, the modules and ops written to
+//!    `--v8-dir`; `--no-v8` skips it.
 //!
 //! Then talc's heap-efficiency measure (capped memory) and the scaling of the worst call with
 //! the heap size. Results go to stdout, and with `--out DIR` to DIR/BENCHMARKS.md and
@@ -25,12 +28,14 @@ mod driver;
 mod peers;
 mod report;
 mod traces;
+mod v8;
 
 use anyhow::{Context, Result, bail};
 use driver::{Compiled, Engines, PerCall, Replay, Session};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use traces::{Scale, Trace};
+use v8::V8;
 
 pub struct Options {
     pub quick: bool,
@@ -46,6 +51,11 @@ pub struct Options {
     scaling: bool,
     efficiency: bool,
     pub meta: Vec<String>,
+    /// Node for the V8 timing, unless `--no-v8` (whatever the order of the two flags).
+    node: PathBuf,
+    v8: bool,
+    /// Where the modules and traces for Node are written.
+    v8_dir: PathBuf,
     /// Fuel budget of one whole-trace replay; past it the cell reads "over budget".
     pub budget: u64,
     /// An allocator whose timed run takes longer than this is timed once only.
@@ -70,6 +80,9 @@ fn parse_args() -> Result<Options> {
         scaling: true,
         efficiency: true,
         meta: Vec::new(),
+        node: "node".into(),
+        v8: true,
+        v8_dir: std::env::temp_dir().join("wasmheap-bench-v8"),
         budget: 0,
         slow: Duration::ZERO,
         he_cap: 0,
@@ -98,6 +111,9 @@ fn parse_args() -> Result<Options> {
             "--no-scaling" => o.scaling = false,
             "--no-efficiency" => o.efficiency = false,
             "--meta" => o.meta.push(val()?),
+            "--node" => o.node = val()?.into(),
+            "--v8-dir" => o.v8_dir = val()?.into(),
+            "--no-v8" => o.v8 = false,
             "-h" | "--help" => {
                 println!(
                     "see the doc comment of host-tests/src/bin/bench/main.rs, or scripts/bench --help"
@@ -139,7 +155,27 @@ pub struct Cell {
     /// Memory size in bytes at the end.
     pub memory: usize,
     pub per_call: Option<PerCall>,
+    /// Timed runs in wasmtime and in V8.
     pub times: Vec<Duration>,
+    pub v8_times: Vec<Duration>,
+    /// Why the V8 timing failed, if it did.
+    pub v8_error: Option<String>,
+}
+
+/// Which runtime's wall times.
+#[derive(Clone, Copy, PartialEq)]
+pub enum Clock {
+    Wasmtime,
+    V8,
+}
+
+impl Cell {
+    pub fn times(&self, c: Clock) -> &[Duration] {
+        match c {
+            Clock::Wasmtime => &self.times,
+            Clock::V8 => &self.v8_times,
+        }
+    }
 }
 
 #[derive(Default, Clone, PartialEq)]
@@ -164,13 +200,13 @@ pub struct TraceResult {
 }
 
 impl TraceResult {
-    pub fn median_time(&self, a: usize) -> Option<Duration> {
-        median_dur(&self.cells[a].times)
+    pub fn median_time(&self, c: Clock, a: usize) -> Option<Duration> {
+        median_dur(self.cells[a].times(c))
     }
 
     /// Median over rounds of `time(0) / time(a)` (subject ÷ allocator `a`), paired by round.
-    pub fn ratio(&self, a: usize) -> Option<f64> {
-        let (x, y) = (&self.cells[0].times, &self.cells[a].times);
+    pub fn ratio(&self, c: Clock, a: usize) -> Option<f64> {
+        let (x, y) = (self.cells[0].times(c), self.cells[a].times(c));
         let mut r: Vec<f64> = x
             .iter()
             .zip(y)
@@ -215,6 +251,8 @@ pub struct Results {
     pub efficiency: Vec<Efficiency>,
     pub scaling: Vec<Vec<ScalingCell>>,
     pub scaling_heaps: Vec<u64>,
+    /// Node's and V8's versions, when V8 timed the traces.
+    pub v8: Option<(String, String)>,
     pub elapsed: Duration,
 }
 
@@ -261,6 +299,20 @@ fn main() -> Result<()> {
             opts.run_raw,
         )?);
     }
+
+    let v8 = if opts.v8 {
+        let v = V8::new(&opts.node, &opts.v8_dir, &driver::driver_wasm(), &allocs)?;
+        log(format!(
+            "V8 timing: Node {} (V8 {}), {}",
+            v.node_version,
+            v.v8_version,
+            opts.node.display()
+        ));
+        Some(v)
+    } else {
+        log("--no-v8: no V8 timing");
+        None
+    };
 
     // --- traces ---------------------------------------------------------------------------------
     let scale = Scale { quick: opts.quick };
@@ -311,7 +363,11 @@ fn main() -> Result<()> {
             trace.peak_live_blocks,
             t.elapsed()
         ));
-        results.push(bench_trace(&opts, &engines, &driver, &allocs, &trace)?);
+        let mut tr = bench_trace(&opts, &engines, &driver, &allocs, &trace)?;
+        if let Some(v8) = &v8 {
+            time_in_v8(&opts, v8, &allocs, &trace, &mut tr)?;
+        }
+        results.push(tr);
     }
 
     // --- heap efficiency ------------------------------------------------------------------------
@@ -359,6 +415,7 @@ fn main() -> Result<()> {
         efficiency,
         scaling,
         scaling_heaps: heaps,
+        v8: v8.map(|v| (v.node_version, v.v8_version)),
         elapsed: start.elapsed(),
     };
     opts.meta.push(format!(
@@ -387,6 +444,9 @@ fn main() -> Result<()> {
         if t.cells[0].status != Status::Ok {
             let why = report::status_text(&t.cells[0].status);
             bad.push(format!("{} on {}: {why}", res.allocs[0].name, t.name));
+        }
+        if let Some(e) = &t.cells[0].v8_error {
+            bad.push(format!("{} on {} in V8: {e}", res.allocs[0].name, t.name));
         }
     }
     if let Some(Efficiency { error: Some(e), .. }) = res.efficiency.first() {
@@ -501,16 +561,59 @@ fn bench_trace(
         driver_per_op,
         cells,
     };
+    log(format!(
+        "  time ({:.2?}): {}",
+        t.elapsed(),
+        time_line(&tr, allocs, Clock::Wasmtime)
+    ));
+    Ok(tr)
+}
+
+/// `name x ns/op, ...` for the log.
+fn time_line(tr: &TraceResult, allocs: &[peers::Alloc], c: Clock) -> String {
     let line: Vec<String> = allocs
         .iter()
         .enumerate()
-        .map(|(a, al)| match tr.median_time(a) {
-            Some(d) => format!("{} {:.1} ns/op", al.name, d.as_secs_f64() * 1e9 / n as f64),
+        .map(|(a, al)| match tr.median_time(c, a) {
+            Some(d) => format!(
+                "{} {:.1} ns/op",
+                al.name,
+                d.as_secs_f64() * 1e9 / tr.ops as f64
+            ),
             None => format!("{} -", al.name),
         })
         .collect();
-    log(format!("  time ({:.2?}): {}", t.elapsed(), line.join(", ")));
-    Ok(tr)
+    line.join(", ")
+}
+
+/// The V8 timing of one trace: the allocators that ran in wasmtime, the same rounds.
+fn time_in_v8(
+    opts: &Options,
+    v8: &V8,
+    allocs: &[peers::Alloc],
+    trace: &Trace,
+    tr: &mut TraceResult,
+) -> Result<()> {
+    let t = Instant::now();
+    let skip: Vec<bool> = tr.cells.iter().map(|c| c.status != Status::Ok).collect();
+    let got = v8
+        .time(trace, &skip, opts.reps, opts.slow)
+        .with_context(|| format!("V8 timing of {}", trace.name))?;
+    for (cell, g) in tr.cells.iter_mut().zip(got) {
+        cell.v8_times = g.times;
+        cell.v8_error = g.error;
+    }
+    for (a, c) in tr.cells.iter().enumerate() {
+        if let Some(e) = &c.v8_error {
+            log(format!("  V8 {}: {e}", allocs[a].name));
+        }
+    }
+    log(format!(
+        "  V8 time ({:.2?}): {}",
+        t.elapsed(),
+        time_line(tr, allocs, Clock::V8)
+    ));
+    Ok(())
 }
 
 fn heap_efficiency(

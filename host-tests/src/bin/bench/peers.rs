@@ -18,6 +18,8 @@ pub struct Alloc {
     pub opt_size: Option<u64>,
     /// Which of the two was run.
     pub ran_opt: bool,
+    /// The bytes of the module that was run (V8 runs the same).
+    pub bytes: Vec<u8>,
     pub compiled: Compiled,
 }
 
@@ -54,20 +56,22 @@ impl Alloc {
     ) -> Result<Self> {
         let raw_bytes = std::fs::read(raw).with_context(|| format!("read {}", raw.display()))?;
         let ran_opt = !run_raw && opt.is_some();
-        let run = if ran_opt {
-            opt.as_ref().unwrap()
-        } else {
-            &raw_bytes
+        let raw_size = raw_bytes.len() as u64;
+        let opt_size = opt.as_ref().map(|o| o.len() as u64);
+        let bytes = match opt {
+            Some(o) if ran_opt => o,
+            _ => raw_bytes,
         };
         let compiled =
-            Compiled::new(engines, run).with_context(|| format!("compile {}", raw.display()))?;
+            Compiled::new(engines, &bytes).with_context(|| format!("compile {}", raw.display()))?;
         Ok(Alloc {
             name: name.to_string(),
             note: note(name),
             raw: raw.to_path_buf(),
-            raw_size: raw_bytes.len() as u64,
-            opt_size: opt.map(|o| o.len() as u64),
+            raw_size,
+            opt_size,
             ran_opt,
+            bytes,
             compiled,
         })
     }

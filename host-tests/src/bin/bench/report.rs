@@ -1,7 +1,7 @@
 //! The report: Markdown tables (printed and written to BENCHMARKS.md) and a hand-written SVG bar
 //! chart.
 
-use crate::{Options, Results, Status, TraceResult};
+use crate::{Clock, Options, Results, Status, TraceResult};
 use std::fmt::Write;
 
 pub fn status_text(s: &Status) -> String {
@@ -51,9 +51,69 @@ fn ratio(x: f64) -> String {
     }
 }
 
-fn ns_per_op(tr: &TraceResult, a: usize) -> Option<f64> {
-    tr.median_time(a)
+fn ns_per_op(tr: &TraceResult, c: Clock, a: usize) -> Option<f64> {
+    tr.median_time(c, a)
         .map(|d| d.as_secs_f64() * 1e9 / tr.ops as f64)
+}
+
+/// A table's header row and alignment row.
+fn header(w: &mut String, first: &str, cols: &[&str]) {
+    let _ = writeln!(w, "| {first} | {} |", cols.join(" | "));
+    let _ = writeln!(w, "| --- |{}", " ---: |".repeat(cols.len()));
+}
+
+/// What a time cell shows when there is no time: why.
+fn no_time(tr: &TraceResult, c: Clock, a: usize) -> String {
+    let cell = &tr.cells[a];
+    match (&cell.status, c, &cell.v8_error) {
+        (Status::Ok, Clock::V8, Some(_)) => "error".into(),
+        (Status::Ok, _, _) => "—".into(),
+        (s, _, _) => short_status(s),
+    }
+}
+
+/// The two time tables of one runtime: subject ÷ peer, and ns/op.
+fn time_tables(w: &mut String, r: &Results, c: Clock, title: &str) {
+    let names: Vec<&str> = r.allocs.iter().map(|a| a.name.as_str()).collect();
+    let subject = names[0];
+    let _ = writeln!(w, "## Time{title}: {subject} ÷ peer, per operation\n");
+    let _ = writeln!(
+        w,
+        "Median of paired rounds; below 1 means {subject} is faster than that peer.\n"
+    );
+    header(w, "trace", &names[1..]);
+    for t in &r.traces {
+        let cells: Vec<String> = (1..names.len())
+            .map(|a| t.ratio(c, a).map(ratio).unwrap_or_else(|| no_time(t, c, a)))
+            .collect();
+        let _ = writeln!(w, "| {} | {} |", t.name, cells.join(" | "));
+    }
+    let _ = writeln!(w);
+    let _ = writeln!(w, "## Time{title} per operation (ns, median)\n");
+    header(w, "trace", &names);
+    for t in &r.traces {
+        let cells: Vec<String> = (0..names.len())
+            .map(|a| {
+                ns_per_op(t, c, a)
+                    .map(num)
+                    .unwrap_or_else(|| no_time(t, c, a))
+            })
+            .collect();
+        let _ = writeln!(w, "| {} | {} |", t.name, cells.join(" | "));
+    }
+    let _ = writeln!(w);
+}
+
+/// The metadata line on the V8 timing.
+fn v8_meta(r: &Results) -> String {
+    match &r.v8 {
+        Some((node, v8)) => format!(
+            "V8: Node {node} (V8 {v8}), default tiering (Liftoff, then TurboFan), run as `node {} {}`",
+            crate::v8::NODE_FLAGS.join(" "),
+            crate::v8::SCRIPT_NAME
+        ),
+        None => "V8: not timed (`--no-v8`)".into(),
+    }
 }
 
 fn fuel_per_op(tr: &TraceResult, a: usize) -> Option<f64> {
@@ -112,6 +172,7 @@ pub fn markdown(opts: &Options, r: &Results) -> String {
         w,
         "- runtime: wasmtime 48 (Cranelift), fuel metering for instruction counts, a second engine without fuel for time"
     );
+    let _ = writeln!(w, "- {}", v8_meta(r));
     let _ = writeln!(
         w,
         "- modules run: {}",
@@ -146,6 +207,13 @@ pub fn markdown(opts: &Options, r: &Results) -> String {
         "- **ns/op**: wall time of the single in-wasm replay call ÷ ops, on an engine without fuel, median of the rounds. Each run is a fresh instance that replays the trace once untimed (growing the memory and faulting its pages in; every trace ends with all blocks freed) and then timed, so that the figure is the allocator's work rather than the kernel's — except for bump, which never reuses memory. A trace whose replay takes under 0.3 s is timed 3 times back to back in that instance and the fastest counts (this filters out preemption on a shared machine). Rounds visit the allocators in a rotating order, so that A and B alternate. **{subject} ÷ peer**: median over rounds of the paired ratio (< 1: {subject} is faster). An allocator whose run takes over {:.1} s is timed once.",
         opts.slow.as_secs_f64()
     );
+    if r.v8.is_some() {
+        let _ = writeln!(
+            w,
+            "- **Time in V8**: the same driver and allocator modules (the bytes timed in wasmtime), the same traces, rounds and rules, run by `{}` under Node: every run a fresh allocator instance with a fresh driver instance linked to it, one untimed replay, then the fastest of 3 timed replays (`process.hrtime.bigint()`), rotating order, paired ratios. A warm-up comes first (a fresh instance per allocator replays the trace once, untimed) so that V8's tiering (Liftoff first, TurboFan for hot functions, as in a browser) has settled, and a full GC after each run (untimed) frees its memories as dropping the wasmtime store does.",
+            crate::v8::SCRIPT_NAME
+        );
+    }
     let _ = writeln!(
         w,
         "- **memory ÷ peak live**: the memory size at the end (wasm memory never shrinks, so it is the peak) ÷ the trace's peak of live requested bytes. It includes each module's static data and 8 KiB stack."
@@ -204,39 +272,10 @@ pub fn markdown(opts: &Options, r: &Results) -> String {
     let _ = writeln!(w);
 
     // --- summaries --------------------------------------------------------------------------
-    let header = |w: &mut String, first: &str, cols: &[&str]| {
-        let _ = writeln!(w, "| {first} | {} |", cols.join(" | "));
-        let _ = writeln!(w, "| --- |{}", " ---: |".repeat(cols.len()));
-    };
-    let _ = writeln!(w, "## Time: {subject} ÷ peer, per operation\n");
-    let _ = writeln!(
-        w,
-        "Median of paired rounds; below 1 means {subject} is faster than that peer.\n"
-    );
-    header(w, "trace", &names[1..]);
-    for t in &r.traces {
-        let cells: Vec<String> = (1..names.len())
-            .map(|a| match t.ratio(a) {
-                Some(x) => ratio(x),
-                None => short_status(&t.cells[a].status),
-            })
-            .collect();
-        let _ = writeln!(w, "| {} | {} |", t.name, cells.join(" | "));
+    time_tables(w, r, Clock::Wasmtime, " in wasmtime");
+    if r.v8.is_some() {
+        time_tables(w, r, Clock::V8, " in V8");
     }
-    let _ = writeln!(w);
-
-    let _ = writeln!(w, "## Time per operation (ns, median)\n");
-    header(w, "trace", &names);
-    for t in &r.traces {
-        let cells: Vec<String> = (0..names.len())
-            .map(|a| match ns_per_op(t, a) {
-                Some(x) => num(x),
-                None => short_status(&t.cells[a].status),
-            })
-            .collect();
-        let _ = writeln!(w, "| {} | {} |", t.name, cells.join(" | "));
-    }
-    let _ = writeln!(w);
 
     let _ = writeln!(
         w,
@@ -304,12 +343,16 @@ pub fn markdown(opts: &Options, r: &Results) -> String {
                 pc.max[0],
                 pc.max[1],
                 pc.max[2],
-                ns_per_op(t, a).map(num).unwrap_or_else(|| "—".into()),
+                ns_per_op(t, Clock::Wasmtime, a)
+                    .map(num)
+                    .unwrap_or_else(|| "—".into()),
                 c.times.len(),
                 if a == 0 {
                     "1".into()
                 } else {
-                    t.ratio(a).map(ratio).unwrap_or_else(|| "—".into())
+                    t.ratio(Clock::Wasmtime, a)
+                        .map(ratio)
+                        .unwrap_or_else(|| "—".into())
                 },
                 bytes(c.memory as u64),
                 c.memory as f64 / t.peak_live_bytes.max(1) as f64
@@ -411,6 +454,16 @@ pub fn markdown(opts: &Options, r: &Results) -> String {
                     c.times.len()
                 ));
             }
+            if let Some(e) = &c.v8_error {
+                notes.push(format!("{} on `{}` in V8: {e}", names[a], t.name));
+            } else if r.v8.is_some() && c.v8_times.len() < opts.reps && !c.v8_times.is_empty() {
+                notes.push(format!(
+                    "{} on `{}` in V8: timed {} time(s) only (slow)",
+                    names[a],
+                    t.name,
+                    c.v8_times.len()
+                ));
+            }
         }
     }
     let _ = writeln!(w, "## Gaps and caveats\n");
@@ -422,6 +475,12 @@ pub fn markdown(opts: &Options, r: &Results) -> String {
         w,
         "- talc's wasm-perf draws alignments above 8 for some requests; the raw ABI's `allocate` is 8-aligned, so every request here is 8-aligned."
     );
+    if r.v8.is_some() {
+        let _ = writeln!(
+            w,
+            "- In V8, growing a wasm memory counts as external memory and can start full GCs, so a timed run that grows memory pays for them: bump's, which never reuses memory (its V8 times vary a lot from round to round). The other allocators grow in the untimed replay before the timed ones."
+        );
+    }
     if notes.is_empty() {
         let _ = writeln!(w, "- Every cell was measured.");
     }
@@ -600,9 +659,9 @@ pub fn svg(r: &Results) -> String {
             (0..k)
                 .map(|a| {
                     if a == 0 {
-                        t.ratio(0).map(|_| 1.0)
+                        t.ratio(Clock::Wasmtime, 0).map(|_| 1.0)
                     } else {
-                        t.ratio(a).map(|x| 1.0 / x)
+                        t.ratio(Clock::Wasmtime, a).map(|x| 1.0 / x)
                     }
                 })
                 .collect()
