@@ -22,9 +22,11 @@
 //! - `slack` = capacity − requested size: `size()` returns the request without a second word.
 //!   Blocks are split whenever the rest would make a block of [`MIN_BLOCK`], so slack ≤ 7 + 15.
 //! - `depth` names the segment (mark level) that owns the block.
-//! - `check` is a hash of the block's own offset and its segment's epoch: a stale header (a block
-//!   released by `free_to_mark`, or a header copied elsewhere) or user data behind an interior
-//!   pointer fails it with probability 1 − 2⁻¹⁹ even when every other field looks plausible.
+//! - `check` is a hash of the block's own offset, its size and its segment's epoch: a stale header
+//!   (a block released by `free_to_mark`, or a header copied elsewhere or given another size) or
+//!   user data behind an interior pointer fails it with probability 1 − 2⁻¹⁹. Because the size is
+//!   in the hash, a header that passes also has the size it was tagged with: validation needs no
+//!   separate test of the size against the segment (see `Heap::live`).
 //!   A released block gets its header's `FREE` bit and a [`spoiled`] tag: a second `deallocate` of
 //!   the same pointer fails even after a free list link or user data lands on the header word.
 
@@ -38,8 +40,8 @@ pub const MAX_REQUEST: u32 = 0xFFFE_0000;
 
 pub const FREE: u32 = 1;
 pub const PREV_FREE: u32 = 2;
-/// Must be zero in every header (a cheap filter against foreign data).
-pub const RESERVED: u32 = 4;
+/// A free block on a bin rather than a class list (`segment.rs`). Zero in a used header.
+pub const BINNED: u32 = 4;
 pub const SIZE_MASK: u32 = !7;
 
 pub const SLACK_BITS: u32 = 5;
@@ -58,17 +60,20 @@ pub fn block_size(request: u32) -> Option<u32> {
     Some(((request + HEADER + 7) & SIZE_MASK).max(MIN_BLOCK))
 }
 
-#[inline]
-fn check_bits(block: u32, epoch: u32) -> u32 {
-    (block ^ epoch.rotate_left(16)).wrapping_mul(0x9E37_79B1) & CHECK_MASK
+/// For one place and size, two epochs below 2¹⁶ give different check bits: the epoch only moves
+/// bits 16..32 of the first product, and multiplying by an odd number keeps a difference that is
+/// zero below bit 16 non-zero in bits 16..32, which the mask keeps.
+#[inline(always)]
+fn check_bits(block: u32, size: u32, epoch: u32) -> u32 {
+    ((block ^ epoch.rotate_left(16)).wrapping_mul(0x9E37_79B1) ^ size).wrapping_mul(0x85EB_CA77) & CHECK_MASK
 }
 
 /// The tag of a used block at offset `block` of size `size` holding a request of `request` bytes.
-#[inline]
+#[inline(always)]
 pub fn tag(block: u32, epoch: u32, depth: u32, size: u32, request: u32) -> u32 {
     let slack = size - HEADER - request;
     debug_assert!(slack <= MAX_SLACK, "slack {slack} does not fit the tag");
-    check_bits(block, epoch) | depth << DEPTH_SHIFT | slack
+    check_bits(block, size, epoch) | depth << DEPTH_SHIFT | slack
 }
 
 /// What a released block's tag becomes: its check bits inverted, so that it can never match
@@ -83,12 +88,25 @@ pub fn tag_depth(tag: u32) -> u32 {
     (tag >> DEPTH_SHIFT) & ((1 << DEPTH_BITS) - 1)
 }
 
+/// Whether `tag`'s check bits belong to a block at `block` of `size` bytes in a segment of this
+/// `epoch` (the rest of the tag is not looked at).
+#[inline(always)]
+pub fn tag_matches(tag: u32, block: u32, epoch: u32, size: u32) -> bool {
+    (tag ^ check_bits(block, size, epoch)) & CHECK_MASK == 0
+}
+
+/// The request a used block of `size` bytes holds, from its tag.
+#[inline(always)]
+pub fn tag_request_unchecked(tag: u32, size: u32) -> u32 {
+    size.wrapping_sub(HEADER + (tag & MAX_SLACK))
+}
+
 /// The request recorded in `tag`, or `None` if the tag does not belong to a block at `block` of
-/// `size` bytes in a segment of this `epoch`.
+/// `size` bytes in a segment of this `epoch`, or records more slack than the block has.
 #[inline]
 pub fn tag_request(tag: u32, block: u32, epoch: u32, size: u32) -> Option<u32> {
     let slack = tag & MAX_SLACK;
-    if tag & CHECK_MASK != check_bits(block, epoch) || slack > size - HEADER {
+    if !tag_matches(tag, block, epoch, size) || slack > size - HEADER {
         return None;
     }
     Some(size - HEADER - slack)
@@ -115,5 +133,7 @@ mod tests {
         assert_eq!(tag_request(t, 4096, 7, 48), Some(33));
         assert_eq!(tag_request(t, 4104, 7, 48), None, "same tag at another offset");
         assert_eq!(tag_request(t, 4096, 8, 48), None, "same tag in a later epoch");
+        assert_eq!(tag_request(t, 4096, 7, 56), None, "same tag on a header of another size");
+        assert_eq!(tag_request(spoiled(t), 4096, 7, 48), None, "a spoiled tag");
     }
 }

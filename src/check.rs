@@ -1,8 +1,9 @@
 //! `check()`: walks the whole heap and verifies every invariant. O(blocks): a diagnostic.
 
-use crate::block::{self, FREE, MIN_BLOCK, PREV_FREE, RESERVED, SIZE_MASK};
+use crate::block::{self, BINNED, FREE, MIN_BLOCK, PREV_FREE, SIZE_MASK};
 use crate::classes::{FL_COUNT, SL_COUNT, class};
 use crate::heap::{CONTROL_SIZE, Heap, MAX_DEPTH, slot, ROOT_SIZE};
+use crate::segment::{BIN_MAX, Segment};
 use crate::source::Source;
 
 /// The first broken invariant, as `check()` reports it. Numbers are part of the ABI.
@@ -21,6 +22,7 @@ pub enum Broken {
     Unlisted = 10,
     Counters = 11,
     FreeBelowTop = 12,
+    Bin = 13,
 }
 
 fn ensure(ok: bool, broken: Broken) -> Result<(), Broken> {
@@ -59,28 +61,29 @@ impl<S: Source> Heap<S> {
             )?;
             live_bytes += self.verify_segment(depth, control + CONTROL_SIZE, end)? as u64;
         }
-        ensure(live_bytes == root.live_bytes as u64, Broken::Counters)
+        ensure(live_bytes == root.frees_and_live_bytes.bytes() as u64, Broken::Counters)
     }
 
-    /// Walks the blocks of one segment, then its lists. Returns its live bytes.
+    /// Walks the blocks of one segment, then its lists and bins. Returns its live bytes.
     fn verify_segment(self, depth: u32, first: u32, end: u32) -> Result<u32, Broken> {
         let (mem, segment) = (self.mem, self.segment(depth));
         let (mut block, mut prev_free) = (first, false);
-        let (mut live_blocks, mut live_bytes, mut free_blocks, mut free_bytes) = (0u32, 0u64, 0u32, 0u64);
+        let (mut live_blocks, mut live_bytes) = (0u32, 0u64);
+        let (mut listed, mut binned) = (Free::default(), Free::default());
         while block < end {
             let header = mem.load(block);
             let size = header & SIZE_MASK;
-            ensure(header & RESERVED == 0 && size >= MIN_BLOCK && size <= end - block, Broken::BlockSize)?;
+            ensure(size >= MIN_BLOCK && size <= end - block, Broken::BlockSize)?;
             ensure((header & PREV_FREE != 0) == prev_free, Broken::PrevFree)?;
             if header & FREE != 0 {
                 ensure(!prev_free, Broken::Unmerged)?;
                 ensure(mem.load(block + size - 4) == size, Broken::Footer)?;
-                free_blocks += 1;
-                free_bytes += size as u64;
+                if header & BINNED != 0 { binned.add(size) } else { listed.add(size) }
             } else {
+                ensure(header & BINNED == 0, Broken::BlockSize)?;
                 let tag = mem.load(block + 4);
                 let request = block::tag_request(tag, block, segment.epoch, size);
-                ensure(block::tag_depth(tag) == depth && request.is_some(), Broken::Tag)?;
+                ensure(block::tag_depth(tag) == segment.depth && request.is_some(), Broken::Tag)?;
                 live_blocks += 1;
                 live_bytes += request.unwrap_or(0) as u64;
             }
@@ -93,7 +96,22 @@ impl<S: Source> Heap<S> {
         } else {
             ensure((mem.load(end) & PREV_FREE != 0) == prev_free, Broken::PrevFree)?;
         }
+        self.verify_lists(segment, first, end, listed.blocks)?;
+        self.verify_bins(segment, first, end, binned.blocks)?;
+        ensure(
+            segment.live.count() == live_blocks
+                && segment.live.bytes() as u64 == live_bytes
+                && segment.free_bytes as u64 == listed.bytes
+                && segment.binned_bytes as u64 == binned.bytes,
+            Broken::Counters,
+        )?;
+        Ok(live_bytes as u32)
+    }
 
+    /// Every listed block is free, not binned, of its list's class, inside the segment, linked
+    /// both ways, and every such block of the walk is listed.
+    fn verify_lists(self, segment: &Segment, first: u32, end: u32, free_blocks: u32) -> Result<(), Broken> {
+        let mem = self.mem;
         ensure(segment.bitmaps_agree(), Broken::Bitmap)?;
         let mut listed = 0u32;
         for list_class in (0..FL_COUNT as u32).flat_map(|fl| (0..SL_COUNT as u32).map(move |sl| (fl, sl))) {
@@ -105,18 +123,43 @@ impl<S: Source> Heap<S> {
                 ensure(listed <= free_blocks, Broken::Unlisted)?;
                 ensure(at >= first && at < end && at % 8 == 0, Broken::List)?;
                 let header = mem.load(at);
-                ensure(header & FREE != 0 && class(header & SIZE_MASK) == list_class, Broken::List)?;
+                ensure(header & (FREE | BINNED) == FREE && class(header & SIZE_MASK) == list_class, Broken::List)?;
                 ensure(mem.load(at + 8) == prev, Broken::List)?;
                 (prev, at) = (at, mem.load(at + 4));
             }
         }
-        ensure(listed == free_blocks, Broken::Unlisted)?;
-        ensure(
-            segment.live_blocks == live_blocks
-                && segment.live_bytes as u64 == live_bytes
-                && segment.free_bytes as u64 == free_bytes,
-            Broken::Counters,
-        )?;
-        Ok(live_bytes as u32)
+        ensure(listed == free_blocks, Broken::Unlisted)
+    }
+
+    /// Every bin holds free binned blocks of its size, inside the segment, linked both ways, and
+    /// together exactly the binned blocks of the walk.
+    fn verify_bins(self, segment: &Segment, first: u32, end: u32, binned_blocks: u32) -> Result<(), Broken> {
+        let mut binned = 0u32;
+        for size in (MIN_BLOCK..=BIN_MAX).step_by(8) {
+            let (mut at, mut prev) = (segment.bin_head(size), 0);
+            while at != 0 {
+                binned += 1;
+                ensure(binned <= binned_blocks && at >= first && at < end && at % 8 == 0, Broken::Bin)?;
+                let header = self.mem.load(at);
+                ensure(header & (FREE | BINNED | SIZE_MASK) == size | FREE | BINNED, Broken::Bin)?;
+                ensure(self.mem.load(at + 8) == prev, Broken::Bin)?;
+                (prev, at) = (at, self.mem.load(at + 4));
+            }
+        }
+        ensure(binned == binned_blocks, Broken::Bin)
+    }
+}
+
+/// Free blocks of one kind found by the walk.
+#[derive(Default)]
+struct Free {
+    blocks: u32,
+    bytes: u64,
+}
+
+impl Free {
+    fn add(&mut self, size: u32) {
+        self.blocks += 1;
+        self.bytes += size as u64;
     }
 }

@@ -13,10 +13,11 @@
 //! 3. Allocation is served only from the newest segment: its free lists first (`Segment::find`), then
 //!    by carving at `top`, growing memory when needed.
 
-use crate::block::{self, FREE, HEADER, MIN_BLOCK, PREV_FREE, RESERVED, SIZE_MASK};
+use crate::block::{self, BINNED, FREE, HEADER, MIN_BLOCK, PREV_FREE, SIZE_MASK};
 use crate::mem::Mem;
-use crate::segment::Segment;
+use crate::segment::{BIN_MAX, Segment};
 use crate::source::{MAX_END, Source};
+use crate::tally::Tally;
 
 /// Deepest mark nesting: segment depths must fit the tag's depth field.
 pub const MAX_DEPTH: u32 = (1 << block::DEPTH_BITS) - 1;
@@ -38,14 +39,18 @@ pub struct Root {
     pub end: u32,
     /// Depth of the newest segment (0: no marks).
     pub depth: u32,
+    /// Offset of the newest segment's record.
+    pub newest: u32,
     /// Depth of the floor segment that `free_all` empties.
     pub floor: u32,
     /// Source of segment ids and epochs.
     pub clock: u32,
-    pub live_bytes: u32,
+    /// Successful frees, and the requested bytes of all live blocks (the sum of the segments').
+    pub frees_and_live_bytes: Tally,
     pub peak_live_bytes: u32,
-    pub allocations: u32,
-    pub frees: u32,
+    /// Live blocks of segments dropped or emptied by marks and `free_all`: with the frees and the
+    /// live blocks, they give the allocations (`stats()`), so that no call counts those.
+    pub dropped_blocks: u32,
     pub reallocations: u32,
     pub failures: u32,
     pub rejected_frees: u32,
@@ -60,8 +65,9 @@ pub struct Root {
 pub(crate) struct Live {
     pub block: u32,
     pub size: u32,
-    pub depth: u32,
     pub request: u32,
+    /// Offset of its segment's record.
+    pub segment: u32,
 }
 
 /// A handle on a heap in memory. It holds no state of its own (a wasm module makes one per call)
@@ -88,8 +94,19 @@ impl<S: Source> Heap<S> {
     }
 
     pub(crate) fn segment(self, depth: u32) -> &'static mut Segment {
-        let control = self.root().segments[slot(depth)];
-        unsafe { &mut *(self.mem.ptr(control + HEADER) as *mut Segment) }
+        self.segment_at(self.root().segments[slot(depth)] + HEADER)
+    }
+
+    /// The segment whose record is at `record`.
+    #[inline(always)]
+    pub(crate) fn segment_at(self, record: u32) -> &'static mut Segment {
+        unsafe { &mut *(self.mem.ptr(record) as *mut Segment) }
+    }
+
+    /// The newest segment: the one allocations come from.
+    #[inline(always)]
+    pub(crate) fn newest(self) -> &'static mut Segment {
+        self.segment_at(self.root().newest)
     }
 
     /// Whether the region holds a heap already (a new region is all zero).
@@ -120,7 +137,8 @@ impl<S: Source> Heap<S> {
         self.mem.store(base + 4, 0);
         root.top = base + CONTROL_SIZE;
         root.clock = 1;
-        self.segment(0).reset(1);
+        root.newest = base + HEADER;
+        self.segment(0).reset(1, 0);
         true
     }
 
@@ -128,13 +146,19 @@ impl<S: Source> Heap<S> {
 
     pub fn allocate(self, request: u32) -> u32 {
         let Some(size) = block::block_size(request) else { return self.failed() };
-        let depth = self.root().depth;
-        let block = self.new_block(self.segment(depth), size);
-        if block == 0 {
-            return self.failed();
+        let segment = self.newest();
+        let mut block = if size <= BIN_MAX { segment.unbin_first(self.mem, size) } else { 0 };
+        if block != 0 {
+            // A binned block's neighbours are used: it was free alone.
+            self.mem.store(block, size);
+            self.clear_prev_free(block + size);
+        } else {
+            block = self.new_block(segment, size);
+            if block == 0 {
+                return self.failed();
+            }
         }
-        self.root().allocations += 1;
-        self.hand_out(depth, block, request)
+        self.hand_out(segment, block, request)
     }
 
     pub fn allocate_aligned(self, request: u32, align: u32) -> u32 {
@@ -145,8 +169,7 @@ impl<S: Source> Heap<S> {
         else {
             return self.failed();
         };
-        let depth = self.root().depth;
-        let segment = self.segment(depth);
+        let segment = self.newest();
         // The payload may need a gap in front, itself a free block: at most align - 8 bytes, or
         // that plus `align` when the gap would be too small to be a block. (Cannot wrap: see
         // MAX_REQUEST.)
@@ -156,35 +179,57 @@ impl<S: Source> Heap<S> {
             segment.remove(self.mem, found, found_size);
             self.place(segment, found, found_size, aligned_gap(found, align), size)
         } else {
-            self.carve(size, align)
+            self.carve_aligned(segment, size, align)
         };
         if block == 0 {
             return self.failed();
         }
-        self.root().allocations += 1;
-        self.hand_out(depth, block, request)
+        self.hand_out(segment, block, request)
     }
 
     #[cold]
+    #[inline(never)]
     fn failed(self) -> u32 {
         self.root().failures += 1;
         0
     }
 
-    /// A used block of `size` bytes from `segment`, the newest, or 0. Its header is written; its
-    /// tag is not.
+    /// A used block of `size` bytes from `segment`, the newest, or 0: from its lists, else cut at
+    /// the top. Its header is written; its tag is not.
+    #[inline(always)]
     fn new_block(self, segment: &mut Segment, size: u32) -> u32 {
         let found = segment.find(self.mem, size);
         if found == 0 {
-            return self.carve(size, HEADER);
+            return self.carve(size);
         }
         let found_size = self.mem.load(found) & SIZE_MASK;
         segment.remove(self.mem, found, found_size);
         self.place(segment, found, found_size, 0, size)
     }
 
-    /// A used block of `size` bytes with an `align`-aligned payload, cut at the top, or 0.
-    pub(crate) fn carve(self, size: u32, align: u32) -> u32 {
+    #[inline(never)]
+    fn new_block_outlined(self, segment: &mut Segment, size: u32) -> u32 {
+        self.new_block(segment, size)
+    }
+
+    /// A used block of `size` bytes cut at the top, or 0. The block below the top is never free,
+    /// so the new header has no flags.
+    #[inline(always)]
+    pub(crate) fn carve(self, size: u32) -> u32 {
+        let root = self.root();
+        let block = root.top;
+        let Some(new_top) = block.checked_add(size) else { return 0 };
+        if new_top > root.end && !self.grow_to(new_top) {
+            return 0;
+        }
+        self.root().top = new_top;
+        self.mem.store(block, size);
+        block
+    }
+
+    /// A used block of `size` bytes with an `align`-aligned payload, cut at the top, or 0. The gap
+    /// in front becomes a free block of `segment`, the newest.
+    fn carve_aligned(self, segment: &mut Segment, size: u32, align: u32) -> u32 {
         let top = self.root().top;
         let gap = aligned_gap(top, align);
         let block = top.wrapping_add(gap);
@@ -193,13 +238,14 @@ impl<S: Source> Heap<S> {
             return 0;
         }
         self.root().top = new_top;
-        let flags = if gap != 0 { self.make_free(self.segment(self.root().depth), top, gap) } else { 0 };
+        let flags = if gap != 0 { self.make_free(segment, top, gap) } else { 0 };
         self.mem.store(block, size | flags);
         block
     }
 
     /// Turns the free block `[at, at + total)`, already off its list, into a used block of `size`
     /// bytes at `at + gap`. The gap in front and a tail of at least `MIN_BLOCK` become free blocks.
+    #[inline(never)]
     fn place(self, segment: &mut Segment, at: u32, total: u32, gap: u32, size: u32) -> u32 {
         let mut flags = 0;
         if gap != 0 {
@@ -218,6 +264,7 @@ impl<S: Source> Heap<S> {
 
     /// Writes a free block's header and footer and lists it. Returns `PREV_FREE`, the flag its
     /// successor must carry.
+    #[inline(never)]
     fn make_free(self, segment: &mut Segment, block: u32, size: u32) -> u32 {
         debug_assert!(size >= MIN_BLOCK && size % 8 == 0);
         self.mem.store(block, size | FREE);
@@ -249,64 +296,46 @@ impl<S: Source> Heap<S> {
         true
     }
 
-    /// Tags a new used block of segment `depth` for `request` bytes and counts it live.
-    fn hand_out(self, depth: u32, block: u32, request: u32) -> u32 {
+    /// Tags a new used block of `segment` for `request` bytes and counts it live.
+    #[inline(always)]
+    fn hand_out(self, segment: &mut Segment, block: u32, request: u32) -> u32 {
         let size = self.mem.load(block) & SIZE_MASK;
-        let segment = self.segment(depth);
-        self.mem.store(block + 4, block::tag(block, segment.epoch, depth, size, request));
-        segment.live_blocks += 1;
-        segment.live_bytes += request;
-        self.add_live_bytes(request);
-        block + HEADER
-    }
-
-    fn add_live_bytes(self, request: u32) {
+        self.mem.store(block + 4, block::tag(block, segment.epoch, segment.depth, size, request));
+        segment.live.add(request);
         let root = self.root();
-        root.live_bytes += request;
-        root.peak_live_bytes = root.peak_live_bytes.max(root.live_bytes);
+        root.frees_and_live_bytes.add_bytes(request);
+        root.peak_live_bytes = root.peak_live_bytes.max(root.frees_and_live_bytes.bytes());
+        block + HEADER
     }
 
     // ---- deallocate ----
 
-    /// The block behind `payload` if it is live, or 0: in range, aligned, a used header whose size
-    /// stays inside its segment, and a tag that matches this place and this segment's epoch.
-    fn live_block(self, payload: u32) -> u32 {
+    /// The live block behind `payload`, or `None`. A block is live when `payload` is 8-aligned and
+    /// between the first block and the top, its header is used, the depth in its tag names a
+    /// segment in force, and the tag's check bits match its offset, its size and that segment's
+    /// epoch. (Whether the size stays inside the segment needs no test of its own: the size is in
+    /// the hash, so a header with a wrong size fails like any other, with probability 1 - 2^-19.)
+    #[inline(always)]
+    pub(crate) fn live(self, payload: u32) -> Option<Live> {
         let root = self.root();
-        let first = self.start + ROOT_SIZE + CONTROL_SIZE + HEADER;
-        if payload % 8 != 0 || payload < first || payload >= root.top {
-            return 0;
+        let first_payload = self.start + ROOT_SIZE + CONTROL_SIZE + HEADER;
+        if payload % 8 != 0 || payload < first_payload || payload >= root.top {
+            return None;
         }
         let block = payload - HEADER;
         let header = self.mem.load(block);
-        let size = header & SIZE_MASK;
-        if header & (FREE | RESERVED) != 0 || size < MIN_BLOCK || size > root.top - block {
-            return 0;
-        }
         let tag = self.mem.load(block + 4);
         let depth = block::tag_depth(tag);
-        if depth > root.depth {
-            return 0;
-        }
-        let segment_end = if depth == root.depth { root.top } else { root.segments[slot(depth + 1)] };
-        if block <= root.segments[slot(depth)] || block + size > segment_end {
-            return 0;
-        }
-        match block::tag_request(tag, block, self.segment(depth).epoch, size) {
-            Some(_) => block,
-            None => 0,
-        }
-    }
-
-    /// The live block behind `payload`, read back from its header and tag.
-    #[inline(always)]
-    pub(crate) fn live(self, payload: u32) -> Option<Live> {
-        let block = self.live_block(payload);
-        if block == 0 {
+        if header & (FREE | BINNED) != 0 || depth > root.depth {
             return None;
         }
-        let size = self.mem.load(block) & SIZE_MASK;
-        let tag = self.mem.load(block + 4);
-        Some(Live { block, size, depth: block::tag_depth(tag), request: size - HEADER - (tag & block::MAX_SLACK) })
+        let segment = root.segments[slot(depth)] + HEADER;
+        let size = header & SIZE_MASK;
+        let epoch = self.mem.load(segment + core::mem::offset_of!(Segment, epoch) as u32);
+        if !block::tag_matches(tag, block, epoch, size) {
+            return None;
+        }
+        Some(Live { block, size, request: block::tag_request_unchecked(tag, size), segment })
     }
 
     /// The size last requested for the live block at `payload`; 0 for anything else.
@@ -315,24 +344,58 @@ impl<S: Source> Heap<S> {
     }
 
     pub fn deallocate(self, payload: u32) {
-        if payload == 0 {
-            return;
-        }
         let Some(live) = self.live(payload) else {
-            self.root().rejected_frees += 1;
+            if payload != 0 {
+                self.rejected();
+            }
             return;
         };
-        let segment = self.segment(live.depth);
-        self.forget(segment, live);
-        self.release(segment, live.block, live.size);
-        self.root().frees += 1;
+        let segment = self.segment_at(live.segment);
+        segment.live.take(live.request);
+        self.root().frees_and_live_bytes.add_count_take_bytes(live.request);
+        if segment.live.count() == 0 && live.segment == self.root().newest {
+            self.bury(live.block);
+            self.vacate_newest();
+            return;
+        }
+        self.free_block(segment, live);
     }
 
-    /// Takes a live block out of the counts.
-    fn forget(self, segment: &mut Segment, live: Live) {
-        segment.live_blocks -= 1;
-        segment.live_bytes -= live.request;
-        self.root().live_bytes -= live.request;
+    /// The newest segment has no live block left: all of it goes back to the top, in O(1), with
+    /// its lists and bins. (Its freed blocks left no used header with a good tag behind: they were
+    /// buried or start free blocks.)
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn vacate_newest(self) {
+        let root = self.root();
+        debug_assert_eq!(self.newest().live.count(), 0);
+        root.top = root.newest - HEADER + CONTROL_SIZE;
+        self.newest().forget_free();
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn rejected(self) {
+        self.root().rejected_frees += 1;
+    }
+
+    /// Frees a block that is no longer counted live: onto its bin when it is small, both its
+    /// neighbours are used and the bins have room; otherwise merged into the lists or the top.
+    #[inline(always)]
+    fn free_block(self, segment: &mut Segment, live: Live) {
+        let Live { block, size, .. } = live;
+        let next = block + size;
+        if size <= BIN_MAX && segment.binned_bytes + size <= segment.bin_cap() && next != self.root().top {
+            let next_header = self.mem.load(next);
+            if (self.mem.load(block) | next_header) & (PREV_FREE | FREE) == 0 {
+                self.mem.store(block, size | FREE | BINNED);
+                self.mem.store(next - 4, size);
+                self.mem.store(next, next_header | PREV_FREE);
+                segment.bin(self.mem, block, size);
+                return;
+            }
+        }
+        self.release(segment, block, size);
     }
 
     /// Frees the used block `[block, block + size)` of `segment`, merging it with free
@@ -341,10 +404,10 @@ impl<S: Source> Heap<S> {
         let (mut start, mut total) = (block, size);
         let header = self.mem.load(block);
         if header & PREV_FREE != 0 {
-            let prev_size = self.mem.load(block - 4);
-            start -= prev_size;
-            total += prev_size;
-            segment.remove(self.mem, start, prev_size);
+            start -= self.mem.load(block - 4);
+            let prev_header = self.mem.load(start);
+            total += prev_header & SIZE_MASK;
+            segment.unlist(self.mem, start, prev_header);
         }
         let next = block + size;
         let root = self.root();
@@ -358,9 +421,8 @@ impl<S: Source> Heap<S> {
         }
         let next_header = self.mem.load(next);
         if next_header & FREE != 0 {
-            let next_size = next_header & SIZE_MASK;
-            segment.remove(self.mem, next, next_size);
-            total += next_size;
+            segment.unlist(self.mem, next, next_header);
+            total += next_header & SIZE_MASK;
         } else {
             self.mem.store(next, next_header | PREV_FREE);
         }
@@ -383,38 +445,41 @@ impl<S: Source> Heap<S> {
             return self.allocate(request);
         }
         let Some(live) = self.live(payload) else {
-            self.root().rejected_frees += 1;
+            self.rejected();
             return 0;
         };
         let Some(size) = block::block_size(request) else { return self.failed() };
-        self.root().reallocations += 1;
-        let segment = self.segment(live.depth);
+        let segment = self.segment_at(live.segment);
         if self.resize_in_place(segment, live, size) {
             // Same block, new request: retag (the segment keeps it) and recount the bytes.
             let size = self.mem.load(live.block) & SIZE_MASK;
-            let tag = block::tag(live.block, segment.epoch, live.depth, size, request);
+            let tag = block::tag(live.block, segment.epoch, segment.depth, size, request);
             self.mem.store(live.block + 4, tag);
-            segment.live_bytes = segment.live_bytes - live.request + request;
-            self.root().live_bytes -= live.request;
-            self.add_live_bytes(request);
+            segment.live.resize(live.request, request);
+            let root = self.root();
+            root.reallocations += 1;
+            root.frees_and_live_bytes.resize(live.request, request);
+            root.peak_live_bytes = root.peak_live_bytes.max(root.frees_and_live_bytes.bytes());
             return payload;
         }
-        let depth = self.root().depth;
-        let block = self.new_block(self.segment(depth), size);
+        let newest = self.newest();
+        let block = self.new_block_outlined(newest, size);
         if block == 0 {
-            self.root().reallocations -= 1;
             return self.failed();
         }
         let keep = live.request.min(request) as usize;
         unsafe { core::ptr::copy_nonoverlapping(self.mem.ptr(payload), self.mem.ptr(block + HEADER), keep) };
-        let segment = self.segment(live.depth);
-        self.forget(segment, live);
-        self.release(segment, live.block, live.size);
-        self.hand_out(depth, block, request)
+        let segment = self.segment_at(live.segment);
+        segment.live.take(live.request);
+        self.root().frees_and_live_bytes.take_bytes(live.request);
+        self.free_block(segment, live);
+        self.root().reallocations += 1;
+        self.hand_out(newest, block, request)
     }
 
     /// Makes the live block `size` bytes without moving it, if it can: shrinking always can;
     /// growing can into a free successor, or at the top.
+    #[inline(never)]
     fn resize_in_place(self, segment: &mut Segment, live: Live, size: u32) -> bool {
         let Live { block, size: old, .. } = live;
         let flags = self.mem.load(block) & PREV_FREE;
@@ -438,7 +503,7 @@ impl<S: Source> Heap<S> {
         if next_header & FREE == 0 || old + next_size < size {
             return false;
         }
-        segment.remove(self.mem, next, next_size);
+        segment.unlist(self.mem, next, next_header);
         let placed = self.place(segment, block, old + next_size, 0, size);
         debug_assert_eq!(placed, block);
         self.mem.store(block, self.mem.load(block) | flags);

@@ -21,6 +21,7 @@ mod mem;
 mod segment;
 pub mod source;
 mod stats;
+mod tally;
 
 pub use check::Broken;
 pub use heap::{CONTROL_SIZE, Heap, MAX_ALIGN, MAX_DEPTH, ROOT_SIZE};

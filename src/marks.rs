@@ -13,6 +13,7 @@
 use crate::block::HEADER;
 use crate::heap::{CONTROL_SIZE, Heap, MAX_DEPTH, slot};
 use crate::source::Source;
+use crate::tally::Tally;
 
 const DEPTH_MASK: u32 = 0xFF;
 const _: () = assert!(MAX_DEPTH == DEPTH_MASK);
@@ -71,7 +72,7 @@ impl<S: Source> Heap<S> {
         if self.root().depth == MAX_DEPTH {
             return None;
         }
-        let control = self.carve(CONTROL_SIZE, HEADER);
+        let control = self.carve(CONTROL_SIZE);
         if control == 0 {
             return None;
         }
@@ -79,9 +80,10 @@ impl<S: Source> Heap<S> {
         let root = self.root();
         root.depth += 1;
         root.segments[slot(root.depth)] = control;
+        root.newest = control + HEADER;
         root.clock += 1;
         let (depth, id) = (root.depth, root.clock);
-        self.segment(depth).reset(id);
+        self.segment(depth).reset(id, depth);
         Some(depth)
     }
 
@@ -91,15 +93,19 @@ impl<S: Source> Heap<S> {
         while self.root().depth > depth {
             let newest = self.root().depth;
             let control = self.root().segments[slot(newest)];
-            let dropped_bytes = self.segment(newest).live_bytes;
+            self.drop_live(self.segment(newest).live);
             let root = self.root();
-            root.live_bytes -= dropped_bytes;
             root.depth -= 1;
             root.top = control;
             if self.mem.load(control) & crate::block::PREV_FREE != 0 {
-                let last_size = self.mem.load(control - 4);
-                self.segment(newest - 1).remove(self.mem, control - last_size, last_size);
-                self.root().top = control - last_size;
+                let last = control - self.mem.load(control - 4);
+                self.segment(newest - 1).unlist(self.mem, last, self.mem.load(last));
+                self.root().top = last;
+            }
+            let root = self.root();
+            root.newest = root.segments[slot(root.depth)] + HEADER;
+            if self.newest().live.count() == 0 {
+                self.vacate_newest();
             }
         }
     }
@@ -107,12 +113,18 @@ impl<S: Source> Heap<S> {
     /// Releases every block of the newest segment; the segment stays, with a new id and epoch.
     fn empty_newest(self) {
         let depth = self.root().depth;
-        let dropped_bytes = self.segment(depth).live_bytes;
+        self.drop_live(self.segment(depth).live);
         let root = self.root();
-        root.live_bytes -= dropped_bytes;
         root.top = root.segments[slot(depth)] + CONTROL_SIZE;
         root.clock += 1;
         let id = root.clock;
-        self.segment(depth).reset(id);
+        self.segment(depth).reset(id, depth);
+    }
+
+    /// Takes the live blocks of a segment that is dropped or emptied out of the root's counts.
+    fn drop_live(self, live: Tally) {
+        let root = self.root();
+        root.frees_and_live_bytes.take_bytes(live.bytes());
+        root.dropped_blocks = root.dropped_blocks.wrapping_add(live.count());
     }
 }

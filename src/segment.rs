@@ -1,4 +1,4 @@
-//! A segment: the free lists of one mark level.
+//! A segment: the free lists and bins of one mark level.
 //!
 //! Each mark starts a new segment at the top of the heap. Its record sits in the payload of the
 //! segment's first block (the *control block*), which is never freed and so also stops coalescing
@@ -10,26 +10,56 @@
 //!                                  ^ root.segments[d]
 //! ```
 //!
-//! Invariant: every free block of a segment is on exactly one list of that segment, the list of
-//! `class(size)`; bit `fl` of `fl_bitmap` is set iff `sl_bitmap[fl] != 0`, and bit `sl` of
-//! `sl_bitmap[fl]` iff `heads[fl][sl] != 0`.
+//! Every free block of a segment is on one of two kinds of list:
+//!
+//! - a **class list** (two-level segregated fit): free blocks of any size, each on the list of
+//!   `class(size)`, found by good fit;
+//! - a **bin**: small free blocks (up to [`BIN_MAX`] bytes), one LIFO list per exact size, so that
+//!   a request of that size takes one in a few instructions. A block is binned only when both its
+//!   neighbours are used, and its header says `BINNED`; when a neighbour is freed later it merges
+//!   with the binned block as with any free block (taking it off its bin), so the heap stays fully
+//!   coalesced. Binned bytes are capped ([`Segment::bin_cap`]): a binned block serves only requests
+//!   of its own size, so past the cap a freed block goes to the class lists.
+//!
+//! Both kinds are doubly linked through the first two words after the header (next, prev).
+//!
+//! Invariants (checked by `check()`):
+//! 1. Every free block of a segment is on exactly one list of that segment: its bin if its header
+//!    says `BINNED` (then its size is at most `BIN_MAX`), else the class list of `class(size)`.
+//! 2. Bit `fl` of `fl_bitmap` is set iff `sl_bitmap[fl] != 0`, and bit `sl` of `sl_bitmap[fl]` iff
+//!    `heads[fl][sl] != 0`.
+//! 3. `free_bytes` is the total of the listed blocks, `binned_bytes` of the binned ones.
 
-use crate::block::{FREE, SIZE_MASK};
+use crate::block::{BINNED, FREE, SIZE_MASK};
 use crate::classes::{FL_COUNT, FL_ROWS, SL_COUNT, class, class_at_least};
 use crate::mem::Mem;
+use crate::tally::Tally;
+
+/// Largest block size kept in bins.
+pub const BIN_MAX: u32 = 248;
+/// Bins, indexed by block size / 8 (16..=248 bytes: indices 2..=31).
+pub const BIN_COUNT: usize = (BIN_MAX / 8 + 1) as usize;
+const _: () = assert!(BIN_COUNT.is_power_of_two(), "bin indices are masked, not bounds-checked");
+/// Binned bytes a segment may hold whatever its size; above, an eighth of its live bytes.
+pub const BIN_CAP_MIN: u32 = 4096;
 
 #[repr(C)]
 pub struct Segment {
+    /// Live blocks of this segment and their requested bytes.
+    pub live: Tally,
     /// Identity for mark tokens; changes when the segment is emptied.
     pub id: u32,
     /// Mixed into every block tag of this segment; changes when the segment is emptied.
     pub epoch: u32,
-    pub live_blocks: u32,
-    pub live_bytes: u32,
-    /// Bytes in this segment's free blocks, headers included.
+    /// This segment's depth (for the tags of its blocks).
+    pub depth: u32,
+    /// Bytes in this segment's free blocks on class lists, headers included.
     pub free_bytes: u32,
+    /// Bytes in this segment's binned blocks, headers included.
+    pub binned_bytes: u32,
     fl_bitmap: u32,
     sl_bitmap: [u8; FL_ROWS],
+    bins: [u32; BIN_COUNT],
     heads: [[u32; SL_COUNT]; FL_ROWS],
 }
 
@@ -48,21 +78,101 @@ fn col(sl: u32) -> usize {
     sl as usize & (SL_COUNT - 1)
 }
 
+#[inline(always)]
+fn bin(size: u32) -> usize {
+    (size >> 3) as usize & (BIN_COUNT - 1)
+}
+
 impl Segment {
     /// An empty segment with identity `id`. The heads need no clearing: they are only read where
     /// the bitmaps say a list is non-empty.
-    pub fn reset(&mut self, id: u32) {
+    pub fn reset(&mut self, id: u32, depth: u32) {
         self.id = id;
         self.epoch = id;
-        self.live_blocks = 0;
-        self.live_bytes = 0;
-        self.free_bytes = 0;
-        self.fl_bitmap = 0;
-        self.sl_bitmap = [0; FL_ROWS];
+        self.depth = depth;
+        self.live = Tally::default();
+        self.forget_free();
     }
 
+    /// Empties the lists and bins (the segment's blocks are gone: it has none live).
+    pub fn forget_free(&mut self) {
+        self.free_bytes = 0;
+        self.binned_bytes = 0;
+        self.fl_bitmap = 0;
+        self.sl_bitmap = [0; FL_ROWS];
+        self.bins = [0; BIN_COUNT];
+    }
+
+    // ---- bins ----
+
+    /// The binned bytes this segment may hold: a fixed allowance, or an eighth of its live bytes.
+    #[inline(always)]
+    pub fn bin_cap(&self) -> u32 {
+        (self.live.bytes() >> 3).max(BIN_CAP_MIN)
+    }
+
+    /// Takes the first block of exactly `size` bytes (≤ [`BIN_MAX`]) off its bin, or 0. Its header
+    /// still says free.
+    #[inline(always)]
+    pub fn unbin_first(&mut self, mem: Mem, size: u32) -> u32 {
+        debug_assert!(size <= BIN_MAX);
+        let block = self.bins[bin(size)];
+        if block != 0 {
+            let next = mem.load(block + 4);
+            self.bins[bin(size)] = next;
+            if next != 0 {
+                mem.store(next + 8, 0);
+            }
+            self.binned_bytes -= size;
+        }
+        block
+    }
+
+    /// Puts the free block (header `size | FREE | BINNED` and footer written) on the bin of its size.
+    #[inline(always)]
+    pub fn bin(&mut self, mem: Mem, block: u32, size: u32) {
+        debug_assert!(size <= BIN_MAX && mem.load(block) & (FREE | BINNED | SIZE_MASK) == size | FREE | BINNED);
+        let next = self.bins[bin(size)];
+        mem.store(block + 4, next);
+        mem.store(block + 8, 0);
+        if next != 0 {
+            mem.store(next + 8, block);
+        }
+        self.bins[bin(size)] = block;
+        self.binned_bytes += size;
+    }
+
+    /// Takes a free block off its list, whichever kind `header` (its header word) says it is on.
+    pub fn unlist(&mut self, mem: Mem, block: u32, header: u32) {
+        let size = header & SIZE_MASK;
+        let (next, prev) = (mem.load(block + 4), mem.load(block + 8));
+        if next != 0 {
+            mem.store(next + 8, prev);
+        }
+        if prev != 0 {
+            mem.store(prev + 4, next);
+        } else if header & BINNED != 0 {
+            self.bins[bin(size)] = next;
+        } else {
+            self.unlink_head(size, next);
+        }
+        if header & BINNED != 0 {
+            self.binned_bytes -= size;
+        } else {
+            self.free_bytes -= size;
+        }
+    }
+
+    /// The first block of the bin for blocks of `size` bytes, for the heap check.
+    pub fn bin_head(&self, size: u32) -> u32 {
+        self.bins[bin(size)]
+    }
+
+    // ---- lists ----
+
+    /// Lists the free block (header and footer written) on the class list of its size.
     pub fn insert(&mut self, mem: Mem, block: u32, size: u32) {
-        debug_assert!(mem.load(block) & SIZE_MASK == size && mem.load(block) & FREE != 0);
+        debug_assert!(mem.load(block) & (FREE | BINNED | SIZE_MASK) == size | FREE);
         let (fl, sl) = class(size);
         // A list whose bit is clear may have a stale head from before a reset: it is empty.
         let listed = self.sl_bitmap[row(fl)] >> sl & 1 != 0;
@@ -79,6 +189,7 @@ impl Segment {
         self.free_bytes += size;
     }
 
+    /// Takes a free block off its class list.
     pub fn remove(&mut self, mem: Mem, block: u32, size: u32) {
         let (next, prev) = (mem.load(block + 4), mem.load(block + 8));
         if next != 0 {
@@ -87,27 +198,37 @@ impl Segment {
         if prev != 0 {
             mem.store(prev + 4, next);
         } else {
-            let (fl, sl) = class(size);
-            debug_assert_eq!(self.heads[row(fl)][col(sl)], block);
-            self.heads[row(fl)][col(sl)] = next;
-            if next == 0 {
-                self.sl_bitmap[row(fl)] &= !(1 << sl);
-                if self.sl_bitmap[row(fl)] == 0 {
-                    self.fl_bitmap &= !(1 << fl);
-                }
-            }
+            self.unlink_head(size, next);
         }
         self.free_bytes -= size;
+    }
+
+    /// The head of the list of `size` is leaving it; `next` takes its place.
+    fn unlink_head(&mut self, size: u32, next: u32) {
+        let (fl, sl) = class(size);
+        self.heads[row(fl)][col(sl)] = next;
+        if next == 0 {
+            self.sl_bitmap[row(fl)] &= !(1 << sl);
+            if self.sl_bitmap[row(fl)] == 0 {
+                self.fl_bitmap &= !(1 << fl);
+            }
+        }
     }
 
     /// A free block of at least `size` bytes, in O(1), or 0. First fit among the first
     /// [`OWN_LIST_PROBES`] blocks of the list `size` falls in (the closest sizes: taking one of them
     /// leaves the least behind); failing that, the head of the smallest list whose blocks all fit
     /// (good fit).
+    #[inline(always)]
     pub fn find(&self, mem: Mem, size: u32) -> u32 {
         if self.fl_bitmap == 0 {
             return 0; // the common case while a heap only grows
         }
+        self.find_listed(mem, size)
+    }
+
+    #[inline(never)]
+    fn find_listed(&self, mem: Mem, size: u32) -> u32 {
         let (fl, sl) = class(size);
         let mut block = self.listed_head(fl, sl).unwrap_or(0);
         for _ in 0..OWN_LIST_PROBES {
@@ -132,15 +253,16 @@ impl Segment {
         self.heads[row(fl)][col(map.trailing_zeros())]
     }
 
-    /// The largest free block of this segment: the biggest block of its highest non-empty list.
-    /// Costs the length of that one list.
+    /// The largest free block of this segment: the biggest block of its highest non-empty list,
+    /// or of its largest non-empty bin. Costs the length of that one list.
     pub fn largest_free(&self, mem: Mem) -> u32 {
+        let binned = (0..BIN_COUNT as u32).rev().find(|&i| self.bins[i as usize] != 0).map_or(0, |i| i * 8);
         if self.fl_bitmap == 0 {
-            return 0;
+            return binned;
         }
         let fl = 31 - self.fl_bitmap.leading_zeros();
         let sl = 31 - (self.sl_bitmap[row(fl)] as u32).leading_zeros();
-        let (mut block, mut largest) = (self.heads[row(fl)][col(sl)], 0);
+        let (mut block, mut largest) = (self.heads[row(fl)][col(sl)], binned);
         while block != 0 {
             largest = largest.max(mem.load(block) & SIZE_MASK);
             block = mem.load(block + 4);

@@ -11,7 +11,7 @@ pub struct Stats {
     pub peak_live_bytes: u32,
     /// Bytes from the heap's start to the end of the memory it manages.
     pub heap_bytes: u32,
-    /// Bytes in free blocks, headers included, plus the untouched space above the top.
+    /// Bytes in free and binned blocks, headers included, plus the untouched space above the top.
     pub free_bytes: u32,
     /// The largest free block, or the space above the top if larger.
     pub largest_free: u32,
@@ -38,19 +38,19 @@ impl<S: Source> Heap<S> {
         let (mut live_blocks, mut free_bytes, mut largest_free) = (0, above_top, above_top);
         for depth in 0..=root.depth {
             let segment = self.segment(depth);
-            live_blocks += segment.live_blocks;
-            free_bytes += segment.free_bytes;
+            live_blocks += segment.live.count();
+            free_bytes += segment.free_bytes + segment.binned_bytes;
             largest_free = largest_free.max(segment.largest_free(self.mem));
         }
         Stats {
             live_blocks,
-            live_bytes: root.live_bytes,
+            live_bytes: root.frees_and_live_bytes.bytes(),
             peak_live_bytes: root.peak_live_bytes,
             heap_bytes: root.end - self.start,
             free_bytes,
             largest_free,
-            allocations: root.allocations,
-            frees: root.frees,
+            allocations: live_blocks.wrapping_add(root.frees_and_live_bytes.count()).wrapping_add(root.dropped_blocks),
+            frees: root.frees_and_live_bytes.count(),
             reallocations: root.reallocations,
             failures: root.failures,
             rejected_frees: root.rejected_frees,

@@ -66,6 +66,15 @@ impl<T: 'static> Raw<T> {
             .unwrap_or_else(|e| panic!("`{name}` trapped: {e:?}"))
     }
 
+    /// Calls export `name`; a trap is an `Err` with its message.
+    pub fn try_call<P: WasmParams, R: WasmResults>(&mut self, name: &str, args: P) -> Result<R, String> {
+        let f: TypedFunc<P, R> = self
+            .instance
+            .get_typed_func(&mut self.store, name)
+            .unwrap_or_else(|e| panic!("export `{name}`: {e}"));
+        f.call(&mut self.store, args).map_err(|e| format!("`{name}` trapped: {e:?}"))
+    }
+
     pub fn mem(&self) -> &[u8] {
         self.memory.data(&self.store)
     }
