@@ -1,57 +1,55 @@
 //! The raw ABI of `wasm/wasmheap.wasm` (README.md, "The raw ABI"). Every value is an i32.
 
 use crate::stats::Stats;
-use crate::wasm::heap;
+use crate::wasm::{heap, ready_heap};
 
 #[unsafe(no_mangle)]
 pub extern "C" fn allocate(size: u32) -> u32 {
-    heap().map_or(0, |h| h.allocate(size))
+    heap().allocate(size)
 }
 
 #[unsafe(no_mangle)]
 pub extern "C" fn allocate_aligned(size: u32, align: u32) -> u32 {
-    heap().map_or(0, |h| h.allocate_aligned(size, align))
+    heap().allocate_aligned(size, align)
 }
 
 #[unsafe(no_mangle)]
 pub extern "C" fn deallocate(ptr: u32) {
-    if let Some(h) = heap() {
-        h.deallocate(ptr)
-    }
+    heap().deallocate(ptr)
 }
 
 #[unsafe(no_mangle)]
 pub extern "C" fn reallocate(ptr: u32, size: u32) -> u32 {
-    heap().map_or(0, |h| h.reallocate(ptr, size))
+    heap().reallocate(ptr, size)
 }
 
 #[unsafe(no_mangle)]
 pub extern "C" fn size(ptr: u32) -> u32 {
-    heap().map_or(0, |h| h.size(ptr))
+    heap().size(ptr)
 }
 
 #[unsafe(no_mangle)]
 pub extern "C" fn free_all() {
-    if let Some(h) = heap() {
+    if let Some(h) = ready_heap() {
         h.free_all()
     }
 }
 
 #[unsafe(no_mangle)]
 pub extern "C" fn free_all_mark() {
-    if let Some(h) = heap() {
+    if let Some(h) = ready_heap() {
         h.free_all_mark()
     }
 }
 
 #[unsafe(no_mangle)]
 pub extern "C" fn free_get_mark() -> u32 {
-    heap().map_or(0, |h| h.free_get_mark())
+    ready_heap().map_or(0, |h| h.free_get_mark())
 }
 
 #[unsafe(no_mangle)]
 pub extern "C" fn free_to_mark(mark: u32) {
-    if let Some(h) = heap() {
+    if let Some(h) = ready_heap() {
         h.free_to_mark(mark)
     }
 }
@@ -59,13 +57,13 @@ pub extern "C" fn free_to_mark(mark: u32) {
 /// 0 when sound; `u32::MAX` if the heap could not even be set up.
 #[unsafe(no_mangle)]
 pub extern "C" fn check() -> u32 {
-    heap().map_or(u32::MAX, |h| h.check())
+    ready_heap().map_or(u32::MAX, |h| h.check())
 }
 
 /// Writes the 64-byte `Stats` struct at `out`, which must be 64 bytes the caller owns.
 #[unsafe(no_mangle)]
 pub extern "C" fn stats(out: u32) {
-    let stats = heap().map(|h| h.stats()).unwrap_or_default();
+    let stats = ready_heap().map(|h| h.stats()).unwrap_or_default();
     unsafe { core::ptr::write_unaligned(out as *mut Stats, stats) }
 }
 
@@ -100,7 +98,7 @@ mod c_names {
     #[unsafe(no_mangle)]
     pub extern "C" fn calloc(n: u32, size: u32) -> u32 {
         let fresh_from = crate::wasm::memory_end();
-        heap().map_or(0, |h| c_api::calloc(h, n, size, fresh_from))
+        c_api::calloc(heap(), n, size, fresh_from)
     }
 
     #[unsafe(no_mangle)]
@@ -110,6 +108,6 @@ mod c_names {
 
     #[unsafe(no_mangle)]
     pub extern "C" fn posix_memalign(memptr: u32, align: u32, size: u32) -> u32 {
-        heap().map_or(c_api::ENOMEM, |h| c_api::posix_memalign(h, memptr, align, size))
+        c_api::posix_memalign(heap(), memptr, align, size)
     }
 }

@@ -60,12 +60,13 @@ pub fn block_size(request: u32) -> Option<u32> {
     Some(((request + HEADER + 7) & SIZE_MASK).max(MIN_BLOCK))
 }
 
-/// For one place and size, two epochs below 2¹⁶ give different check bits: the epoch only moves
-/// bits 16..32 of the first product, and multiplying by an odd number keeps a difference that is
-/// zero below bit 16 non-zero in bits 16..32, which the mask keeps.
+/// One multiplication of the block's offset, its size and the epoch mixed by xor. For one place
+/// and size, two epochs below 2¹⁶ give different check bits: the epoch only moves bits 16..32 of
+/// the product's operand, and multiplying by an odd number keeps a difference that is zero below
+/// bit 16 non-zero in bits 16..32, which the mask keeps.
 #[inline(always)]
 fn check_bits(block: u32, size: u32, epoch: u32) -> u32 {
-    ((block ^ epoch.rotate_left(16)).wrapping_mul(0x9E37_79B1) ^ size).wrapping_mul(0x85EB_CA77) & CHECK_MASK
+    (block ^ size.rotate_left(11) ^ epoch.rotate_left(16)).wrapping_mul(0x9E37_79B1) & CHECK_MASK
 }
 
 /// The tag of a used block at offset `block` of size `size` holding a request of `request` bytes.

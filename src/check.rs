@@ -146,7 +146,7 @@ impl<S: Source> Heap<S> {
                 (prev, at) = (at, self.mem.load(at + 4));
             }
         }
-        ensure(binned == binned_blocks, Broken::Bin)
+        ensure(binned == binned_blocks && segment.bin_map_agrees(), Broken::Bin)
     }
 }
 

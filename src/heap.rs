@@ -39,7 +39,9 @@ pub struct Root {
     pub end: u32,
     /// Depth of the newest segment (0: no marks).
     pub depth: u32,
-    /// Offset of the newest segment's record.
+    /// Where the newest segment's record is, counted from segment 0's: 0 in a heap not set up
+    /// yet, whose segment 0 then reads as an empty segment (all zero), so that an allocation
+    /// finds nothing and takes the cold path that sets the heap up.
     pub newest: u32,
     /// Depth of the floor segment that `free_all` empties.
     pub floor: u32,
@@ -106,7 +108,13 @@ impl<S: Source> Heap<S> {
     /// The newest segment: the one allocations come from.
     #[inline(always)]
     pub(crate) fn newest(self) -> &'static mut Segment {
-        self.segment_at(self.root().newest)
+        self.segment_at(self.first_record() + self.root().newest)
+    }
+
+    /// Where segment 0's record is: in its control block, right after the root.
+    #[inline(always)]
+    pub(crate) fn first_record(self) -> u32 {
+        self.start + ROOT_SIZE + HEADER
     }
 
     /// Whether the region holds a heap already (a new region is all zero).
@@ -137,7 +145,7 @@ impl<S: Source> Heap<S> {
         self.mem.store(base + 4, 0);
         root.top = base + CONTROL_SIZE;
         root.clock = 1;
-        root.newest = base + HEADER;
+        root.newest = 0;
         self.segment(0).reset(1, 0);
         true
     }
@@ -149,9 +157,16 @@ impl<S: Source> Heap<S> {
         let segment = self.newest();
         let mut block = if size <= BIN_MAX { segment.unbin_first(self.mem, size) } else { 0 };
         if block != 0 {
-            // A binned block's neighbours are used: it was free alone.
-            self.mem.store(block, size);
-            self.clear_prev_free(block + size);
+            // A binned block's neighbours are used. What is left past `size`, if it can be a
+            // block, becomes one.
+            let binned = self.mem.load(block) & SIZE_MASK;
+            if binned - size >= MIN_BLOCK {
+                self.make_free(segment, block + size, binned - size);
+                self.mem.store(block, size);
+            } else {
+                self.mem.store(block, binned);
+                self.clear_prev_free(block + binned);
+            }
         } else {
             block = self.new_block(segment, size);
             if block == 0 {
@@ -218,18 +233,38 @@ impl<S: Source> Heap<S> {
     pub(crate) fn carve(self, size: u32) -> u32 {
         let root = self.root();
         let block = root.top;
-        let Some(new_top) = block.checked_add(size) else { return 0 };
-        if new_top > root.end && !self.grow_to(new_top) {
+        let new_top = block.wrapping_add(size);
+        // Also taken when the heap is not set up yet: its top and end are 0.
+        if new_top > root.end || new_top < block {
+            return self.carve_slow(size);
+        }
+        root.top = new_top;
+        self.mem.store(block, size);
+        self.newest().bin_cap += size >> 3;
+        block
+    }
+
+    /// `carve` when memory must grow first, or the heap be set up.
+    #[cold]
+    #[inline(never)]
+    fn carve_slow(self, size: u32) -> u32 {
+        if !self.is_initialized() && !self.ensure_init(0) {
             return 0;
         }
+        let block = self.root().top;
+        let Some(new_top) = block.checked_add(size).filter(|&t| self.reserve(t)) else { return 0 };
         self.root().top = new_top;
         self.mem.store(block, size);
+        self.newest().bin_cap += size >> 3;
         block
     }
 
     /// A used block of `size` bytes with an `align`-aligned payload, cut at the top, or 0. The gap
     /// in front becomes a free block of `segment`, the newest.
     fn carve_aligned(self, segment: &mut Segment, size: u32, align: u32) -> u32 {
+        if !self.is_initialized() && !self.ensure_init(0) {
+            return 0;
+        }
         let top = self.root().top;
         let gap = aligned_gap(top, align);
         let block = top.wrapping_add(gap);
@@ -262,14 +297,20 @@ impl<S: Source> Heap<S> {
         block
     }
 
-    /// Writes a free block's header and footer and lists it. Returns `PREV_FREE`, the flag its
-    /// successor must carry.
+    /// Writes a free block's header and footer and puts it on its bin (small, and the bins have
+    /// room) or its class list. Both its neighbours must be used. Returns `PREV_FREE`, the flag
+    /// its successor must carry.
     #[inline(never)]
     fn make_free(self, segment: &mut Segment, block: u32, size: u32) -> u32 {
         debug_assert!(size >= MIN_BLOCK && size % 8 == 0);
-        self.mem.store(block, size | FREE);
         self.mem.store(block + size - 4, size);
-        segment.insert(self.mem, block, size);
+        if segment.bin_fits(size) {
+            self.mem.store(block, size | FREE | BINNED);
+            segment.bin(self.mem, block, size);
+        } else {
+            self.mem.store(block, size | FREE);
+            segment.insert(self.mem, block, size);
+        }
         PREV_FREE
     }
 
@@ -325,11 +366,12 @@ impl<S: Source> Heap<S> {
         let block = payload - HEADER;
         let header = self.mem.load(block);
         let tag = self.mem.load(block + 4);
-        let depth = block::tag_depth(tag);
-        if header & (FREE | BINNED) != 0 || depth > root.depth {
+        if header & (FREE | BINNED) != 0 {
             return None;
         }
-        let segment = root.segments[slot(depth)] + HEADER;
+        // A depth above the newest names a dropped segment, whose record had its epoch changed
+        // when it was dropped (`pop_to`), or never held one: its tags fail like stale ones.
+        let segment = root.segments[slot(block::tag_depth(tag))] + HEADER;
         let size = header & SIZE_MASK;
         let epoch = self.mem.load(segment + core::mem::offset_of!(Segment, epoch) as u32);
         if !block::tag_matches(tag, block, epoch, size) {
@@ -353,24 +395,7 @@ impl<S: Source> Heap<S> {
         let segment = self.segment_at(live.segment);
         segment.live.take(live.request);
         self.root().frees_and_live_bytes.add_count_take_bytes(live.request);
-        if segment.live.count() == 0 && live.segment == self.root().newest {
-            self.bury(live.block);
-            self.vacate_newest();
-            return;
-        }
         self.free_block(segment, live);
-    }
-
-    /// The newest segment has no live block left: all of it goes back to the top, in O(1), with
-    /// its lists and bins. (Its freed blocks left no used header with a good tag behind: they were
-    /// buried or start free blocks.)
-    #[cold]
-    #[inline(never)]
-    pub(crate) fn vacate_newest(self) {
-        let root = self.root();
-        debug_assert_eq!(self.newest().live.count(), 0);
-        root.top = root.newest - HEADER + CONTROL_SIZE;
-        self.newest().forget_free();
     }
 
     #[cold]
@@ -385,7 +410,7 @@ impl<S: Source> Heap<S> {
     fn free_block(self, segment: &mut Segment, live: Live) {
         let Live { block, size, .. } = live;
         let next = block + size;
-        if size <= BIN_MAX && segment.binned_bytes + size <= segment.bin_cap() && next != self.root().top {
+        if segment.bin_fits(size) && next != self.root().top {
             let next_header = self.mem.load(next);
             if (self.mem.load(block) | next_header) & (PREV_FREE | FREE) == 0 {
                 self.mem.store(block, size | FREE | BINNED);

@@ -80,7 +80,7 @@ impl<S: Source> Heap<S> {
         let root = self.root();
         root.depth += 1;
         root.segments[slot(root.depth)] = control;
-        root.newest = control + HEADER;
+        root.newest = control + HEADER - self.first_record();
         root.clock += 1;
         let (depth, id) = (root.depth, root.clock);
         self.segment(depth).reset(id, depth);
@@ -95,6 +95,10 @@ impl<S: Source> Heap<S> {
             let control = self.root().segments[slot(newest)];
             self.drop_live(self.segment(newest).live);
             let root = self.root();
+            // A new epoch for the dropped record: its blocks' tags no longer match it (`live`
+            // does not compare depths with the newest).
+            root.clock += 1;
+            self.segment(newest).epoch = root.clock;
             root.depth -= 1;
             root.top = control;
             if self.mem.load(control) & crate::block::PREV_FREE != 0 {
@@ -103,10 +107,7 @@ impl<S: Source> Heap<S> {
                 self.root().top = last;
             }
             let root = self.root();
-            root.newest = root.segments[slot(root.depth)] + HEADER;
-            if self.newest().live.count() == 0 {
-                self.vacate_newest();
-            }
+            root.newest = root.segments[slot(root.depth)] + HEADER - self.first_record();
         }
     }
 

@@ -15,11 +15,13 @@
 //! - a **class list** (two-level segregated fit): free blocks of any size, each on the list of
 //!   `class(size)`, found by good fit;
 //! - a **bin**: small free blocks (up to [`BIN_MAX`] bytes), one LIFO list per exact size, so that
-//!   a request of that size takes one in a few instructions. A block is binned only when both its
+//!   a request takes one from the smallest non-empty bin that fits (a bitmap finds it) in a few
+//!   instructions. A block is binned only when both its
 //!   neighbours are used, and its header says `BINNED`; when a neighbour is freed later it merges
 //!   with the binned block as with any free block (taking it off its bin), so the heap stays fully
-//!   coalesced. Binned bytes are capped ([`Segment::bin_cap`]): a binned block serves only requests
-//!   of its own size, so past the cap a freed block goes to the class lists.
+//!   coalesced. Binned bytes are capped (`bin_cap`: 4 KiB, plus an eighth of what the segment has
+//!   cut at the top): bins serve small requests only, so past the cap a freed block goes to the
+//!   class lists.
 //!
 //! Both kinds are doubly linked through the first two words after the header (next, prev).
 //!
@@ -28,7 +30,8 @@
 //!    says `BINNED` (then its size is at most `BIN_MAX`), else the class list of `class(size)`.
 //! 2. Bit `fl` of `fl_bitmap` is set iff `sl_bitmap[fl] != 0`, and bit `sl` of `sl_bitmap[fl]` iff
 //!    `heads[fl][sl] != 0`.
-//! 3. `free_bytes` is the total of the listed blocks, `binned_bytes` of the binned ones.
+//! 3. Bit `i` of `bin_map` is set iff `bins[i] != 0`.
+//! 4. `free_bytes` is the total of the listed blocks, `binned_bytes` of the binned ones.
 
 use crate::block::{BINNED, FREE, SIZE_MASK};
 use crate::classes::{FL_COUNT, FL_ROWS, SL_COUNT, class, class_at_least};
@@ -40,7 +43,8 @@ pub const BIN_MAX: u32 = 248;
 /// Bins, indexed by block size / 8 (16..=248 bytes: indices 2..=31).
 pub const BIN_COUNT: usize = (BIN_MAX / 8 + 1) as usize;
 const _: () = assert!(BIN_COUNT.is_power_of_two(), "bin indices are masked, not bounds-checked");
-/// Binned bytes a segment may hold whatever its size; above, an eighth of its live bytes.
+/// Binned bytes a segment may hold whatever its size; each block cut at its top adds an eighth of
+/// its size to that.
 pub const BIN_CAP_MIN: u32 = 4096;
 
 #[repr(C)]
@@ -57,7 +61,11 @@ pub struct Segment {
     pub free_bytes: u32,
     /// Bytes in this segment's binned blocks, headers included.
     pub binned_bytes: u32,
+    /// The most bytes the bins may hold.
+    pub bin_cap: u32,
     fl_bitmap: u32,
+    /// Bit `i` is set iff the bin of `8 * i`-byte blocks is not empty.
+    bin_map: u32,
     sl_bitmap: [u8; FL_ROWS],
     bins: [u32; BIN_COUNT],
     heads: [[u32; SL_COUNT]; FL_ROWS],
@@ -98,33 +106,40 @@ impl Segment {
     pub fn forget_free(&mut self) {
         self.free_bytes = 0;
         self.binned_bytes = 0;
+        self.bin_cap = BIN_CAP_MIN;
         self.fl_bitmap = 0;
+        self.bin_map = 0;
         self.sl_bitmap = [0; FL_ROWS];
         self.bins = [0; BIN_COUNT];
     }
 
     // ---- bins ----
 
-    /// The binned bytes this segment may hold: a fixed allowance, or an eighth of its live bytes.
+    /// Whether a block of `size` bytes may go on a bin.
     #[inline(always)]
-    pub fn bin_cap(&self) -> u32 {
-        (self.live.bytes() >> 3).max(BIN_CAP_MIN)
+    pub fn bin_fits(&self, size: u32) -> bool {
+        size <= BIN_MAX && self.binned_bytes + size <= self.bin_cap
     }
 
-    /// Takes the first block of exactly `size` bytes (≤ [`BIN_MAX`]) off its bin, or 0. Its header
-    /// still says free.
+    /// Takes a block off the smallest non-empty bin of blocks of at least `size` bytes (≤
+    /// [`BIN_MAX`]), or 0. Its header still says free.
     #[inline(always)]
     pub fn unbin_first(&mut self, mem: Mem, size: u32) -> u32 {
         debug_assert!(size <= BIN_MAX);
-        let block = self.bins[bin(size)];
-        if block != 0 {
-            let next = mem.load(block + 4);
-            self.bins[bin(size)] = next;
-            if next != 0 {
-                mem.store(next + 8, 0);
-            }
-            self.binned_bytes -= size;
+        let map = self.bin_map & (!0 << (size >> 3));
+        if map == 0 {
+            return 0;
         }
+        let index = map.trailing_zeros();
+        let block = self.bins[index as usize & (BIN_COUNT - 1)];
+        let next = mem.load(block + 4);
+        self.bins[index as usize & (BIN_COUNT - 1)] = next;
+        if next != 0 {
+            mem.store(next + 8, 0);
+        } else {
+            self.bin_map &= !(1 << index);
+        }
+        self.binned_bytes -= index << 3;
         block
     }
 
@@ -139,6 +154,7 @@ impl Segment {
             mem.store(next + 8, block);
         }
         self.bins[bin(size)] = block;
+        self.bin_map |= 1 << (size >> 3);
         self.binned_bytes += size;
     }
 
@@ -153,6 +169,9 @@ impl Segment {
             mem.store(prev + 4, next);
         } else if header & BINNED != 0 {
             self.bins[bin(size)] = next;
+            if next == 0 {
+                self.bin_map &= !(1 << (size >> 3));
+            }
         } else {
             self.unlink_head(size, next);
         }
@@ -256,7 +275,7 @@ impl Segment {
     /// The largest free block of this segment: the biggest block of its highest non-empty list,
     /// or of its largest non-empty bin. Costs the length of that one list.
     pub fn largest_free(&self, mem: Mem) -> u32 {
-        let binned = (0..BIN_COUNT as u32).rev().find(|&i| self.bins[i as usize] != 0).map_or(0, |i| i * 8);
+        let binned = if self.bin_map == 0 { 0 } else { (31 - self.bin_map.leading_zeros()) * 8 };
         if self.fl_bitmap == 0 {
             return binned;
         }
@@ -273,6 +292,11 @@ impl Segment {
     /// The head of list (fl, sl) if the bitmaps call it non-empty, for the heap check.
     pub fn listed_head(&self, fl: u32, sl: u32) -> Option<u32> {
         (self.sl_bitmap[row(fl)] >> sl & 1 != 0).then(|| self.heads[row(fl)][col(sl)])
+    }
+
+    /// Whether the bin map agrees with the bins.
+    pub fn bin_map_agrees(&self) -> bool {
+        (0..BIN_COUNT).all(|i| (self.bin_map >> i & 1 != 0) == (self.bins[i] != 0))
     }
 
     /// Whether the bitmaps agree with each other (the heads are checked by walking the lists).

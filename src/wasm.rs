@@ -7,23 +7,25 @@ use crate::heap::Heap;
 use crate::mem::Mem;
 use crate::source::{MAX_END, WasmMemory};
 
-/// The instance's heap, set up on first use; `None` only if memory cannot hold its records.
-#[inline]
-pub(crate) fn heap() -> Option<Heap<WasmMemory>> {
+/// The instance's heap. Its root lies at `__heap_base`, inside the module's initial memory (the
+/// wasmtime suite checks), and reads all zero until the first allocation sets the heap up on its
+/// cold path (`Heap::carve`): so the hot calls test nothing first. A zero root has no blocks and a
+/// zero top, so every pointer is rejected until then.
+#[inline(always)]
+pub(crate) fn heap() -> Heap<WasmMemory> {
     unsafe extern "C" {
         static __heap_base: u8;
     }
     let start = (core::ptr::addr_of!(__heap_base) as u32 + 7) & !7;
     // Safety: the linker puts nothing above __heap_base; the heap owns it to the end of memory.
-    let heap = unsafe { Heap::new(Mem::WASM, start, WasmMemory) };
-    // A static flag, not the root: the root may lie past the initial memory until init grows it.
-    static mut READY: bool = false;
-    unsafe {
-        if !READY {
-            READY = init(heap);
-        }
-        READY.then_some(heap)
-    }
+    unsafe { Heap::new(Mem::WASM, start, WasmMemory) }
+}
+
+/// The heap, set up if it was not yet, for the calls that read its records whole (marks,
+/// statistics, check); `None` only if memory cannot hold them.
+pub(crate) fn ready_heap() -> Option<Heap<WasmMemory>> {
+    let heap = heap();
+    (heap.is_initialized() || init(heap)).then_some(heap)
 }
 
 #[cold]
@@ -44,18 +46,15 @@ pub struct WasmHeap;
 
 unsafe impl GlobalAlloc for WasmHeap {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let Some(heap) = heap() else { return core::ptr::null_mut() };
-        heap.allocate_aligned(layout.size() as u32, layout.align() as u32) as *mut u8
+        heap().allocate_aligned(layout.size() as u32, layout.align() as u32) as *mut u8
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, _layout: Layout) {
-        if let Some(heap) = heap() {
-            heap.deallocate(ptr as u32)
-        }
+        heap().deallocate(ptr as u32)
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let Some(heap) = heap() else { return core::ptr::null_mut() };
+        let heap = heap();
         if layout.align() <= 8 {
             return heap.reallocate(ptr as u32, new_size as u32) as *mut u8;
         }
@@ -73,11 +72,11 @@ impl WasmHeap {
     /// `check()` of the raw ABI on this heap: 0 when sound, else the code of the first broken
     /// invariant (README, "`check()` codes"); `u32::MAX` if the heap could not even be set up.
     pub fn check(&self) -> u32 {
-        heap().map_or(u32::MAX, |h| h.check())
+        ready_heap().map_or(u32::MAX, |h| h.check())
     }
 
     /// The statistics of this heap (README, "Statistics"); all zero if it could not be set up.
     pub fn stats(&self) -> crate::Stats {
-        heap().map(|h| h.stats()).unwrap_or_default()
+        ready_heap().map(|h| h.stats()).unwrap_or_default()
     }
 }

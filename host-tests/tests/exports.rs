@@ -33,3 +33,21 @@ fn every_export_of_the_raw_abi_is_there_with_its_signature() {
     }
     assert!(missing.is_empty(), "exports missing: {missing:?}");
 }
+
+/// The hot calls read the root at `__heap_base` without testing first whether the heap is set up
+/// (a zero root reads as an empty heap): the root and segment 0's record must lie inside the
+/// memory a fresh instance has, so that those reads cannot trap.
+#[test]
+fn the_root_and_the_first_segment_record_lie_inside_the_initial_memory() {
+    let mut store = wasmtime::Store::new(host_tests::engine(), ());
+    let instance = wasmtime::Instance::new(&mut store, module(), &[]).expect("instantiate");
+    let heap_base = instance
+        .get_global(&mut store, "__heap_base")
+        .expect("`__heap_base` is exported")
+        .get(&mut store)
+        .unwrap_i32() as u32;
+    let memory = instance.get_memory(&mut store, "memory").expect("memory");
+    let initial = memory.data_size(&store) as u32;
+    let records = heap_base.next_multiple_of(8) + wasmheap::ROOT_SIZE + wasmheap::CONTROL_SIZE;
+    assert!(records <= initial, "records end at {records:#x}, the initial memory at {initial:#x}");
+}
