@@ -60,21 +60,28 @@ pub fn block_size(request: u32) -> Option<u32> {
     Some(((request + HEADER + 7) & SIZE_MASK).max(MIN_BLOCK))
 }
 
-/// One multiplication of the block's offset, its size and the epoch mixed by xor. For one place
-/// and size, two epochs below 2¹⁶ give different check bits: the epoch only moves bits 16..32 of
-/// the product's operand, and multiplying by an odd number keeps a difference that is zero below
-/// bit 16 non-zero in bits 16..32, which the mask keeps.
+/// One multiplication of the block's offset, its size and the segment's key mixed by xor. The key
+/// is the segment's epoch rotated by 16 bits ([`epoch_key`]). For one place and size, two epochs
+/// below 2¹⁶ give different check bits: the epoch only moves bits 16..32 of the product's operand,
+/// and multiplying by an odd number keeps a difference that is zero below bit 16 non-zero in
+/// bits 16..32, which the mask keeps.
 #[inline(always)]
-fn check_bits(block: u32, size: u32, epoch: u32) -> u32 {
-    (block ^ size.rotate_left(11) ^ epoch.rotate_left(16)).wrapping_mul(0x9E37_79B1) & CHECK_MASK
+fn check_bits(block: u32, size: u32, key: u32) -> u32 {
+    (block ^ size.rotate_left(11) ^ key).wrapping_mul(0x9E37_79B1) & CHECK_MASK
+}
+
+/// The key of a segment of this epoch, kept in its record so that tags need no rotation.
+#[inline]
+pub fn epoch_key(epoch: u32) -> u32 {
+    epoch.rotate_left(16)
 }
 
 /// The tag of a used block at offset `block` of size `size` holding a request of `request` bytes.
 #[inline(always)]
-pub fn tag(block: u32, epoch: u32, depth: u32, size: u32, request: u32) -> u32 {
+pub fn tag(block: u32, key: u32, depth: u32, size: u32, request: u32) -> u32 {
     let slack = size - HEADER - request;
     debug_assert!(slack <= MAX_SLACK, "slack {slack} does not fit the tag");
-    check_bits(block, size, epoch) | depth << DEPTH_SHIFT | slack
+    check_bits(block, size, key) | depth << DEPTH_SHIFT | slack
 }
 
 /// What a released block's tag becomes: its check bits inverted, so that it can never match
@@ -89,11 +96,11 @@ pub fn tag_depth(tag: u32) -> u32 {
     (tag >> DEPTH_SHIFT) & ((1 << DEPTH_BITS) - 1)
 }
 
-/// Whether `tag`'s check bits belong to a block at `block` of `size` bytes in a segment of this
-/// `epoch` (the rest of the tag is not looked at).
+/// Whether `tag`'s check bits belong to a block at `block` of `size` bytes in a segment with this
+/// `key` (the rest of the tag is not looked at).
 #[inline(always)]
-pub fn tag_matches(tag: u32, block: u32, epoch: u32, size: u32) -> bool {
-    (tag ^ check_bits(block, size, epoch)) & CHECK_MASK == 0
+pub fn tag_matches(tag: u32, block: u32, key: u32, size: u32) -> bool {
+    (tag ^ check_bits(block, size, key)) & CHECK_MASK == 0
 }
 
 /// The request a used block of `size` bytes holds, from its tag.
@@ -103,11 +110,11 @@ pub fn tag_request_unchecked(tag: u32, size: u32) -> u32 {
 }
 
 /// The request recorded in `tag`, or `None` if the tag does not belong to a block at `block` of
-/// `size` bytes in a segment of this `epoch`, or records more slack than the block has.
+/// `size` bytes in a segment with this `key`, or records more slack than the block has.
 #[inline]
-pub fn tag_request(tag: u32, block: u32, epoch: u32, size: u32) -> Option<u32> {
+pub fn tag_request(tag: u32, block: u32, key: u32, size: u32) -> Option<u32> {
     let slack = tag & MAX_SLACK;
-    if !tag_matches(tag, block, epoch, size) || slack > size - HEADER {
+    if !tag_matches(tag, block, key, size) || slack > size - HEADER {
         return None;
     }
     Some(size - HEADER - slack)
@@ -129,12 +136,13 @@ mod tests {
 
     #[test]
     fn tags_round_trip_and_reject_other_places() {
-        let t = tag(4096, 7, 3, 48, 33);
+        let (k7, k8) = (epoch_key(7), epoch_key(8));
+        let t = tag(4096, k7, 3, 48, 33);
         assert_eq!(tag_depth(t), 3);
-        assert_eq!(tag_request(t, 4096, 7, 48), Some(33));
-        assert_eq!(tag_request(t, 4104, 7, 48), None, "same tag at another offset");
-        assert_eq!(tag_request(t, 4096, 8, 48), None, "same tag in a later epoch");
-        assert_eq!(tag_request(t, 4096, 7, 56), None, "same tag on a header of another size");
-        assert_eq!(tag_request(spoiled(t), 4096, 7, 48), None, "a spoiled tag");
+        assert_eq!(tag_request(t, 4096, k7, 48), Some(33));
+        assert_eq!(tag_request(t, 4104, k7, 48), None, "same tag at another offset");
+        assert_eq!(tag_request(t, 4096, k8, 48), None, "same tag in a later epoch");
+        assert_eq!(tag_request(t, 4096, k7, 56), None, "same tag on a header of another size");
+        assert_eq!(tag_request(spoiled(t), 4096, k7, 48), None, "a spoiled tag");
     }
 }

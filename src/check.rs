@@ -82,7 +82,7 @@ impl<S: Source> Heap<S> {
             } else {
                 ensure(header & BINNED == 0, Broken::BlockSize)?;
                 let tag = mem.load(block + 4);
-                let request = block::tag_request(tag, block, segment.epoch, size);
+                let request = block::tag_request(tag, block, segment.key, size);
                 ensure(block::tag_depth(tag) == segment.depth && request.is_some(), Broken::Tag)?;
                 live_blocks += 1;
                 live_bytes += request.unwrap_or(0) as u64;

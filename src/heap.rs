@@ -155,25 +155,11 @@ impl<S: Source> Heap<S> {
     pub fn allocate(self, request: u32) -> u32 {
         let Some(size) = block::block_size(request) else { return self.failed() };
         let segment = self.newest();
-        let mut block = if size <= BIN_MAX { segment.unbin_first(self.mem, size) } else { 0 };
-        if block != 0 {
-            // A binned block's neighbours are used. What is left past `size`, if it can be a
-            // block, becomes one.
-            let binned = self.mem.load(block) & SIZE_MASK;
-            if binned - size >= MIN_BLOCK {
-                self.make_free(segment, block + size, binned - size);
-                self.mem.store(block, size);
-            } else {
-                self.mem.store(block, binned);
-                self.clear_prev_free(block + binned);
-            }
-        } else {
-            block = self.new_block(segment, size);
-            if block == 0 {
-                return self.failed();
-            }
+        let block = self.take_block(segment, size);
+        if block == 0 {
+            return self.failed();
         }
-        self.hand_out(segment, block, request)
+        self.hand_out(segment, block, self.mem.load(block) & SIZE_MASK, request)
     }
 
     pub fn allocate_aligned(self, request: u32, align: u32) -> u32 {
@@ -188,18 +174,18 @@ impl<S: Source> Heap<S> {
         // The payload may need a gap in front, itself a free block: at most align - 8 bytes, or
         // that plus `align` when the gap would be too small to be a block. (Cannot wrap: see
         // MAX_REQUEST.)
-        let found = segment.find(self.mem, size + align + MIN_BLOCK);
+        let found = segment.take(self.mem, size + align + MIN_BLOCK);
         let block = if found != 0 {
-            let found_size = self.mem.load(found) & SIZE_MASK;
-            segment.remove(self.mem, found, found_size);
-            self.place(segment, found, found_size, aligned_gap(found, align), size)
+            let gap = aligned_gap(found, align);
+            self.place(segment, found, self.mem.load(found) & SIZE_MASK, gap, size);
+            found + gap
         } else {
             self.carve_aligned(segment, size, align)
         };
         if block == 0 {
             return self.failed();
         }
-        self.hand_out(segment, block, request)
+        self.hand_out(segment, block, self.mem.load(block) & SIZE_MASK, request)
     }
 
     #[cold]
@@ -209,17 +195,39 @@ impl<S: Source> Heap<S> {
         0
     }
 
-    /// A used block of `size` bytes from `segment`, the newest, or 0: from its lists, else cut at
-    /// the top. Its header is written; its tag is not.
+    /// A used block of at least `size` bytes from `segment`, the newest, or 0: from its bins (a
+    /// small block), its class lists, or cut at the top. Its header is written; its tag is not,
+    /// and it is not counted yet.
+    #[inline(always)]
+    fn take_block(self, segment: &mut Segment, size: u32) -> u32 {
+        if size <= BIN_MAX {
+            // A binned block's neighbours are used: it was free alone.
+            let block = segment.unbin_exact(self.mem, size);
+            if block != 0 {
+                self.mem.store(block, size);
+                self.clear_prev_free(block + size);
+                return block;
+            }
+            let block = segment.unbin_larger(self.mem, size);
+            if block != 0 {
+                self.place(segment, block, self.mem.load(block) & SIZE_MASK, 0, size);
+                return block;
+            }
+        }
+        self.new_block(segment, size)
+    }
+
+    /// A used block of at least `size` bytes from `segment`'s class lists, or cut at the top, or
+    /// 0. (Not from the bins: a block that `reallocate` moves tends to grow again, and a block of
+    /// the lists or at the top leaves it more room than the small blocks of the bins.)
     #[inline(always)]
     fn new_block(self, segment: &mut Segment, size: u32) -> u32 {
-        let found = segment.find(self.mem, size);
+        let found = segment.take(self.mem, size);
         if found == 0 {
-            return self.carve(size);
+            return self.carve(segment, size);
         }
-        let found_size = self.mem.load(found) & SIZE_MASK;
-        segment.remove(self.mem, found, found_size);
-        self.place(segment, found, found_size, 0, size)
+        self.place(segment, found, self.mem.load(found) & SIZE_MASK, 0, size);
+        found
     }
 
     #[inline(never)]
@@ -230,7 +238,7 @@ impl<S: Source> Heap<S> {
     /// A used block of `size` bytes cut at the top, or 0. The block below the top is never free,
     /// so the new header has no flags.
     #[inline(always)]
-    pub(crate) fn carve(self, size: u32) -> u32 {
+    pub(crate) fn carve(self, segment: &mut Segment, size: u32) -> u32 {
         let root = self.root();
         let block = root.top;
         let new_top = block.wrapping_add(size);
@@ -240,7 +248,7 @@ impl<S: Source> Heap<S> {
         }
         root.top = new_top;
         self.mem.store(block, size);
-        self.newest().bin_cap += size >> 3;
+        segment.bin_cap += size >> 3;
         block
     }
 
@@ -279,7 +287,8 @@ impl<S: Source> Heap<S> {
     }
 
     /// Turns the free block `[at, at + total)`, already off its list, into a used block of `size`
-    /// bytes at `at + gap`. The gap in front and a tail of at least `MIN_BLOCK` become free blocks.
+    /// bytes at `at + gap`. The gap in front and a tail of at least `MIN_BLOCK` become free blocks;
+    /// a shorter tail stays in the block. Returns the block's size.
     #[inline(never)]
     fn place(self, segment: &mut Segment, at: u32, total: u32, gap: u32, size: u32) -> u32 {
         let mut flags = 0;
@@ -290,11 +299,12 @@ impl<S: Source> Heap<S> {
         if rest - size >= MIN_BLOCK {
             self.make_free(segment, block + size, rest - size);
             self.mem.store(block, size | flags);
+            size
         } else {
             self.mem.store(block, rest | flags);
             self.clear_prev_free(block + rest);
+            rest
         }
-        block
     }
 
     /// Writes a free block's header and footer and puts it on its bin (small, and the bins have
@@ -339,13 +349,14 @@ impl<S: Source> Heap<S> {
 
     /// Tags a new used block of `segment` for `request` bytes and counts it live.
     #[inline(always)]
-    fn hand_out(self, segment: &mut Segment, block: u32, request: u32) -> u32 {
-        let size = self.mem.load(block) & SIZE_MASK;
-        self.mem.store(block + 4, block::tag(block, segment.epoch, segment.depth, size, request));
+    fn hand_out(self, segment: &mut Segment, block: u32, size: u32, request: u32) -> u32 {
+        self.mem.store(block + 4, block::tag(block, segment.key, segment.depth, size, request));
         segment.live.add(request);
         let root = self.root();
         root.frees_and_live_bytes.add_bytes(request);
-        root.peak_live_bytes = root.peak_live_bytes.max(root.frees_and_live_bytes.bytes());
+        if root.frees_and_live_bytes.bytes() > root.peak_live_bytes {
+            root.peak_live_bytes = root.frees_and_live_bytes.bytes();
+        }
         block + HEADER
     }
 
@@ -373,8 +384,8 @@ impl<S: Source> Heap<S> {
         // when it was dropped (`pop_to`), or never held one: its tags fail like stale ones.
         let segment = root.segments[slot(block::tag_depth(tag))] + HEADER;
         let size = header & SIZE_MASK;
-        let epoch = self.mem.load(segment + core::mem::offset_of!(Segment, epoch) as u32);
-        if !block::tag_matches(tag, block, epoch, size) {
+        let key = self.mem.load(segment + core::mem::offset_of!(Segment, key) as u32);
+        if !block::tag_matches(tag, block, key, size) {
             return None;
         }
         Some(Live { block, size, request: block::tag_request_unchecked(tag, size), segment })
@@ -478,7 +489,7 @@ impl<S: Source> Heap<S> {
         if self.resize_in_place(segment, live, size) {
             // Same block, new request: retag (the segment keeps it) and recount the bytes.
             let size = self.mem.load(live.block) & SIZE_MASK;
-            let tag = block::tag(live.block, segment.epoch, segment.depth, size, request);
+            let tag = block::tag(live.block, segment.key, segment.depth, size, request);
             self.mem.store(live.block + 4, tag);
             segment.live.resize(live.request, request);
             let root = self.root();
@@ -499,7 +510,7 @@ impl<S: Source> Heap<S> {
         self.root().frees_and_live_bytes.take_bytes(live.request);
         self.free_block(segment, live);
         self.root().reallocations += 1;
-        self.hand_out(newest, block, request)
+        self.hand_out(newest, block, self.mem.load(block) & SIZE_MASK, request)
     }
 
     /// Makes the live block `size` bytes without moving it, if it can: shrinking always can;
@@ -529,8 +540,7 @@ impl<S: Source> Heap<S> {
             return false;
         }
         segment.unlist(self.mem, next, next_header);
-        let placed = self.place(segment, block, old + next_size, 0, size);
-        debug_assert_eq!(placed, block);
+        self.place(segment, block, old + next_size, 0, size);
         self.mem.store(block, self.mem.load(block) | flags);
         true
     }

@@ -72,7 +72,7 @@ impl<S: Source> Heap<S> {
         if self.root().depth == MAX_DEPTH {
             return None;
         }
-        let control = self.carve(CONTROL_SIZE);
+        let control = self.carve(self.newest(), CONTROL_SIZE);
         if control == 0 {
             return None;
         }
@@ -98,7 +98,7 @@ impl<S: Source> Heap<S> {
             // A new epoch for the dropped record: its blocks' tags no longer match it (`live`
             // does not compare depths with the newest).
             root.clock += 1;
-            self.segment(newest).epoch = root.clock;
+            self.segment(newest).key = crate::block::epoch_key(root.clock);
             root.depth -= 1;
             root.top = control;
             if self.mem.load(control) & crate::block::PREV_FREE != 0 {

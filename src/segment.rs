@@ -53,8 +53,9 @@ pub struct Segment {
     pub live: Tally,
     /// Identity for mark tokens; changes when the segment is emptied.
     pub id: u32,
-    /// Mixed into every block tag of this segment; changes when the segment is emptied.
-    pub epoch: u32,
+    /// The key of this segment's epoch (`block::epoch_key`), mixed into every block tag of the
+    /// segment; changes when the segment is emptied or dropped.
+    pub key: u32,
     /// This segment's depth (for the tags of its blocks).
     pub depth: u32,
     /// Bytes in this segment's free blocks on class lists, headers included.
@@ -96,7 +97,7 @@ impl Segment {
     /// the bitmaps say a list is non-empty.
     pub fn reset(&mut self, id: u32, depth: u32) {
         self.id = id;
-        self.epoch = id;
+        self.key = crate::block::epoch_key(id);
         self.depth = depth;
         self.live = Tally::default();
         self.forget_free();
@@ -121,25 +122,39 @@ impl Segment {
         size <= BIN_MAX && self.binned_bytes + size <= self.bin_cap
     }
 
-    /// Takes a block off the smallest non-empty bin of blocks of at least `size` bytes (≤
-    /// [`BIN_MAX`]), or 0. Its header still says free.
+    /// Takes a block of exactly `size` bytes (≤ [`BIN_MAX`]) off its bin, or 0. Its header still
+    /// says free.
     #[inline(always)]
-    pub fn unbin_first(&mut self, mem: Mem, size: u32) -> u32 {
+    pub fn unbin_exact(&mut self, mem: Mem, size: u32) -> u32 {
         debug_assert!(size <= BIN_MAX);
-        let map = self.bin_map & (!0 << (size >> 3));
+        self.unbin_first(mem, size >> 3)
+    }
+
+    /// Takes a block off the smallest non-empty bin of blocks larger than `size` bytes, or 0.
+    #[inline(always)]
+    pub fn unbin_larger(&mut self, mem: Mem, size: u32) -> u32 {
+        let map = self.bin_map & (!1 << (size >> 3));
         if map == 0 {
             return 0;
         }
-        let index = map.trailing_zeros();
-        let block = self.bins[index as usize & (BIN_COUNT - 1)];
-        let next = mem.load(block + 4);
-        self.bins[index as usize & (BIN_COUNT - 1)] = next;
-        if next != 0 {
-            mem.store(next + 8, 0);
-        } else {
-            self.bin_map &= !(1 << index);
+        self.unbin_first(mem, map.trailing_zeros())
+    }
+
+    /// Takes the first block off bin `index`, or 0.
+    #[inline(always)]
+    fn unbin_first(&mut self, mem: Mem, index: u32) -> u32 {
+        let bin = &mut self.bins[index as usize & (BIN_COUNT - 1)];
+        let block = *bin;
+        if block != 0 {
+            let next = mem.load(block + 4);
+            *bin = next;
+            if next != 0 {
+                mem.store(next + 8, 0);
+            } else {
+                self.bin_map &= !(1 << index);
+            }
+            self.binned_bytes -= index << 3;
         }
-        self.binned_bytes -= index << 3;
         block
     }
 
@@ -208,23 +223,15 @@ impl Segment {
         self.free_bytes += size;
     }
 
-    /// Takes a free block off its class list.
-    pub fn remove(&mut self, mem: Mem, block: u32, size: u32) {
-        let (next, prev) = (mem.load(block + 4), mem.load(block + 8));
-        if next != 0 {
-            mem.store(next + 8, prev);
-        }
-        if prev != 0 {
-            mem.store(prev + 4, next);
-        } else {
-            self.unlink_head(size, next);
-        }
-        self.free_bytes -= size;
-    }
-
     /// The head of the list of `size` is leaving it; `next` takes its place.
     fn unlink_head(&mut self, size: u32, next: u32) {
         let (fl, sl) = class(size);
+        self.pop_head(fl, sl, next);
+    }
+
+    /// The head of list (fl, sl) is leaving it; `next` takes its place.
+    #[inline(always)]
+    fn pop_head(&mut self, fl: u32, sl: u32, next: u32) {
         self.heads[row(fl)][col(sl)] = next;
         if next == 0 {
             self.sl_bitmap[row(fl)] &= !(1 << sl);
@@ -234,42 +241,63 @@ impl Segment {
         }
     }
 
-    /// A free block of at least `size` bytes, in O(1), or 0. First fit among the first
-    /// [`OWN_LIST_PROBES`] blocks of the list `size` falls in (the closest sizes: taking one of them
-    /// leaves the least behind); failing that, the head of the smallest list whose blocks all fit
-    /// (good fit).
+    /// Takes a class-listed free block of at least `size` bytes off its list, in O(1), or returns
+    /// 0. First fit among the first [`OWN_LIST_PROBES`] blocks of the list `size` falls in (the
+    /// closest sizes: taking one of them leaves the least behind); failing that, the head of the
+    /// smallest list whose blocks all fit (good fit). Its header still says free.
     #[inline(always)]
-    pub fn find(&self, mem: Mem, size: u32) -> u32 {
+    pub fn take(&mut self, mem: Mem, size: u32) -> u32 {
         if self.fl_bitmap == 0 {
             return 0; // the common case while a heap only grows
         }
-        self.find_listed(mem, size)
+        self.take_listed(mem, size)
     }
 
     #[inline(never)]
-    fn find_listed(&self, mem: Mem, size: u32) -> u32 {
+    fn take_listed(&mut self, mem: Mem, size: u32) -> u32 {
         let (fl, sl) = class(size);
-        let mut block = self.listed_head(fl, sl).unwrap_or(0);
-        for _ in 0..OWN_LIST_PROBES {
-            if block == 0 {
-                break;
+        if self.sl_bitmap[row(fl)] >> sl & 1 != 0 {
+            let mut block = self.heads[row(fl)][col(sl)];
+            for _ in 0..OWN_LIST_PROBES {
+                let block_size = mem.load(block) & SIZE_MASK;
+                if block_size >= size {
+                    let (next, prev) = (mem.load(block + 4), mem.load(block + 8));
+                    if next != 0 {
+                        mem.store(next + 8, prev);
+                    }
+                    if prev != 0 {
+                        mem.store(prev + 4, next);
+                    } else {
+                        self.pop_head(fl, sl, next);
+                    }
+                    self.free_bytes -= block_size;
+                    return block;
+                }
+                block = mem.load(block + 4);
+                if block == 0 {
+                    break;
+                }
             }
-            if mem.load(block) & SIZE_MASK >= size {
-                return block;
-            }
-            block = mem.load(block + 4);
         }
         let Some((fl, sl)) = class_at_least(size) else { return 0 };
         let (mut fl, mut map) = (fl, self.sl_bitmap[row(fl)] as u32 & (!0 << sl));
         if map == 0 {
             let above = self.fl_bitmap & (!0u32).checked_shl(fl + 1).unwrap_or(0);
+            if above == 0 {
+                return 0;
+            }
             fl = above.trailing_zeros();
-            map = if above != 0 { self.sl_bitmap[row(fl)] as u32 } else { 0 };
+            map = self.sl_bitmap[row(fl)] as u32;
         }
-        if map == 0 {
-            return 0;
+        let sl = map.trailing_zeros();
+        let block = self.heads[row(fl)][col(sl)];
+        let next = mem.load(block + 4);
+        if next != 0 {
+            mem.store(next + 8, 0);
         }
-        self.heads[row(fl)][col(map.trailing_zeros())]
+        self.pop_head(fl, sl, next);
+        self.free_bytes -= mem.load(block) & SIZE_MASK;
+        block
     }
 
     /// The largest free block of this segment: the biggest block of its highest non-empty list,
