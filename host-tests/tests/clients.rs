@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use wasmtime::{Instance, Linker, Module, Store, TypedFunc, WasmParams, WasmResults};
 
 fn examples_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../wasm/examples")
+    host_tests::repo_path("wasm/examples")
 }
 
 /// Compiles a WAT file of `wasm/examples/`.
@@ -503,7 +503,10 @@ fn the_import_abi_is_checked_by_the_validator() {
 
 // ---- the C names: wasm/wasmheap-c.wasm --------------------------------------------------------
 
-const C_WASM: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../wasm/wasmheap-c.wasm");
+fn c_wasm() -> PathBuf {
+    host_tests::repo_path("wasm/wasmheap-c.wasm")
+}
+
 
 /// A client of the C names, in WAT: what a C program compiled to wasm calls.
 const C_CLIENT: &str = r#"
@@ -558,7 +561,7 @@ struct CHeap {
 impl CHeap {
     fn new() -> CHeap {
         let bytes =
-            std::fs::read(C_WASM).unwrap_or_else(|e| panic!("{C_WASM}: {e} (scripts/build)"));
+            std::fs::read(c_wasm()).unwrap_or_else(|e| panic!("{}: {e} (scripts/build)", c_wasm().display()));
         let module = Module::new(engine(), bytes).unwrap();
         let mut store = Store::new(engine(), ());
         store.set_fuel(u64::MAX).unwrap();
@@ -600,7 +603,7 @@ impl CHeap {
 
 #[test]
 fn the_c_flavor_exports_the_raw_abi_and_the_c_names() {
-    let bytes = std::fs::read(C_WASM).unwrap();
+    let bytes = std::fs::read(c_wasm()).unwrap();
     let module = Module::new(engine(), bytes).unwrap();
     assert_eq!(module.imports().len(), 0);
     for (name, params, results) in host_tests::ABI.iter().chain(&host_tests::C_NAMES).copied() {
