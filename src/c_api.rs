@@ -12,15 +12,23 @@ pub const ENOMEM: u32 = 48;
 
 /// `calloc(n, size)`: `n * size` zero bytes, or 0 when the product overflows or memory runs out
 /// (counted as a failure, as `allocate` counts it). `fresh_from` is the end of linear memory
-/// before the call: pages that `memory.grow` adds during this very call are zero already, so only
-/// the part of the block below `fresh_from` is cleared. Pass `u32::MAX` to clear it all.
+/// before the call: see [`zeroed`].
 #[inline]
 pub fn calloc<S: Source>(heap: Heap<S>, n: u32, size: u32, fresh_from: u32) -> u32 {
     // An overflowing product becomes a request no heap can serve: `allocate` fails and counts it.
-    let total = n.saturating_mul(size);
-    let ptr = heap.allocate(total);
-    // `ptr + total` cannot wrap: the block lies inside memory, which ends below 4 GiB.
-    let clear_end = (ptr + total).min(fresh_from);
+    zeroed(heap, n.saturating_mul(size), 8, fresh_from)
+}
+
+/// `size` zero bytes aligned to `align`, as `allocate_aligned` gives them, or 0. `fresh_from` is
+/// the end of linear memory before the call: pages that `memory.grow` adds during this very call
+/// are zero already, so only the part of the block below `fresh_from` is cleared. Pass `u32::MAX`
+/// to clear it all. `calloc` and `GlobalAlloc::alloc_zeroed` (`wasm.rs`) use it.
+#[inline]
+pub fn zeroed<S: Source>(heap: Heap<S>, size: u32, align: u32, fresh_from: u32) -> u32 {
+    let ptr = heap.allocate_aligned(size, align);
+    // `ptr + size` cannot wrap: the block lies inside memory, which ends below 4 GiB (and with
+    // `ptr == 0` the sum is `size`).
+    let clear_end = (ptr + size).min(fresh_from);
     if ptr != 0 && clear_end > ptr {
         unsafe { core::ptr::write_bytes(heap.mem.ptr(ptr), 0, (clear_end - ptr) as usize) }
     }
@@ -76,6 +84,31 @@ mod tests {
             assert_eq!(r, q);
             assert!(mem[r as usize..r as usize + 40].iter().all(|&b| b == 0));
             assert!(mem[r as usize + 40..r as usize + 100].iter().all(|&b| b == 0xAB));
+            assert_eq!(heap.check(), 0);
+        });
+    }
+
+    #[test]
+    fn zeroed_aligns_and_clears_only_below_fresh_memory() {
+        with_heap(|heap, mem| {
+            let p = heap.allocate_aligned(300, 64);
+            mem[p as usize..p as usize + 300].fill(0xCD);
+            heap.deallocate(p);
+            for align in [1, 8, 16, 64, 4096] {
+                let q = zeroed(heap, 300, align, u32::MAX);
+                assert!(q != 0 && q % align.max(8) == 0, "align {align}: {q:#x}");
+                assert!(mem[q as usize..q as usize + 300].iter().all(|&b| b == 0), "align {align}");
+                mem[q as usize..q as usize + 300].fill(0xCD);
+                heap.deallocate(q);
+            }
+            let q = zeroed(heap, 300, 64, p + 100);
+            assert_eq!(q, p, "the freed block is reused");
+            assert!(mem[q as usize..q as usize + 100].iter().all(|&b| b == 0));
+            assert!(mem[q as usize + 100..q as usize + 300].iter().all(|&b| b == 0xCD), "above fresh_from: left alone");
+            let failures = heap.stats().failures;
+            assert_eq!(zeroed(heap, 8, 3, u32::MAX), 0, "a bad align fails as in allocate_aligned");
+            assert_eq!(zeroed(heap, u32::MAX, 16, u32::MAX), 0);
+            assert_eq!(heap.stats().failures, failures + 2);
             assert_eq!(heap.check(), 0);
         });
     }
