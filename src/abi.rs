@@ -84,7 +84,7 @@ mod c_names {
 
     #[unsafe(no_mangle)]
     pub extern "C" fn malloc(size: u32) -> u32 {
-        super::allocate(size)
+        heap().map_or(0, |h| c_api::malloc(h, size))
     }
 
     #[unsafe(no_mangle)]
@@ -94,7 +94,7 @@ mod c_names {
 
     #[unsafe(no_mangle)]
     pub extern "C" fn realloc(ptr: u32, size: u32) -> u32 {
-        super::reallocate(ptr, size)
+        heap().map_or(0, |h| c_api::realloc(h, ptr, size))
     }
 
     #[unsafe(no_mangle)]
