@@ -20,8 +20,8 @@ const npm = (args, cwd) => execFileSync('npm', [...args, '--no-audit', '--no-fun
 
 const FILES = [
   'CHANGELOG.md', 'LICENSE-APACHE', 'LICENSE-MIT', 'README.md', 'package.json',
-  'wasm/wasmheap-c.wasm', 'wasm/wasmheap-import-memory.wasm', 'wasm/wasmheap.d.ts', 'wasm/wasmheap.js',
-  'wasm/wasmheap.wasm',
+  'wasm/wasmheap-c.wasm', 'wasm/wasmheap-import-memory.wasm', 'wasm/wasmheap-libc.c', 'wasm/wasmheap-libc.h',
+  'wasm/wasmheap.d.ts', 'wasm/wasmheap.h', 'wasm/wasmheap.js', 'wasm/wasmheap.wasm',
 ];
 
 test('package.json: an ES module with an exports map and types, no install scripts', () => {
