@@ -559,8 +559,8 @@ struct CHeap {
 
 impl CHeap {
     fn new() -> CHeap {
-        let bytes =
-            std::fs::read(c_wasm()).unwrap_or_else(|e| panic!("{}: {e} (scripts/build)", c_wasm().display()));
+        let bytes = std::fs::read(c_wasm())
+            .unwrap_or_else(|e| panic!("{}: {e} (scripts/build)", c_wasm().display()));
         let module = Module::new(engine(), bytes).unwrap();
         let mut store = Store::new(engine(), ());
         store.set_fuel(u64::MAX).unwrap();
@@ -724,15 +724,24 @@ fn the_c_names_return_16_aligned_blocks_in_both_modules() {
             let memory = heap.get_memory(&mut store, "memory").unwrap();
             (heap, memory)
         } else {
-            let memory = wasmtime::Memory::new(&mut store, wasmtime::MemoryType::new(1, None)).unwrap();
+            let memory =
+                wasmtime::Memory::new(&mut store, wasmtime::MemoryType::new(1, None)).unwrap();
             let heap = Instance::new(&mut store, &module, &[memory.into()]).unwrap();
-            let init = heap.get_typed_func::<(u32, u32), u32>(&mut store, "init").unwrap();
+            let init = heap
+                .get_typed_func::<(u32, u32), u32>(&mut store, "init")
+                .unwrap();
             assert_eq!(init.call(&mut store, (1000, 0)).unwrap(), 1, "{name}: init");
             (heap, memory)
         };
-        let malloc = heap.get_typed_func::<u32, u32>(&mut store, "malloc").unwrap();
-        let calloc = heap.get_typed_func::<(u32, u32), u32>(&mut store, "calloc").unwrap();
-        let realloc = heap.get_typed_func::<(u32, u32), u32>(&mut store, "realloc").unwrap();
+        let malloc = heap
+            .get_typed_func::<u32, u32>(&mut store, "malloc")
+            .unwrap();
+        let calloc = heap
+            .get_typed_func::<(u32, u32), u32>(&mut store, "calloc")
+            .unwrap();
+        let realloc = heap
+            .get_typed_func::<(u32, u32), u32>(&mut store, "realloc")
+            .unwrap();
         let free = heap.get_typed_func::<u32, ()>(&mut store, "free").unwrap();
         let check = heap.get_typed_func::<(), u32>(&mut store, "check").unwrap();
         let mut rng = 0x9E37_79B9_7F4A_7C15u64;
@@ -747,7 +756,11 @@ fn the_c_names_return_16_aligned_blocks_in_both_modules() {
             let span = |p: u32, n: u32| p as usize..(p + n) as usize;
             match r % 4 {
                 0 | 1 => {
-                    let p = if r % 8 < 4 { malloc.call(&mut store, size) } else { calloc.call(&mut store, (size, 1)) };
+                    let p = if r % 8 < 4 {
+                        malloc.call(&mut store, size)
+                    } else {
+                        calloc.call(&mut store, (size, 1))
+                    };
                     let p = p.unwrap();
                     assert!(p != 0 && p % 16 == 0, "{name} step {step}: {p:#x}");
                     memory.data_mut(&mut store)[span(p, size)].fill(tag);
@@ -757,15 +770,24 @@ fn the_c_names_return_16_aligned_blocks_in_both_modules() {
                     let i = (r >> 32) as usize % blocks.len();
                     let (p, n, old) = blocks[i];
                     let q = realloc.call(&mut store, (p, size)).unwrap();
-                    assert!(q != 0 && q % 16 == 0, "{name} step {step}: realloc to {q:#x}");
+                    assert!(
+                        q != 0 && q % 16 == 0,
+                        "{name} step {step}: realloc to {q:#x}"
+                    );
                     let data = memory.data_mut(&mut store);
-                    assert!(data[span(q, n.min(size))].iter().all(|&b| b == old), "{name} step {step}: contents kept");
+                    assert!(
+                        data[span(q, n.min(size))].iter().all(|&b| b == old),
+                        "{name} step {step}: contents kept"
+                    );
                     data[span(q, size)].fill(tag);
                     blocks[i] = (q, size, tag);
                 }
                 _ if !blocks.is_empty() => {
                     let (p, n, tag) = blocks.swap_remove((r >> 32) as usize % blocks.len());
-                    assert!(memory.data(&store)[span(p, n)].iter().all(|&b| b == tag), "{name} step {step}");
+                    assert!(
+                        memory.data(&store)[span(p, n)].iter().all(|&b| b == tag),
+                        "{name} step {step}"
+                    );
                     free.call(&mut store, p).unwrap();
                 }
                 _ => {}

@@ -99,14 +99,24 @@ fn alloc_zeroed_clears_reused_memory_and_not_memory_fresh_from_memory_grow() {
     let mut store = Store::new(engine(), ());
     store.set_fuel(u64::MAX).unwrap();
     let instance = Instance::new(&mut store, &module, &[]).unwrap();
-    let zeroed_alloc = instance.get_typed_func::<u32, u32>(&mut store, "zeroed_alloc").unwrap();
-    let zeroed_free = instance.get_typed_func::<(u32, u32), ()>(&mut store, "zeroed_free").unwrap();
-    let dirty = instance.get_typed_func::<u32, ()>(&mut store, "dirty").unwrap();
-    let check = instance.get_typed_func::<(), u32>(&mut store, "check").unwrap();
+    let zeroed_alloc = instance
+        .get_typed_func::<u32, u32>(&mut store, "zeroed_alloc")
+        .unwrap();
+    let zeroed_free = instance
+        .get_typed_func::<(u32, u32), ()>(&mut store, "zeroed_free")
+        .unwrap();
+    let dirty = instance
+        .get_typed_func::<u32, ()>(&mut store, "dirty")
+        .unwrap();
+    let check = instance
+        .get_typed_func::<(), u32>(&mut store, "check")
+        .unwrap();
     let memory = instance.get_memory(&mut store, "memory").unwrap();
     const N: u32 = 4 << 20;
     let all_zero = |store: &Store<()>, ptr: u32| {
-        memory.data(store)[ptr as usize..(ptr + N) as usize].iter().all(|&b| b == 0)
+        memory.data(store)[ptr as usize..(ptr + N) as usize]
+            .iter()
+            .all(|&b| b == 0)
     };
     let fuel_of = |store: &mut Store<()>, f: &dyn Fn(&mut Store<()>) -> u32| {
         let before = store.get_fuel().unwrap();
@@ -120,7 +130,10 @@ fn alloc_zeroed_clears_reused_memory_and_not_memory_fresh_from_memory_grow() {
     let (fresh, fuel) = fuel_of(&mut store, &|s| zeroed_alloc.call(s, N).unwrap());
     assert!(fresh != 0 && memory.size(&store) > pages);
     assert!(all_zero(&store, fresh));
-    assert!(fuel < u64::from(N) / 4, "fresh memory is not cleared again: {fuel} fuel for {N} bytes");
+    assert!(
+        fuel < u64::from(N) / 4,
+        "fresh memory is not cleared again: {fuel} fuel for {N} bytes"
+    );
     zeroed_free.call(&mut store, (fresh, N)).unwrap();
 
     // The same block dirtied and freed: reused, so cleared in full.
@@ -128,7 +141,10 @@ fn alloc_zeroed_clears_reused_memory_and_not_memory_fresh_from_memory_grow() {
     let (reused, fuel) = fuel_of(&mut store, &|s| zeroed_alloc.call(s, N).unwrap());
     assert_eq!(reused, fresh, "the freed block is reused");
     assert!(all_zero(&store, reused));
-    assert!(fuel >= u64::from(N), "reused memory is cleared: {fuel} fuel for {N} bytes");
+    assert!(
+        fuel >= u64::from(N),
+        "reused memory is cleared: {fuel} fuel for {N} bytes"
+    );
     zeroed_free.call(&mut store, (reused, N)).unwrap();
     assert_eq!(check.call(&mut store, ()).unwrap(), 0);
 }
