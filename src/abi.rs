@@ -82,7 +82,7 @@ mod c_names {
 
     #[unsafe(no_mangle)]
     pub extern "C" fn malloc(size: u32) -> u32 {
-        super::allocate(size)
+        c_api::malloc(heap(), size)
     }
 
     #[unsafe(no_mangle)]
@@ -92,7 +92,7 @@ mod c_names {
 
     #[unsafe(no_mangle)]
     pub extern "C" fn realloc(ptr: u32, size: u32) -> u32 {
-        super::reallocate(ptr, size)
+        c_api::realloc(heap(), ptr, size)
     }
 
     #[unsafe(no_mangle)]

@@ -1,7 +1,8 @@
 //! The C names (feature `c-api`): `malloc`, `free`, `calloc`, `realloc`, `aligned_alloc` and
-//! `posix_memalign`, beside the raw ABI. `malloc`, `free` and `realloc` are `allocate`,
-//! `deallocate` and `reallocate` under another name; the three below need code of their own.
-//! Both modules that carry the C names (`abi.rs`, `import_memory.rs`) export these.
+//! `posix_memalign`, beside the raw ABI. `free` is `deallocate` under another name; `malloc`,
+//! `calloc` and `realloc` return blocks aligned to [`C_ALIGN`] = 16, `alignof(max_align_t)` on
+//! wasm32, as C requires (the raw ABI stays at 8). Both modules that carry the C names (`abi.rs`,
+//! `import_memory.rs`) export these.
 
 use crate::heap::Heap;
 use crate::source::Source;
@@ -10,17 +11,58 @@ use crate::source::Source;
 pub const EINVAL: u32 = 28;
 pub const ENOMEM: u32 = 48;
 
-/// `calloc(n, size)`: `n * size` zero bytes, or 0 when the product overflows or memory runs out
-/// (counted as a failure, as `allocate` counts it). `fresh_from` is the end of linear memory
-/// before the call: pages that `memory.grow` adds during this very call are zero already, so only
-/// the part of the block below `fresh_from` is cleared. Pass `u32::MAX` to clear it all.
+/// The alignment of `malloc`, `calloc` and `realloc`: `alignof(max_align_t)` on wasm32 (clang,
+/// wasi-libc), which C requires of them.
+pub const C_ALIGN: u32 = 16;
+
+/// `malloc(size)`: `allocate`, 16-aligned.
+#[inline]
+pub fn malloc<S: Source>(heap: Heap<S>, size: u32) -> u32 {
+    heap.allocate_aligned(size, C_ALIGN)
+}
+
+/// `realloc(ptr, size)`: `reallocate`, with the result 16-aligned. In place the pointer stays (it
+/// came 16-aligned from here); when `reallocate` moved the block to an address that is only
+/// 8-aligned, it is moved once more, to a 16-aligned block. On failure 0, and the old block is
+/// untouched. One exception: when the heap has room for the first move but not for the second,
+/// the block stays where the first move put it, 8-aligned, rather than being lost.
+#[inline]
+pub fn realloc<S: Source>(heap: Heap<S>, ptr: u32, size: u32) -> u32 {
+    if ptr == 0 {
+        return malloc(heap, size);
+    }
+    let moved = heap.reallocate(ptr, size);
+    if moved % C_ALIGN == 0 {
+        return moved; // 0 included: failed, nothing changed
+    }
+    let aligned = malloc(heap, size);
+    if aligned == 0 {
+        return moved;
+    }
+    unsafe { core::ptr::copy_nonoverlapping(heap.mem.ptr(moved), heap.mem.ptr(aligned), size as usize) };
+    heap.deallocate(moved);
+    aligned
+}
+
+/// `calloc(n, size)`: `n * size` zero bytes, 16-aligned, or 0 when the product overflows or
+/// memory runs out (counted as a failure, as `allocate` counts it). `fresh_from` is the end of
+/// linear memory before the call: see [`zeroed`].
 #[inline]
 pub fn calloc<S: Source>(heap: Heap<S>, n: u32, size: u32, fresh_from: u32) -> u32 {
     // An overflowing product becomes a request no heap can serve: `allocate` fails and counts it.
-    let total = n.saturating_mul(size);
-    let ptr = heap.allocate(total);
-    // `ptr + total` cannot wrap: the block lies inside memory, which ends below 4 GiB.
-    let clear_end = (ptr + total).min(fresh_from);
+    zeroed(heap, n.saturating_mul(size), C_ALIGN, fresh_from)
+}
+
+/// `size` zero bytes aligned to `align`, as `allocate_aligned` gives them, or 0. `fresh_from` is
+/// the end of linear memory before the call: pages that `memory.grow` adds during this very call
+/// are zero already, so only the part of the block below `fresh_from` is cleared. Pass `u32::MAX`
+/// to clear it all. `calloc` and `GlobalAlloc::alloc_zeroed` (`wasm.rs`) use it.
+#[inline]
+pub fn zeroed<S: Source>(heap: Heap<S>, size: u32, align: u32, fresh_from: u32) -> u32 {
+    let ptr = heap.allocate_aligned(size, align);
+    // `ptr + size` cannot wrap: the block lies inside memory, which ends below 4 GiB (and with
+    // `ptr == 0` the sum is `size`).
+    let clear_end = (ptr + size).min(fresh_from);
     if ptr != 0 && clear_end > ptr {
         unsafe { core::ptr::write_bytes(heap.mem.ptr(ptr), 0, (clear_end - ptr) as usize) }
     }
@@ -61,7 +103,7 @@ mod tests {
     #[test]
     fn calloc_clears_reused_memory_but_not_fresh_memory() {
         with_heap(|heap, mem| {
-            let p = heap.allocate(100);
+            let p = malloc(heap, 100);
             mem[p as usize..p as usize + 100].fill(0xAB);
             heap.deallocate(p);
             // Everything is "old" memory: the whole block is cleared.
@@ -76,6 +118,83 @@ mod tests {
             assert_eq!(r, q);
             assert!(mem[r as usize..r as usize + 40].iter().all(|&b| b == 0));
             assert!(mem[r as usize + 40..r as usize + 100].iter().all(|&b| b == 0xAB));
+            assert_eq!(heap.check(), 0);
+        });
+    }
+
+    #[test]
+    fn zeroed_aligns_and_clears_only_below_fresh_memory() {
+        with_heap(|heap, mem| {
+            let p = heap.allocate_aligned(300, 64);
+            mem[p as usize..p as usize + 300].fill(0xCD);
+            heap.deallocate(p);
+            for align in [1, 8, 16, 64, 4096] {
+                let q = zeroed(heap, 300, align, u32::MAX);
+                assert!(q != 0 && q % align.max(8) == 0, "align {align}: {q:#x}");
+                assert!(mem[q as usize..q as usize + 300].iter().all(|&b| b == 0), "align {align}");
+                mem[q as usize..q as usize + 300].fill(0xCD);
+                heap.deallocate(q);
+            }
+            let q = zeroed(heap, 300, 64, p + 100);
+            assert_eq!(q, p, "the freed block is reused");
+            assert!(mem[q as usize..q as usize + 100].iter().all(|&b| b == 0));
+            assert!(mem[q as usize + 100..q as usize + 300].iter().all(|&b| b == 0xCD), "above fresh_from: left alone");
+            let failures = heap.stats().failures;
+            assert_eq!(zeroed(heap, 8, 3, u32::MAX), 0, "a bad align fails as in allocate_aligned");
+            assert_eq!(zeroed(heap, u32::MAX, 16, u32::MAX), 0);
+            assert_eq!(heap.stats().failures, failures + 2);
+            assert_eq!(heap.check(), 0);
+        });
+    }
+
+    #[test]
+    fn malloc_calloc_realloc_are_16_aligned_and_realloc_keeps_the_contents() {
+        with_heap(|heap, mem| {
+            let mut blocks: std::vec::Vec<(u32, u32, u8)> = std::vec::Vec::new();
+            let mut seed = 0x2545_F491_4F6C_DD1Du64;
+            let mut next = move || {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                seed
+            };
+            let fill = |mem: &mut [u8], p: u32, n: u32, tag: u8| mem[p as usize..(p + n) as usize].fill(tag);
+            let holds = |mem: &[u8], p: u32, n: u32, tag: u8| mem[p as usize..(p + n) as usize].iter().all(|&b| b == tag);
+            for step in 0..4000u32 {
+                let r = next();
+                let size = (r >> 8) as u32 % if r % 7 == 0 { 3000 } else { 100 };
+                let tag = (step % 251) as u8 + 1;
+                match r % 4 {
+                    0 | 1 => {
+                        let p = if r % 8 < 4 { malloc(heap, size) } else { calloc(heap, 1, size, u32::MAX) };
+                        assert!(p != 0 && p % 16 == 0, "step {step}: {p:#x}");
+                        fill(mem, p, size, tag);
+                        blocks.push((p, size, tag));
+                    }
+                    2 if !blocks.is_empty() => {
+                        let i = (r >> 32) as usize % blocks.len();
+                        let (p, n, old) = blocks[i];
+                        let q = realloc(heap, p, size);
+                        assert!(q != 0 && q % 16 == 0, "step {step}: realloc to {q:#x}");
+                        assert!(holds(mem, q, n.min(size), old), "step {step}: contents kept");
+                        fill(mem, q, size, tag);
+                        blocks[i] = (q, size, tag);
+                    }
+                    _ if !blocks.is_empty() => {
+                        let (p, n, tag) = blocks.swap_remove((r >> 32) as usize % blocks.len());
+                        assert!(holds(mem, p, n, tag), "step {step}");
+                        heap.deallocate(p);
+                    }
+                    _ => {}
+                }
+            }
+            let q = realloc(heap, 0, 40);
+            assert!(q != 0 && q % 16 == 0, "realloc(0, n) is malloc");
+            assert_eq!(realloc(heap, q, u32::MAX), 0, "failure: 0");
+            assert_eq!(heap.size(q), 40, "and the old block is untouched");
+            for (p, n, tag) in blocks {
+                assert!(holds(mem, p, n, tag));
+            }
             assert_eq!(heap.check(), 0);
         });
     }

@@ -377,12 +377,11 @@ impl<S: Source> Heap<S> {
         let block = payload - HEADER;
         let header = self.mem.load(block);
         let tag = self.mem.load(block + 4);
-        if header & (FREE | BINNED) != 0 {
+        let depth = block::tag_depth(tag);
+        if header & (FREE | BINNED) != 0 || depth > root.depth {
             return None;
         }
-        // A depth above the newest names a dropped segment, whose record had its epoch changed
-        // when it was dropped (`pop_to`), or never held one: its tags fail like stale ones.
-        let segment = root.segments[slot(block::tag_depth(tag))] + HEADER;
+        let segment = root.segments[slot(depth)] + HEADER;
         let size = header & SIZE_MASK;
         let key = self.mem.load(segment + core::mem::offset_of!(Segment, key) as u32);
         if !block::tag_matches(tag, block, key, size) {

@@ -141,6 +141,18 @@ pub extern "C" fn __wasmheap_stats(start: u32, out: u32) {
 
 #[cfg(feature = "c-api")]
 #[unsafe(no_mangle)]
+pub extern "C" fn __wasmheap_malloc(start: u32, size: u32) -> u32 {
+    heap(start).map_or(0, |h| c_api::malloc(h, size))
+}
+
+#[cfg(feature = "c-api")]
+#[unsafe(no_mangle)]
+pub extern "C" fn __wasmheap_realloc(start: u32, ptr: u32, size: u32) -> u32 {
+    heap(start).map_or(0, |h| c_api::realloc(h, ptr, size))
+}
+
+#[cfg(feature = "c-api")]
+#[unsafe(no_mangle)]
 pub extern "C" fn __wasmheap_calloc(start: u32, n: u32, size: u32) -> u32 {
     let fresh_from = memory_end();
     heap(start).map_or(0, |h| c_api::calloc(h, n, size, fresh_from))

@@ -20,6 +20,8 @@
   (import "core" "__wasmheap_free_to_mark" (func $free_to_mark (param i32 i32)))
   (import "core" "__wasmheap_check" (func $check (param i32) (result i32)))
   (import "core" "__wasmheap_stats" (func $stats (param i32 i32)))
+  (import "core" "__wasmheap_malloc" (func $malloc (param i32 i32) (result i32)))
+  (import "core" "__wasmheap_realloc" (func $realloc (param i32 i32 i32) (result i32)))
   (import "core" "__wasmheap_calloc" (func $calloc (param i32 i32 i32) (result i32)))
   (import "core" "__wasmheap_posix_memalign" (func $posix_memalign (param i32 i32 i32 i32) (result i32)))
 
@@ -79,13 +81,14 @@
   (func (export "stats") (param i32)
     (call $stats (global.get $region) (local.get 0)))
 
-  ;; The C names, for C programs that import their allocator from this module.
+  ;; The C names, for C programs that import their allocator from this module. malloc, calloc and
+  ;; realloc are 16-aligned (alignof(max_align_t)), as C requires.
   (func (export "malloc") (param i32) (result i32)
-    (call $allocate (global.get $region) (local.get 0)))
+    (call $malloc (global.get $region) (local.get 0)))
   (func (export "free") (param i32)
     (call $deallocate (global.get $region) (local.get 0)))
   (func (export "realloc") (param i32 i32) (result i32)
-    (call $reallocate (global.get $region) (local.get 0) (local.get 1)))
+    (call $realloc (global.get $region) (local.get 0) (local.get 1)))
   (func (export "calloc") (param i32 i32) (result i32)
     (call $calloc (global.get $region) (local.get 0) (local.get 1)))
   (func (export "aligned_alloc") (param $align i32) (param $size i32) (result i32)

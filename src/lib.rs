@@ -29,6 +29,16 @@ pub use mem::Mem;
 pub use source::{Pool, Source};
 pub use stats::Stats;
 
+// The heap has no lock: threads sharing the memory would corrupt it. Refuse such builds until a
+// thread-safe flavor exists (`wasmheap_atomics`: set by build.rs, which sees what stable rustc's
+// cfg hides).
+#[cfg(any(wasmheap_atomics, all(target_arch = "wasm32", target_feature = "atomics")))]
+compile_error!(
+    "wasmheap is single-threaded: a wasm32 build with `+atomics` (shared memory, threads) would let \
+     threads corrupt the heap. Build without `-C target-feature=+atomics`, or use another allocator \
+     for threaded programs, until wasmheap has a thread-safe flavor."
+);
+
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 #[cfg(target_arch = "wasm32")]

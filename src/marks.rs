@@ -95,10 +95,6 @@ impl<S: Source> Heap<S> {
             let control = self.root().segments[slot(newest)];
             self.drop_live(self.segment(newest).live);
             let root = self.root();
-            // A new epoch for the dropped record: its blocks' tags no longer match it (`live`
-            // does not compare depths with the newest).
-            root.clock += 1;
-            self.segment(newest).key = crate::block::epoch_key(root.clock);
             root.depth -= 1;
             root.top = control;
             if self.mem.load(control) & crate::block::PREV_FREE != 0 {

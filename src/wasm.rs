@@ -41,12 +41,21 @@ pub(crate) fn memory_end() -> u32 {
 }
 
 /// `#[global_allocator] static A: wasmheap::WasmHeap = wasmheap::WasmHeap;` in a Rust program
-/// compiled to wasm32 (single-threaded: wasm32-unknown-unknown without atomics).
+/// compiled to wasm32 (single-threaded: wasm32-unknown-unknown without atomics; a build with
+/// `+atomics` is refused at compile time). It exists on wasm32 only: a program also compiled for
+/// the host puts `#[cfg(target_arch = "wasm32")]` on the static.
 pub struct WasmHeap;
 
 unsafe impl GlobalAlloc for WasmHeap {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         heap().allocate_aligned(layout.size() as u32, layout.align() as u32) as *mut u8
+    }
+
+    /// Clears only memory that was used before: pages that `memory.grow` adds during this call
+    /// are zero already (as the C `calloc` does).
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let fresh_from = memory_end();
+        crate::c_api::zeroed(heap(), layout.size() as u32, layout.align() as u32, fresh_from) as *mut u8
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, _layout: Layout) {

@@ -1,5 +1,37 @@
 // Types of wasmheap.js. Every pointer and size is an unsigned 32-bit integer (a byte offset into
-// the heap's memory); 0 means "no block" (out of memory, or a bad request).
+// the heap's memory); 0 means "no block" (out of memory, or a bad request). At run time every
+// method checks its arguments: a size, length or alignment that is not an integer from 0 to
+// 2^32 - 1 throws a RangeError (a non-number a TypeError) and nothing is allocated; a pointer or
+// mark may also be the signed i32 a raw export returned, and is taken unsigned.
+
+/** The raw exports of a wasmheap instance (README, "The raw ABI"). Every value is an i32: the
+ *  results are signed, so a pointer at 2 GiB or above comes back negative (`>>> 0` it, or use the
+ *  WasmHeap methods, which do). */
+export interface WasmheapExports {
+  /** The heap's memory; absent in the import-memory flavor, which imports `env.memory`. */
+  readonly memory?: WebAssembly.Memory;
+  allocate(size: number): number;
+  allocate_aligned(size: number, align: number): number;
+  deallocate(ptr: number): void;
+  reallocate(ptr: number, size: number): number;
+  size(ptr: number): number;
+  free_all(): void;
+  free_all_mark(): void;
+  free_get_mark(): number;
+  free_to_mark(mark: number): void;
+  check(): number;
+  /** Writes the 16 `u32` of {@link Stats} at `out`. */
+  stats(out: number): void;
+  /** import-memory flavor: 1 when the region [start, end) is the heap's now, 0 when refused. */
+  init?(start: number, end: number): number;
+  /** The C names (wasmheap-c.wasm and wasmheap-import-memory.wasm). */
+  malloc?(size: number): number;
+  free?(ptr: number): void;
+  calloc?(n: number, size: number): number;
+  realloc?(ptr: number, size: number): number;
+  aligned_alloc?(align: number, size: number): number;
+  posix_memalign?(memptr: number, align: number, size: number): number;
+}
 
 /** The statistics (README, "Statistics"). */
 export interface Stats {
@@ -45,8 +77,11 @@ export interface LoadOptions {
   imports?: WebAssembly.Imports;
 }
 
-/** Loads a wasmheap module (any flavor); streams where the response is `application/wasm`. */
-export declare function load(source: Source, options?: LoadOptions): Promise<WasmHeap>;
+/** Loads a wasmheap module (any flavor); streams where the response is `application/wasm`.
+ *  Without a source (or `undefined`): `wasmheap.wasm` next to wasmheap.js, found with
+ *  `new URL("./wasmheap.wasm", import.meta.url)` (bundlers see it). A file: URL is read from disk
+ *  in Node. */
+export declare function load(source?: Source, options?: LoadOptions): Promise<WasmHeap>;
 
 type TypedArrayConstructor<T> = {
   new (buffer: ArrayBufferLike, byteOffset: number, length: number): T;
@@ -64,8 +99,9 @@ export declare class LiveView<T extends ArrayBufferView> {
 export declare class WasmHeap {
   constructor(instance: WebAssembly.Instance, memory?: WebAssembly.Memory);
   readonly instance: WebAssembly.Instance;
-  /** The raw exports (results signed: prefer the methods). */
-  readonly exports: WebAssembly.Exports;
+  /** The raw exports (results signed: prefer the methods). Typed by {@link WasmheapExports}, and
+   *  usable as an import object for client modules: `{ wasmheap: heap.exports }`. */
+  readonly exports: WasmheapExports & WebAssembly.Exports;
   readonly memory: WebAssembly.Memory;
 
   /** import-memory flavor: a new, empty heap in [start, end) (end 0: to the end of memory,
@@ -96,12 +132,15 @@ export declare class WasmHeap {
   readonly dataView: DataView;
 
   view<T extends ArrayBufferView>(Type: TypedArrayConstructor<T>, ptr: number, length: number): LiveView<T>;
-  /** A new block for `length` elements (aligned to the element, at least 8); throws when out of
-   *  memory. */
+  /** A new block for `length` elements (aligned to the element, at least 8); throws a RangeError
+   *  when out of memory or when `length` elements are 2^32 bytes or more. */
   allocArray<T extends ArrayBufferView>(Type: TypedArrayConstructor<T>, length: number): LiveView<T>;
-  /** Copies the array into a new block; returns its pointer. Throws when out of memory. */
-  copyIn(array: ArrayBufferView): number;
-  /** A copy of `length` elements at `ptr` (default: the whole block). */
+  /** Copies a typed array, DataView or ArrayBuffer into a new block (aligned to the element, at
+   *  least 8); returns its pointer. Throws a RangeError when out of memory, a TypeError for
+   *  anything else (an Array, a string). */
+  copyIn(data: ArrayBufferView | ArrayBufferLike): number;
+  /** A copy of `length` elements at `ptr` (default: the whole block); a RangeError when they
+   *  pass the end of memory. */
   copyOut<T extends ArrayBufferView>(Type: TypedArrayConstructor<T>, ptr: number, length?: number): T;
   /** UTF-8 into a new block of exactly its byte length (+1 NUL with `nul`); throws when out of
    *  memory. */

@@ -1,16 +1,22 @@
 // wasmheap.js: load a wasmheap module in JavaScript and use it with unsigned pointers, strings,
 // typed arrays and views that survive memory growth. An ES module with no dependencies, for
-// browsers and Node >= 18. Types: wasmheap.d.ts.
+// browsers, bundlers and Node >= 18. Types: wasmheap.d.ts. npm package: `wasmheap`.
 //
-//   import { load } from './wasmheap.js';
-//   const heap = await load(new URL('./wasmheap.wasm', import.meta.url));
+//   import { load } from 'wasmheap';          // or './wasmheap.js'
+//   const heap = await load();                // ./wasmheap.wasm next to this file
 //   const p = heap.writeString('hello, heap');
-//   heap.readString(p);              // 'hello, heap'
+//   heap.readString(p);                       // 'hello, heap'
 //   heap.deallocate(p);
 //
 // Works with every flavor in this directory. For wasmheap-import-memory.wasm pass the memory to
 // share and the region the heap may use: load(url, { memory, start, end }); without a memory, a
 // fresh one of one page is made and the heap gets all of it (start 0, end 0: growing).
+//
+// Every method checks its arguments before it calls the module: a size, length or alignment
+// that is not an integer from 0 to 2^32 - 1 throws a RangeError (a value that is not a number at
+// all, a TypeError), and nothing is allocated. Pointers and marks are taken unsigned: an integer
+// from 0 to 2^32 - 1, or the signed i32 that the raw exports return for one above 2 GiB. The
+// messages name the call and the value.
 
 /** The 16 fields written by `stats(out_ptr)`, in order (README, "Statistics"). */
 export const STAT_FIELDS = Object.freeze([
@@ -22,12 +28,98 @@ export const STAT_FIELDS = Object.freeze([
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+// ---- argument checks ------------------------------------------------------------------------
+
+const MAX_U32 = 0xFFFF_FFFF;
+const TypedArray = Object.getPrototypeOf(Uint8Array);
+const tag = (x) => Object.prototype.toString.call(x);
+
+/** How a value appears in an error message. */
+function describe(v) {
+  switch (typeof v) {
+    case 'string': return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v);
+    case 'number': return Object.is(v, -0) ? '-0' : String(v);
+    case 'bigint': return `${v}n`;
+    case 'symbol': return v.toString();
+    case 'function': return v.name ? `the function ${v.name}` : 'a function';
+    case 'undefined': return 'undefined';
+    case 'boolean': return String(v);
+  }
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return `an Array (length ${v.length})`;
+  const name = Object.getPrototypeOf(v)?.constructor?.name;
+  return name && name !== 'Object' ? `a ${name}` : `an object (${tag(v)})`;
+}
+
+function number(value, call, what) {
+  if (typeof value !== 'number') {
+    throw new TypeError(`wasmheap: ${call}: ${what} must be a number, got ${describe(value)}`);
+  }
+}
+
+/** A size, length or alignment: an integer in [0, 2^32). */
+function u32(value, call, what) {
+  number(value, call, what);
+  if (!Number.isInteger(value) || value < 0 || value > MAX_U32) {
+    throw new RangeError(`wasmheap: ${call}: ${what} must be an integer from 0 to 2^32 - 1, got ${describe(value)}`);
+  }
+  return value;
+}
+
+/** A pointer or mark, taken unsigned: an integer in [0, 2^32), or a negative i32 as the raw
+ *  exports return values of 2^31 and above. */
+function ptr32(value, call, what) {
+  number(value, call, what);
+  if (!Number.isInteger(value) || value < -0x8000_0000 || value > MAX_U32) {
+    throw new RangeError(`wasmheap: ${call}: ${what} must be an integer from 0 to 2^32 - 1 ` +
+      `(or the signed i32 a raw export returned), got ${describe(value)}`);
+  }
+  return value >>> 0;
+}
+
+/** A typed-array constructor (Uint8Array, Float64Array, BigInt64Array, ...). */
+function elementType(Type, call) {
+  if (typeof Type !== 'function' || !(Type.prototype instanceof TypedArray)) {
+    throw new TypeError(`wasmheap: ${call}: Type must be a typed-array constructor ` +
+      `(Uint8Array, Float64Array, ...), got ${describe(Type)}`);
+  }
+  return Type;
+}
+
+/** `length` elements of `Type` in bytes; a RangeError when that is 2^32 or more. */
+function byteLength(Type, length, call) {
+  const bytes = length * Type.BYTES_PER_ELEMENT;
+  if (bytes > MAX_U32) {
+    throw new RangeError(`wasmheap: ${call}: ${length} elements of ${Type.name} are ${bytes} bytes, ` +
+      'more than a 32-bit memory holds');
+  }
+  return bytes;
+}
+
+/** [ptr, ptr + bytes) must lie inside `buffer`. */
+function inside(buffer, ptr, bytes, call) {
+  if (ptr + bytes > buffer.byteLength) {
+    throw new RangeError(`wasmheap: ${call}: bytes ${ptr} to ${ptr + bytes} pass the end of memory ` +
+      `(${buffer.byteLength} bytes)`);
+  }
+}
+
 const isResponse = (x) => typeof Response !== 'undefined' && x instanceof Response;
+
+/** Reads a file: URL in Node (whose fetch does not take them); `null` elsewhere. */
+async function readFileUrl(url) {
+  if (url.protocol !== 'file:' || typeof process !== 'object' || !process.versions?.node) return null;
+  const fs = 'node:fs/promises'; // a variable: bundlers for the browser leave it alone
+  const { readFile } = await import(/* webpackIgnore: true */ /* @vite-ignore */ fs);
+  return readFile(url);
+}
 
 /** Compiles `source`, streaming where the platform and the response allow it. */
 async function compile(source) {
   source = await source;
   if (source instanceof WebAssembly.Module) return source;
+  if (typeof source === 'string' && /^file:/i.test(source)) source = new URL(source);
+  if (source instanceof URL) source = (await readFileUrl(source)) ?? source;
   if (source instanceof URL || typeof source === 'string') source = await fetch(source);
   if (isResponse(source)) {
     if (!source.ok) throw new Error(`wasmheap: fetching ${source.url} failed: ${source.status}`);
@@ -38,15 +130,26 @@ async function compile(source) {
     }
     source = await source.arrayBuffer();
   }
-  if (ArrayBuffer.isView(source) || source instanceof ArrayBuffer) return WebAssembly.compile(source);
-  throw new TypeError('wasmheap: load() takes bytes, a WebAssembly.Module, a URL or a Response');
+  if (ArrayBuffer.isView(source) || tag(source) === '[object ArrayBuffer]') return WebAssembly.compile(source);
+  throw new TypeError('wasmheap: load(source): source must be bytes, a WebAssembly.Module, a URL or a ' +
+    `Response, got ${describe(source)}`);
 }
 
 /**
  * Loads a wasmheap module from bytes (ArrayBuffer or a view), a WebAssembly.Module, a URL (string
- * or URL, fetched), or a Response (or a promise of one). Resolves to a {@link WasmHeap}.
+ * or URL, fetched; a file: URL is read from disk in Node), or a Response (or a promise of one).
+ * Without a source: `wasmheap.wasm` next to this file. Resolves to a {@link WasmHeap}.
  */
-export async function load(source, options = {}) {
+export async function load(source = new URL('./wasmheap.wasm', import.meta.url), options = {}) {
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError(`wasmheap: load(source, options): options must be an object, got ${describe(options)}`);
+  }
+  if (options.memory !== undefined && !(options.memory instanceof WebAssembly.Memory)) {
+    throw new TypeError('wasmheap: load(source, options): options.memory must be a WebAssembly.Memory, ' +
+      `got ${describe(options.memory)}`);
+  }
+  const start = ptr32(options.start ?? 0, 'load(source, options)', 'options.start');
+  const end = ptr32(options.end ?? 0, 'load(source, options)', 'options.end');
   const module = await compile(source);
   const imports = { ...(options.imports ?? {}) };
   const needsMemory = WebAssembly.Module.imports(module)
@@ -58,7 +161,7 @@ export async function load(source, options = {}) {
   }
   const instance = await WebAssembly.instantiate(module, imports);
   const heap = new WasmHeap(instance, memory);
-  if (needsMemory) heap.init(options.start ?? 0, options.end ?? 0);
+  if (needsMemory) heap.init(start, end);
   return heap;
 }
 
@@ -67,18 +170,29 @@ export class LiveView {
   #heap; #type; #buffer = null; #array = null;
 
   constructor(heap, Type, ptr, length) {
+    const call = 'view(Type, ptr, length)';
+    if (!(heap instanceof WasmHeap)) throw new TypeError(`wasmheap: LiveView: heap must be a WasmHeap, got ${describe(heap)}`);
+    elementType(Type, call);
+    ptr = ptr32(ptr, call, 'ptr');
+    length = u32(length, call, 'length');
+    const bytes = byteLength(Type, length, call);
+    if (ptr % Type.BYTES_PER_ELEMENT !== 0) {
+      throw new RangeError(`wasmheap: ${call}: ptr ${ptr} is not a multiple of ${Type.name}.BYTES_PER_ELEMENT (${Type.BYTES_PER_ELEMENT})`);
+    }
+    if (ptr + bytes > 2 ** 32) throw new RangeError(`wasmheap: ${call}: bytes ${ptr} to ${ptr + bytes} pass 2^32`);
     this.#heap = heap;
     this.#type = Type;
     /** Byte offset of the first element. */
-    this.ptr = ptr >>> 0;
+    this.ptr = ptr;
     /** Number of elements. */
-    this.length = length >>> 0;
+    this.length = length;
   }
 
   /** The typed array over the memory as it is now. */
   get array() {
     const buffer = this.#heap.memory.buffer;
     if (buffer !== this.#buffer) {
+      inside(buffer, this.ptr, this.length * this.#type.BYTES_PER_ELEMENT, 'LiveView.array');
       this.#array = new this.#type(buffer, this.ptr, this.length);
       this.#buffer = buffer;
     }
@@ -90,11 +204,17 @@ export class WasmHeap {
   #x; #memory; #views = new Map(); #buffer = null; #scratch = 0; #scratchAllocations = 0;
 
   constructor(instance, memory) {
+    if (!(instance instanceof WebAssembly.Instance)) {
+      throw new TypeError(`wasmheap: new WasmHeap(instance, memory): instance must be a WebAssembly.Instance, got ${describe(instance)}`);
+    }
     /** The instance, for the raw exports. */
     this.instance = instance;
     this.#x = instance.exports;
     this.#memory = memory ?? instance.exports.memory;
-    if (!(this.#memory instanceof WebAssembly.Memory)) throw new Error('wasmheap: no memory');
+    if (!(this.#memory instanceof WebAssembly.Memory)) {
+      throw new TypeError('wasmheap: new WasmHeap(instance, memory): the instance exports no memory and ' +
+        `memory is ${describe(memory)}, not a WebAssembly.Memory`);
+    }
     if (typeof this.#x.init !== 'function') this.#allocScratch();
   }
 
@@ -109,21 +229,36 @@ export class WasmHeap {
   /** import-memory flavor: gives the heap the region [start, end) of the shared memory (end 0:
    *  to the end of memory, growing it). Throws when the module refuses the region. */
   init(start, end = 0) {
-    if (typeof this.#x.init !== 'function') throw new Error('wasmheap: this flavor has no init');
+    const call = 'init(start, end)';
+    start = ptr32(start, call, 'start');
+    end = ptr32(end, call, 'end');
+    if (typeof this.#x.init !== 'function') throw new TypeError('wasmheap: init(start, end): this flavor has no init');
     if (this.#x.init(start, end) !== 1) {
-      throw new RangeError(`wasmheap: init(${start >>> 0}, ${end >>> 0}) refused the region`);
+      throw new RangeError(`wasmheap: init(${start}, ${end}) refused the region`);
     }
     this.#scratchAllocations = 0;
     this.#allocScratch();
   }
 
-  allocate(size) { return this.#x.allocate(size) >>> 0; }
-  allocateAligned(size, align) { return this.#x.allocate_aligned(size, align) >>> 0; }
-  deallocate(ptr) { this.#x.deallocate(ptr); }
-  reallocate(ptr, size) { return this.#x.reallocate(ptr, size) >>> 0; }
-  size(ptr) { return this.#x.size(ptr) >>> 0; }
+  allocate(size) {
+    return this.#x.allocate(u32(size, 'allocate(size)', 'size')) >>> 0;
+  }
+
+  allocateAligned(size, align) {
+    const call = 'allocateAligned(size, align)';
+    return this.#x.allocate_aligned(u32(size, call, 'size'), u32(align, call, 'align')) >>> 0;
+  }
+
+  deallocate(ptr) { this.#x.deallocate(ptr32(ptr, 'deallocate(ptr)', 'ptr')); }
+
+  reallocate(ptr, size) {
+    const call = 'reallocate(ptr, size)';
+    return this.#x.reallocate(ptr32(ptr, call, 'ptr'), u32(size, call, 'size')) >>> 0;
+  }
+
+  size(ptr) { return this.#x.size(ptr32(ptr, 'size(ptr)', 'ptr')) >>> 0; }
   freeGetMark() { return this.#x.free_get_mark() >>> 0; }
-  freeToMark(mark) { this.#x.free_to_mark(mark); }
+  freeToMark(mark) { this.#x.free_to_mark(ptr32(mark, 'freeToMark(mark)', 'mark')); }
   freeAllMark() { this.#x.free_all_mark(); }
   check() { return this.#x.check() >>> 0; }
 
@@ -153,7 +288,7 @@ export class WasmHeap {
 
   #allocScratch() {
     this.#scratch = this.allocateAligned(64, 8);
-    if (this.#scratch === 0) throw new RangeError('wasmheap: out of memory');
+    if (this.#scratch === 0) throw new RangeError('wasmheap: out of memory (the 64-byte block for stats)');
     this.#scratchAllocations += 1;
   }
 
@@ -187,31 +322,62 @@ export class WasmHeap {
 
   /** Allocates room for `length` elements of `Type`, aligned to the element (at least 8). */
   allocArray(Type, length) {
-    const ptr = this.#alloc(length * Type.BYTES_PER_ELEMENT, Math.max(8, Type.BYTES_PER_ELEMENT));
+    const call = 'allocArray(Type, length)';
+    elementType(Type, call);
+    u32(length, call, 'length');
+    const bytes = byteLength(Type, length, call);
+    const ptr = this.#alloc(bytes, Math.max(8, Type.BYTES_PER_ELEMENT), call);
     return new LiveView(this, Type, ptr, length);
   }
 
   // ---- copies -----------------------------------------------------------------------------
 
-  /** Copies a typed array (or any ArrayBufferView) into a new block; returns its pointer. */
-  copyIn(array) {
-    const bytes = new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
-    const ptr = this.#alloc(bytes.length, Math.max(8, array.BYTES_PER_ELEMENT ?? 1));
+  /** Copies a typed array, DataView or ArrayBuffer into a new block (aligned to the element, at
+   *  least 8); returns its pointer. */
+  copyIn(data) {
+    const call = 'copyIn(data)';
+    let bytes;
+    let align = 8;
+    if (ArrayBuffer.isView(data)) {
+      bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+      align = Math.max(8, data.BYTES_PER_ELEMENT ?? 1);
+    } else if (tag(data) === '[object ArrayBuffer]' || tag(data) === '[object SharedArrayBuffer]') {
+      bytes = new Uint8Array(data);
+    } else {
+      throw new TypeError(`wasmheap: ${call}: data must be a typed array, a DataView or an ArrayBuffer, got ${describe(data)}`);
+    }
+    // Bytes of this heap's own memory would be detached if the allocation grows it: copy first.
+    if (bytes.buffer === this.#memory.buffer) bytes = bytes.slice();
+    const ptr = this.#alloc(bytes.length, align, call);
     this.u8.set(bytes, ptr);
     return ptr;
   }
 
-  /** A copy of `length` elements of `Type` at `ptr` (default: the whole block), independent of
-   *  the memory. */
-  copyOut(Type, ptr, length = Math.floor(this.size(ptr) / Type.BYTES_PER_ELEMENT)) {
-    return new Type(this.#memory.buffer.slice(ptr, ptr + length * Type.BYTES_PER_ELEMENT));
+  /** A copy of `length` elements of `Type` at `ptr` (default: as many as the block holds),
+   *  independent of the memory. */
+  copyOut(Type, ptr, length) {
+    const call = 'copyOut(Type, ptr, length)';
+    elementType(Type, call);
+    ptr = ptr32(ptr, call, 'ptr');
+    length = length === undefined
+      ? Math.floor(this.size(ptr) / Type.BYTES_PER_ELEMENT) : u32(length, call, 'length');
+    const bytes = byteLength(Type, length, call);
+    const buffer = this.#memory.buffer;
+    inside(buffer, ptr, bytes, call);
+    return new Type(buffer.slice(ptr, ptr + bytes));
   }
 
   /** Writes `text` as UTF-8 into a new block of exactly its byte length (plus a NUL when
    *  `nul` is set); returns its pointer. `size(ptr)` is then the byte length. */
-  writeString(text, { nul = false } = {}) {
+  writeString(text, options = {}) {
+    const call = 'writeString(text, options)';
+    if (typeof text !== 'string') throw new TypeError(`wasmheap: ${call}: text must be a string, got ${describe(text)}`);
+    if (options === null || typeof options !== 'object') {
+      throw new TypeError(`wasmheap: ${call}: options must be an object, got ${describe(options)}`);
+    }
+    const nul = Boolean(options.nul);
     const bytes = encoder.encode(text);
-    const ptr = this.#alloc(bytes.length + (nul ? 1 : 0), 8);
+    const ptr = this.#alloc(bytes.length + (nul ? 1 : 0), 8, call);
     const u8 = this.u8;
     u8.set(bytes, ptr);
     if (nul) u8[ptr + bytes.length] = 0;
@@ -219,22 +385,29 @@ export class WasmHeap {
   }
 
   /** Decodes `length` bytes at `ptr` as UTF-8 (default: the block's size). */
-  readString(ptr, length = this.size(ptr)) {
-    ptr >>>= 0;
-    return decoder.decode(this.u8.subarray(ptr, ptr + length));
+  readString(ptr, length) {
+    const call = 'readString(ptr, length)';
+    ptr = ptr32(ptr, call, 'ptr');
+    length = length === undefined ? this.size(ptr) : u32(length, call, 'length');
+    const u8 = this.u8;
+    inside(u8, ptr, length, call);
+    return decoder.decode(u8.subarray(ptr, ptr + length));
   }
 
-  /** Decodes the NUL-terminated UTF-8 string at `ptr`. */
+  /** Decodes the NUL-terminated UTF-8 string at `ptr` (to the end of memory if there is no NUL). */
   readCString(ptr) {
-    ptr >>>= 0;
+    const call = 'readCString(ptr)';
+    ptr = ptr32(ptr, call, 'ptr');
     const u8 = this.u8;
+    inside(u8, ptr, 0, call);
     const end = u8.indexOf(0, ptr);
     return decoder.decode(u8.subarray(ptr, end < 0 ? u8.length : end));
   }
 
-  #alloc(size, align) {
-    const ptr = align > 8 ? this.allocateAligned(size, align) : this.allocate(size);
-    if (ptr === 0) throw new RangeError(`wasmheap: out of memory (${size} bytes)`);
+  /** A block of `size` bytes aligned to `align` for a helper; a RangeError when out of memory. */
+  #alloc(size, align, call) {
+    const ptr = align > 8 ? this.#x.allocate_aligned(size, align) >>> 0 : this.#x.allocate(size) >>> 0;
+    if (ptr === 0) throw new RangeError(`wasmheap: ${call}: out of memory (${size} bytes)`);
     return ptr;
   }
 }

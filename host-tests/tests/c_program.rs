@@ -13,7 +13,7 @@ use wasmtime::{Instance, Linker, Memory, MemoryType, Module, Store};
 fn examples_dir() -> PathBuf {
     std::env::var_os("WASMHEAP_EXAMPLES_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/examples"))
+        .unwrap_or_else(|| host_tests::repo_path("target/examples"))
 }
 
 #[test]
@@ -31,10 +31,7 @@ fn a_c_program_links_its_allocator_from_the_import_memory_flavor() {
     let program = Module::new(engine(), bytes).unwrap();
     let heap_module = Module::from_file(
         engine(),
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../wasm/wasmheap-import-memory.wasm"
-        ),
+        host_tests::repo_path("wasm/wasmheap-import-memory.wasm"),
     )
     .unwrap();
 

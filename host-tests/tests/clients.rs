@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use wasmtime::{Instance, Linker, Module, Store, TypedFunc, WasmParams, WasmResults};
 
 fn examples_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../wasm/examples")
+    host_tests::repo_path("wasm/examples")
 }
 
 /// Compiles a WAT file of `wasm/examples/`.
@@ -503,7 +503,9 @@ fn the_import_abi_is_checked_by_the_validator() {
 
 // ---- the C names: wasm/wasmheap-c.wasm --------------------------------------------------------
 
-const C_WASM: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../wasm/wasmheap-c.wasm");
+fn c_wasm() -> PathBuf {
+    host_tests::repo_path("wasm/wasmheap-c.wasm")
+}
 
 /// A client of the C names, in WAT: what a C program compiled to wasm calls.
 const C_CLIENT: &str = r#"
@@ -557,8 +559,8 @@ struct CHeap {
 
 impl CHeap {
     fn new() -> CHeap {
-        let bytes =
-            std::fs::read(C_WASM).unwrap_or_else(|e| panic!("{C_WASM}: {e} (scripts/build)"));
+        let bytes = std::fs::read(c_wasm())
+            .unwrap_or_else(|e| panic!("{}: {e} (scripts/build)", c_wasm().display()));
         let module = Module::new(engine(), bytes).unwrap();
         let mut store = Store::new(engine(), ());
         store.set_fuel(u64::MAX).unwrap();
@@ -600,7 +602,7 @@ impl CHeap {
 
 #[test]
 fn the_c_flavor_exports_the_raw_abi_and_the_c_names() {
-    let bytes = std::fs::read(C_WASM).unwrap();
+    let bytes = std::fs::read(c_wasm()).unwrap();
     let module = Module::new(engine(), bytes).unwrap();
     assert_eq!(module.imports().len(), 0);
     for (name, params, results) in host_tests::ABI.iter().chain(&host_tests::C_NAMES).copied() {
@@ -706,4 +708,91 @@ fn realloc_aligned_alloc_and_posix_memalign_follow_c() {
         1,
         "nothing but the block `stats` wrote into"
     );
+}
+
+/// C requires `malloc`, `calloc` and `realloc` to be aligned to `alignof(max_align_t)`, 16 on
+/// wasm32 (wasi-libc's dlmalloc is): both modules with the C names, called as a C program calls
+/// them, over a random workload; `realloc` keeps the contents.
+#[test]
+fn the_c_names_return_16_aligned_blocks_in_both_modules() {
+    for name in ["wasm/wasmheap-c.wasm", "wasm/wasmheap-import-memory.wasm"] {
+        let module = Module::from_file(engine(), host_tests::repo_path(name)).unwrap();
+        let mut store = Store::new(engine(), ());
+        store.set_fuel(u64::MAX).unwrap();
+        let (heap, memory) = if module.imports().len() == 0 {
+            let heap = Instance::new(&mut store, &module, &[]).unwrap();
+            let memory = heap.get_memory(&mut store, "memory").unwrap();
+            (heap, memory)
+        } else {
+            let memory =
+                wasmtime::Memory::new(&mut store, wasmtime::MemoryType::new(1, None)).unwrap();
+            let heap = Instance::new(&mut store, &module, &[memory.into()]).unwrap();
+            let init = heap
+                .get_typed_func::<(u32, u32), u32>(&mut store, "init")
+                .unwrap();
+            assert_eq!(init.call(&mut store, (1000, 0)).unwrap(), 1, "{name}: init");
+            (heap, memory)
+        };
+        let malloc = heap
+            .get_typed_func::<u32, u32>(&mut store, "malloc")
+            .unwrap();
+        let calloc = heap
+            .get_typed_func::<(u32, u32), u32>(&mut store, "calloc")
+            .unwrap();
+        let realloc = heap
+            .get_typed_func::<(u32, u32), u32>(&mut store, "realloc")
+            .unwrap();
+        let free = heap.get_typed_func::<u32, ()>(&mut store, "free").unwrap();
+        let check = heap.get_typed_func::<(), u32>(&mut store, "check").unwrap();
+        let mut rng = 0x9E37_79B9_7F4A_7C15u64;
+        let mut blocks: Vec<(u32, u32, u8)> = Vec::new();
+        for step in 0..3000u32 {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            let r = rng;
+            let size = (r >> 8) as u32 % if r % 7 == 0 { 5000 } else { 120 };
+            let tag = (step % 251) as u8 + 1;
+            let span = |p: u32, n: u32| p as usize..(p + n) as usize;
+            match r % 4 {
+                0 | 1 => {
+                    let p = if r % 8 < 4 {
+                        malloc.call(&mut store, size)
+                    } else {
+                        calloc.call(&mut store, (size, 1))
+                    };
+                    let p = p.unwrap();
+                    assert!(p != 0 && p % 16 == 0, "{name} step {step}: {p:#x}");
+                    memory.data_mut(&mut store)[span(p, size)].fill(tag);
+                    blocks.push((p, size, tag));
+                }
+                2 if !blocks.is_empty() => {
+                    let i = (r >> 32) as usize % blocks.len();
+                    let (p, n, old) = blocks[i];
+                    let q = realloc.call(&mut store, (p, size)).unwrap();
+                    assert!(
+                        q != 0 && q % 16 == 0,
+                        "{name} step {step}: realloc to {q:#x}"
+                    );
+                    let data = memory.data_mut(&mut store);
+                    assert!(
+                        data[span(q, n.min(size))].iter().all(|&b| b == old),
+                        "{name} step {step}: contents kept"
+                    );
+                    data[span(q, size)].fill(tag);
+                    blocks[i] = (q, size, tag);
+                }
+                _ if !blocks.is_empty() => {
+                    let (p, n, tag) = blocks.swap_remove((r >> 32) as usize % blocks.len());
+                    assert!(
+                        memory.data(&store)[span(p, n)].iter().all(|&b| b == tag),
+                        "{name} step {step}"
+                    );
+                    free.call(&mut store, p).unwrap();
+                }
+                _ => {}
+            }
+        }
+        assert_eq!(check.call(&mut store, ()).unwrap(), 0, "{name}");
+    }
 }

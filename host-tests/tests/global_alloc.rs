@@ -16,7 +16,7 @@ use wasmtime::{Instance, Module, Store};
 pub fn examples_dir() -> PathBuf {
     std::env::var_os("WASMHEAP_EXAMPLES_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/examples"))
+        .unwrap_or_else(|| host_tests::repo_path("target/examples"))
 }
 
 fn program() -> Module {
@@ -91,4 +91,60 @@ fn a_rust_program_with_wasmheap_as_global_allocator_runs_and_leaves_a_sound_empt
             "the heap starts at __heap_base"
         );
     }
+}
+
+#[test]
+fn alloc_zeroed_clears_reused_memory_and_not_memory_fresh_from_memory_grow() {
+    let module = program();
+    let mut store = Store::new(engine(), ());
+    store.set_fuel(u64::MAX).unwrap();
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let zeroed_alloc = instance
+        .get_typed_func::<u32, u32>(&mut store, "zeroed_alloc")
+        .unwrap();
+    let zeroed_free = instance
+        .get_typed_func::<(u32, u32), ()>(&mut store, "zeroed_free")
+        .unwrap();
+    let dirty = instance
+        .get_typed_func::<u32, ()>(&mut store, "dirty")
+        .unwrap();
+    let check = instance
+        .get_typed_func::<(), u32>(&mut store, "check")
+        .unwrap();
+    let memory = instance.get_memory(&mut store, "memory").unwrap();
+    const N: u32 = 4 << 20;
+    let all_zero = |store: &Store<()>, ptr: u32| {
+        memory.data(store)[ptr as usize..(ptr + N) as usize]
+            .iter()
+            .all(|&b| b == 0)
+    };
+    let fuel_of = |store: &mut Store<()>, f: &dyn Fn(&mut Store<()>) -> u32| {
+        let before = store.get_fuel().unwrap();
+        let r = f(store);
+        (r, before - store.get_fuel().unwrap())
+    };
+
+    // 4 MiB on a fresh instance: carved at the top, most of it in pages that memory.grow adds
+    // during the call. Clearing it all would cost a unit of fuel per byte (memory.fill).
+    let pages = memory.size(&store);
+    let (fresh, fuel) = fuel_of(&mut store, &|s| zeroed_alloc.call(s, N).unwrap());
+    assert!(fresh != 0 && memory.size(&store) > pages);
+    assert!(all_zero(&store, fresh));
+    assert!(
+        fuel < u64::from(N) / 4,
+        "fresh memory is not cleared again: {fuel} fuel for {N} bytes"
+    );
+    zeroed_free.call(&mut store, (fresh, N)).unwrap();
+
+    // The same block dirtied and freed: reused, so cleared in full.
+    dirty.call(&mut store, N).unwrap();
+    let (reused, fuel) = fuel_of(&mut store, &|s| zeroed_alloc.call(s, N).unwrap());
+    assert_eq!(reused, fresh, "the freed block is reused");
+    assert!(all_zero(&store, reused));
+    assert!(
+        fuel >= u64::from(N),
+        "reused memory is cleared: {fuel} fuel for {N} bytes"
+    );
+    zeroed_free.call(&mut store, (reused, N)).unwrap();
+    assert_eq!(check.call(&mut store, ()).unwrap(), 0);
 }

@@ -11,10 +11,6 @@ use host_tests::{ABI, C_NAMES, Stats, engine};
 use std::sync::OnceLock;
 use wasmtime::{ExternType, Linker, Memory, MemoryType, Module, Store};
 
-const IM_WASM: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../wasm/wasmheap-import-memory.wasm"
-);
 const PAGE: u32 = 65536;
 /// Stack the module reserves at the start of its region (after rounding the start up to 16).
 const STACK: u32 = 4096;
@@ -22,7 +18,8 @@ const STACK: u32 = 4096;
 fn bytes() -> &'static [u8] {
     static B: OnceLock<Vec<u8>> = OnceLock::new();
     B.get_or_init(|| {
-        std::fs::read(IM_WASM).unwrap_or_else(|e| panic!("{IM_WASM}: {e} (scripts/build)"))
+        let path = host_tests::repo_path("wasm/wasmheap-import-memory.wasm");
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (scripts/build)", path.display()))
     })
 }
 
@@ -298,7 +295,7 @@ fn it_behaves_exactly_as_the_default_module_moved_up() {
     // The default module's heap starts at HS with 64 KiB of memory. Give the import-memory flavor
     // a region whose heap starts at HS + 2 pages, with memory ending 2 pages higher too: the
     // same calls must give the same results, every pointer 2 pages higher.
-    let default_bytes = std::fs::read(host_tests::WASM_PATH).unwrap();
+    let default_bytes = std::fs::read(host_tests::repo_path("wasm/wasmheap.wasm")).unwrap();
     let default_module = Module::new(engine(), default_bytes).unwrap();
     for seed in [11u64, 12, 13] {
         let mut store = Store::new(engine(), ());
@@ -368,10 +365,7 @@ fn data_byte(j: u32) -> u8 {
 fn client_module() -> &'static Module {
     static M: OnceLock<Module> = OnceLock::new();
     M.get_or_init(|| {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../wasm/examples/shared_memory_client.wat"
-        );
+        let path = host_tests::repo_path("wasm/examples/shared_memory_client.wat");
         Module::new(engine(), wat::parse_file(path).unwrap()).unwrap()
     })
 }

@@ -123,7 +123,7 @@ fn parse_args() -> Args {
 
 /// wasm/ of the repository.
 fn wasm_dir() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../wasm")
+    host_tests::repo_path("wasm")
 }
 
 fn shown(path: &str) -> String {

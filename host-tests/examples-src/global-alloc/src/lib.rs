@@ -46,3 +46,29 @@ pub extern "C" fn stat(i: u32) -> u32 {
     ];
     fields.get(i as usize).copied().unwrap_or(u32::MAX)
 }
+
+/// `vec![0u8; n]`, which `GlobalAlloc::alloc_zeroed` serves, kept alive: returns its address (0
+/// when out of memory). The host reads it and measures the fuel: memory fresh from `memory.grow`
+/// is not cleared again.
+#[unsafe(no_mangle)]
+pub extern "C" fn zeroed_alloc(n: u32) -> u32 {
+    let v = vec![0u8; n as usize];
+    Box::leak(v.into_boxed_slice()).as_mut_ptr() as u32
+}
+
+/// Frees a block of `zeroed_alloc(n)`.
+#[unsafe(no_mangle)]
+pub extern "C" fn zeroed_free(ptr: u32, n: u32) {
+    drop(unsafe {
+        Box::from_raw(core::ptr::slice_from_raw_parts_mut(
+            ptr as *mut u8,
+            n as usize,
+        ))
+    });
+}
+
+/// Allocates `n` bytes of 0xAB and frees them: the next `zeroed_alloc(n)` reuses dirty memory.
+#[unsafe(no_mangle)]
+pub extern "C" fn dirty(n: u32) {
+    core::hint::black_box(vec![0xABu8; n as usize]);
+}
