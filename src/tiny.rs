@@ -85,6 +85,14 @@ fn sto(a: u32, v: u32) {
     unsafe { *(a as *mut u32) = v }
 }
 
+/// The block after `b`, whose size word is `w`. A size word that does not move forward (zero, or
+/// wrapping: only when someone wrote the allocator's headers) ends every walk instead of looping.
+#[inline(never)]
+fn next(b: u32, w: u32) -> u32 {
+    let nb = b.wrapping_add(w & !7);
+    if nb > b { nb } else { u32::MAX }
+}
+
 #[inline(always)]
 fn base(s: &State) -> u32 {
     s.marks[(s.depth & 255) as usize].0
@@ -100,7 +108,7 @@ fn find(p: u32) -> u32 {
         if b + 8 == p {
             return if w & FREE == 0 { b } else { 0 };
         }
-        b += w & !7;
+        b = next(b, w);
     }
     0
 }
@@ -113,7 +121,7 @@ fn trim() {
     let mut end = b;
     while b < s.top {
         let w = ld(b);
-        b += w & !7;
+        b = next(b, w);
         if w & FREE == 0 {
             end = b;
         }
@@ -160,11 +168,15 @@ pub extern "C" fn allocate(n: u32) -> u32 {
         if w & FREE != 0 {
             // Merge the free blocks that follow.
             loop {
-                let nb = b + (w & !7);
+                let nb = next(b, w);
                 if nb >= s.top || ld(nb) & FREE == 0 {
                     break;
                 }
-                w += ld(nb) & !7;
+                let merged = w.wrapping_add(ld(nb) & !7);
+                if merged <= w {
+                    break; // a header that was overwritten: stop merging
+                }
+                w = merged;
             }
             sto(b, w);
             let have = w & !7;
@@ -177,7 +189,7 @@ pub extern "C" fn allocate(n: u32) -> u32 {
                 return b + 8;
             }
         }
-        b += w & !7;
+        b = next(b, w);
     }
     bump(n, 8)
 }
@@ -289,6 +301,8 @@ pub extern "C" fn free_all() {
     s.depth = s.floor;
     s.top = base(s);
 }
+
+
 
 
 #[cfg(not(test))]

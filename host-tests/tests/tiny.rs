@@ -174,6 +174,25 @@ fn double_frees_and_foreign_pointers_are_rejected_exactly_and_write_nothing() {
 }
 
 #[test]
+fn a_walk_ends_even_when_a_header_was_overwritten() {
+    // Undefined behaviour (writing the allocator's headers), but it must not hang: a size word
+    // that does not move forward ends every walk.
+    for word in [0u32, 1, 0xFFFF_FFF8] {
+        let mut t = tiny(64 << 20);
+        let a: u32 = t.call("allocate", 16u32);
+        let b: u32 = t.call("allocate", 16u32);
+        let c: u32 = t.call("allocate", 16u32);
+        t.call::<_, ()>("deallocate", a);
+        let at = (b - 8) as usize;
+        t.mem_mut()[at..at + 4].copy_from_slice(&word.to_le_bytes());
+        t.store.set_fuel(10_000_000).unwrap();
+        let _ = t.try_call::<_, u32>("size", c).expect("size() after a header was overwritten");
+        t.try_call::<_, ()>("deallocate", c).expect("deallocate()");
+        let _ = t.try_call::<_, u32>("allocate", 100u32).expect("allocate()");
+    }
+}
+
+#[test]
 fn marks_release_exactly_what_came_after_them() {
     let mut t = tiny(64 << 20);
     let keep: u32 = t.call("allocate", 200u32);
