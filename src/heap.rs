@@ -420,7 +420,7 @@ impl<S: Source> Heap<S> {
     fn free_block(self, segment: &mut Segment, live: Live) {
         let Live { block, size, .. } = live;
         let next = block + size;
-        if segment.bin_fits(size) && next != self.root().top {
+        if next != self.root().top && segment.bin_fits(size) {
             let next_header = self.mem.load(next);
             if (self.mem.load(block) | next_header) & (PREV_FREE | FREE) == 0 {
                 self.mem.store(block, size | FREE | BINNED);
