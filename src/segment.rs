@@ -75,7 +75,7 @@ pub struct Segment {
 
 const _: () = assert!(SL_COUNT <= 8, "sl_bitmap entries are u8");
 
-/// How many blocks of the request's own list `find` looks at before it takes a larger block.
+/// How many blocks of the request's own list `take` looks at before it takes a larger block.
 pub const OWN_LIST_PROBES: u32 = 4;
 
 #[inline(always)]
