@@ -48,6 +48,14 @@ pub use wasm::WasmHeap;
 mod abi;
 #[cfg(all(target_arch = "wasm32", feature = "import-memory"))]
 mod import_memory;
+#[cfg(all(target_arch = "wasm32", feature = "static-pool"))]
+mod static_pool;
+#[cfg(all(feature = "static-pool", feature = "import-memory"))]
+compile_error!("features `static-pool` and `import-memory` build two different modules: pick one");
+#[cfg(all(target_arch = "wasm32", feature = "tiny"))]
+mod tiny;
+#[cfg(all(feature = "tiny", any(feature = "module", feature = "import-memory")))]
+compile_error!("feature `tiny` builds a module of its own (src/tiny.rs): not with `module` or `import-memory`");
 #[cfg(all(feature = "module", feature = "import-memory"))]
 compile_error!("features `module` and `import-memory` build two different modules: pick one");
 #[cfg_attr(

@@ -3,14 +3,15 @@
 use core::alloc::{GlobalAlloc, Layout};
 use core::arch::wasm32::memory_size;
 
-use crate::heap::Heap;
-use crate::mem::Mem;
-use crate::source::{MAX_END, WasmMemory};
+use crate::source::MAX_END;
+#[cfg(not(feature = "static-pool"))]
+use crate::{heap::Heap, mem::Mem, source::WasmMemory};
 
 /// The instance's heap. Its root lies at `__heap_base`, inside the module's initial memory (the
 /// wasmtime suite checks), and reads all zero until the first allocation sets the heap up on its
 /// cold path (`Heap::carve`): so the hot calls test nothing first. A zero root has no blocks and a
 /// zero top, so every pointer is rejected until then.
+#[cfg(not(feature = "static-pool"))]
 #[inline(always)]
 pub(crate) fn heap() -> Heap<WasmMemory> {
     unsafe extern "C" {
@@ -23,16 +24,22 @@ pub(crate) fn heap() -> Heap<WasmMemory> {
 
 /// The heap, set up if it was not yet, for the calls that read its records whole (marks,
 /// statistics, check); `None` only if memory cannot hold them.
+#[cfg(not(feature = "static-pool"))]
 pub(crate) fn ready_heap() -> Option<Heap<WasmMemory>> {
     let heap = heap();
     (heap.is_initialized() || init(heap)).then_some(heap)
 }
 
+#[cfg(not(feature = "static-pool"))]
 #[cold]
 #[inline(never)]
 fn init(heap: Heap<WasmMemory>) -> bool {
     heap.ensure_init(memory_end())
 }
+
+// The static flavor's heap lives in a pool inside the module and never grows memory.
+#[cfg(feature = "static-pool")]
+pub(crate) use crate::static_pool::{heap, ready_heap};
 
 /// The end of linear memory (memory 0: the module's own, or the imported one), capped at `MAX_END`.
 #[inline]

@@ -97,6 +97,30 @@ pub fn module() -> &'static Module {
     MODULE.get_or_init(|| Module::new(engine(), wasm_bytes()).expect("compile wasmheap.wasm"))
 }
 
+/// Whether the code of `wasm` executes `memory.grow` anywhere (any function, any memory).
+pub fn has_memory_grow(wasm: &[u8]) -> bool {
+    use wasmparser::{Operator, Parser, Payload};
+    for payload in Parser::new(0).parse_all(wasm) {
+        if let Payload::CodeSectionEntry(body) = payload.expect("parse the module") {
+            let mut ops = body.get_operators_reader().expect("read a function body");
+            while !ops.eof() {
+                if let Operator::MemoryGrow { .. } = ops.read().expect("read an instruction") {
+                    return true;
+                }
+            }
+        }
+    }
+    false
+}
+
+/// Whether the module under test is a fixed pool that never grows memory (the static flavor,
+/// `wasm/wasmheap-static.wasm`): its code has no `memory.grow`. The suite's tests that count on
+/// growth check the pool's behaviour instead when this is true.
+pub fn static_pool() -> bool {
+    static STATIC: OnceLock<bool> = OnceLock::new();
+    *STATIC.get_or_init(|| !has_memory_grow(wasm_bytes()))
+}
+
 /// A `ResourceLimiter` that refuses `memory.grow` beyond `max_bytes`. Tests change `max_bytes`
 /// at run time (see [`Heap::set_cap`], [`Heap::freeze_growth`]) to make growth fail and then
 /// succeed again. It also counts the growths it granted and refused.
@@ -261,6 +285,8 @@ pub struct Heap {
     scratch: u32,
     scratch_allocations: u32,
     fuel_used: u64,
+    /// The end of the static flavor's pool (None: the heap runs to the end of memory).
+    pool_end: Option<u32>,
 }
 
 /// Every export of the raw ABI, as (name, parameter count, result count).
@@ -310,8 +336,22 @@ impl Heap {
         Self::with_cap(DEFAULT_CAP)
     }
 
-    /// A fresh heap whose memory may grow up to `max_bytes`.
+    /// A fresh heap whose memory may grow up to `max_bytes`. For the static flavor, whose
+    /// memory never grows, a cap below its initial memory (which holds the pool) is raised to it.
     pub fn with_cap(max_bytes: usize) -> Heap {
+        Self::of(module(), static_pool(), max_bytes)
+    }
+
+    /// A fresh instance of `module` (any module with the raw ABI and its own memory) whose
+    /// memory may grow up to `max_bytes`; `pool`: the module is a fixed pool that never grows
+    /// (then a cap below its initial memory is raised to it).
+    pub fn of(module: &Module, pool: bool, max_bytes: usize) -> Heap {
+        let max_bytes = match module.get_export("memory") {
+            Some(wasmtime::ExternType::Memory(m)) if pool => {
+                max_bytes.max(m.minimum() as usize * PAGE as usize)
+            }
+            _ => max_bytes,
+        };
         let limiter = CapLimiter {
             max_bytes,
             granted: 0,
@@ -320,7 +360,7 @@ impl Heap {
         let mut store = Store::new(engine(), State { limiter });
         store.limiter(|s| &mut s.limiter);
         store.set_fuel(CALL_FUEL).expect("fuel is enabled");
-        let instance = Instance::new(&mut store, module(), &[]).expect("instantiate wasmheap");
+        let instance = Instance::new(&mut store, module, &[]).expect("instantiate wasmheap");
         // Creating the memory went through the limiter too: count only the module's own growth.
         store.data_mut().limiter.granted = 0;
         let memory = instance
@@ -346,8 +386,13 @@ impl Heap {
             scratch: 0,
             scratch_allocations: 0,
             fuel_used: 0,
+            pool_end: None,
         };
         heap.alloc_scratch();
+        if pool {
+            let s = heap.raw_stats();
+            heap.pool_end = Some(s.heap_start + s.heap_bytes);
+        }
         heap
     }
 
@@ -487,6 +532,16 @@ impl Heap {
     }
 
     // ---- memory ------------------------------------------------------------------------------
+
+    /// The end of what the heap manages: the end of memory, or of the static flavor's pool.
+    pub fn heap_end(&self) -> u32 {
+        self.pool_end.unwrap_or_else(|| self.mem_size())
+    }
+
+    /// Whether this heap is a fixed pool (the static flavor): memory never grows.
+    pub fn is_pool(&self) -> bool {
+        self.pool_end.is_some()
+    }
 
     /// Current size of linear memory in bytes.
     pub fn mem_size(&self) -> u32 {

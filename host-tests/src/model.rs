@@ -522,7 +522,7 @@ impl Model {
         let code = h.check();
         ensure!(code == 0, "check() = {code}");
         let s = h.stats();
-        self.verify_stats(&s, h.mem_size())?;
+        self.verify_stats(&s, h.heap_end())?;
         let mut end = s.heap_start;
         let scratch = (h.scratch(), crate::SCRATCH);
         let mut spans: Vec<(u32, u32)> = self

@@ -28,10 +28,16 @@ fn a_fresh_heap() {
         "heap_start {:#x}",
         s.heap_start
     );
-    assert!(s.heap_start < s.heap_top && s.heap_top <= mem);
-    assert_eq!(s.heap_bytes, mem - s.heap_start);
-    assert!(s.free_bytes >= mem - s.heap_top && s.largest_free >= mem - s.heap_top);
+    // The heap runs to the end of memory, or of the static flavor's pool (inside memory).
+    let end = h.heap_end();
+    assert!(end <= mem);
+    assert!(s.heap_start < s.heap_top && s.heap_top <= end);
+    assert_eq!(s.heap_bytes, end - s.heap_start);
+    assert!(s.free_bytes >= end - s.heap_top && s.largest_free >= end - s.heap_top);
     assert_eq!(s.memory_grows, h.limiter().granted);
+    if h.is_pool() {
+        assert_eq!(s.memory_grows, 0, "the static flavor grew memory");
+    }
 }
 
 #[test]
@@ -128,6 +134,17 @@ fn memory_growth_is_counted_and_managed() {
     let p = h.allocate(3 * PAGE);
     assert!(p != 0);
     let s = h.stats();
+    if h.is_pool() {
+        // The static flavor differs: the block came from its pool, memory did not grow.
+        assert_eq!(
+            (h.mem_size(), s.memory_grows, h.limiter().granted),
+            (mem0, 0, 0)
+        );
+        assert!(p + 3 * PAGE <= s.heap_top && s.heap_top <= h.heap_end());
+        h.deallocate(p);
+        assert!(h.stats().largest_free >= h.heap_end() - h.stats().heap_top);
+        return;
+    }
     assert!(h.mem_size() >= mem0 + 2 * PAGE);
     assert!(s.memory_grows > grows0);
     assert_eq!(s.memory_grows, h.limiter().granted);

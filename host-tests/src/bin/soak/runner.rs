@@ -1473,7 +1473,9 @@ impl Runner {
         );
         let granted = self.w.limiter().granted;
         match self.w.layout {
-            Layout::Own => {
+            // A fixed pool (the static flavor) manages part of memory and never grows it: the
+            // checks of the imported region below hold for it.
+            Layout::Own if self.cfg.must_grow => {
                 ensure!(
                     s.heap_bytes == mem - s.heap_start,
                     "heap_bytes {} != memory size {mem} - heap_start {}",
@@ -1486,7 +1488,7 @@ impl Runner {
                     s.memory_grows
                 );
             }
-            Layout::Imported { .. } => {
+            Layout::Own | Layout::Imported { .. } => {
                 ensure!(
                     s.heap_bytes <= mem - s.heap_start,
                     "heap_bytes {} past the end of memory",

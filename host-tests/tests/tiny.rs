@@ -1,0 +1,537 @@
+//! The tiny flavor, `wasm/wasmheap-tiny.wasm`: the raw ABI's semantics for allocate,
+//! allocate_aligned, deallocate, reallocate, size and the four mark calls, in at most 1.5 KiB.
+//! It lacks `check` and `stats` (so the rest of the suite, whose harness reads the statistics and
+//! checks the heap after each test, cannot load it): these tests cover what its ABI has, against
+//! a model, and say which exports it lacks.
+
+mod common;
+
+use common::{Op, Raw};
+use host_tests::{CapLimiter, Heap, State, XorShift, engine, pattern, repo_path};
+use std::collections::HashMap;
+use std::sync::OnceLock;
+use wasmtime::{ExternType, Instance, Module, Store};
+
+/// The size goal of the tiny flavor: 1.5 KiB after `wasm-opt -Oz`.
+const SIZE_GOAL: usize = 1536;
+const MAX_REQUEST: u32 = 0xFFFE_0000;
+
+fn bytes() -> &'static [u8] {
+    static BYTES: OnceLock<Vec<u8>> = OnceLock::new();
+    BYTES.get_or_init(|| {
+        let path = repo_path("wasm/wasmheap-tiny.wasm");
+        std::fs::read(&path)
+            .unwrap_or_else(|e| panic!("{}: {e} (run scripts/build)", path.display()))
+    })
+}
+
+fn module() -> &'static Module {
+    static MODULE: OnceLock<Module> = OnceLock::new();
+    MODULE.get_or_init(|| Module::new(engine(), bytes()).expect("compile wasmheap-tiny.wasm"))
+}
+
+/// A fresh instance whose memory may grow up to `cap` bytes.
+fn tiny(cap: usize) -> Raw<State> {
+    let limiter = CapLimiter {
+        max_bytes: cap,
+        granted: 0,
+        refused: 0,
+    };
+    let mut store = Store::new(engine(), State { limiter });
+    store.limiter(|s| &mut s.limiter);
+    store.set_fuel(u64::MAX).unwrap();
+    let instance = Instance::new(&mut store, module(), &[]).expect("instantiate");
+    let memory = instance.get_memory(&mut store, "memory").unwrap();
+    Raw {
+        store,
+        instance,
+        memory,
+    }
+}
+
+fn refused(t: &Raw<State>) -> u32 {
+    t.store.data().limiter.refused
+}
+
+/// Runs `f`, a call that must be rejected or a no-op, and asserts that no byte of memory changed.
+#[track_caller]
+fn assert_untouched<R>(t: &mut Raw<State>, what: &str, f: impl FnOnce(&mut Raw<State>) -> R) -> R {
+    let before = t.mem().to_vec();
+    let r = f(t);
+    let after = t.mem();
+    assert_eq!(before.len(), after.len(), "{what}: memory grew");
+    if let Some(i) = (0..before.len()).find(|&i| before[i] != after[i]) {
+        panic!("{what}: byte {i:#x} changed");
+    }
+    r
+}
+
+#[test]
+fn it_is_at_most_1_5_kib() {
+    let n = bytes().len();
+    assert!(
+        n <= SIZE_GOAL,
+        "wasm/wasmheap-tiny.wasm is {n} bytes, the goal {SIZE_GOAL}"
+    );
+}
+
+#[test]
+fn it_exports_the_calls_it_covers_and_lacks_check_stats_and_the_c_names() {
+    let m = module();
+    assert_eq!(m.imports().len(), 0, "the module must need no imports");
+    assert!(matches!(
+        m.get_export("memory"),
+        Some(ExternType::Memory(_))
+    ));
+    const LACKS: [&str; 2] = ["check", "stats"];
+    let mut has = Vec::new();
+    for (name, params, results) in host_tests::ABI {
+        match m.get_export(name) {
+            Some(ExternType::Func(f)) => {
+                assert_eq!(
+                    (f.params().len(), f.results().len()),
+                    (params, results),
+                    "`{name}`"
+                );
+                has.push(name);
+            }
+            Some(other) => panic!("`{name}` is exported as {other:?}"),
+            None => assert!(LACKS.contains(&name), "`{name}` is missing"),
+        }
+    }
+    assert_eq!(has.len(), host_tests::ABI.len() - LACKS.len());
+    for (name, ..) in host_tests::C_NAMES {
+        assert!(m.get_export(name).is_none(), "`{name}` is exported");
+    }
+    // Nothing else: no __heap_base, __data_end.
+    let exports: Vec<&str> = m.exports().map(|e| e.name()).collect();
+    assert_eq!(exports.len(), 1 + has.len(), "exports: {exports:?}");
+    // And it never traps on a call of the raw ABI whatever the arguments.
+    let mut t = tiny(64 << 20);
+    for v in [0u32, 1, 7, 8, 0x2000, 0xFFFF_FFF8, u32::MAX] {
+        let _: u32 = t.call("size", v);
+        t.call::<_, ()>("deallocate", v);
+        let _: u32 = t.call("reallocate", (v, v));
+        t.call::<_, ()>("free_to_mark", v);
+        let _: u32 = t.call("allocate_aligned", (v, v));
+    }
+}
+
+#[test]
+fn double_frees_and_foreign_pointers_are_rejected_exactly_and_write_nothing() {
+    let mut t = tiny(64 << 20);
+    let a: u32 = t.call("allocate", 100u32);
+    let b: u32 = t.call("allocate", 0u32);
+    let c: u32 = t.call("allocate", 40u32);
+    let d: u32 = t.call("allocate", 24u32); // keeps c off the top
+    assert!(a != 0 && b != 0 && c != 0 && d != 0);
+    assert!(a % 8 == 0 && b % 8 == 0 && c % 8 == 0);
+    assert!(b != a && b != c, "allocate(0) is a unique pointer");
+    t.call::<_, ()>("deallocate", c);
+    let mem = t.mem().len() as u32;
+    let bad = [
+        c,            // double free
+        a + 8,        // interior
+        a + 4,        // interior, misaligned
+        a + 1,        // misaligned
+        a - 8,        // the header
+        8,            // below the heap: the stack
+        0x2000,       // the allocator's state
+        mem - 8,      // above the top
+        mem + 64,     // beyond memory
+        u32::MAX - 7, // far beyond
+    ];
+    for p in bad {
+        assert_eq!(t.call::<_, u32>("size", p), 0, "size({p:#x})");
+        assert_untouched(&mut t, &format!("deallocate({p:#x})"), |t| {
+            t.call::<_, ()>("deallocate", p)
+        });
+        let r = assert_untouched(&mut t, &format!("reallocate({p:#x}, 8)"), |t| {
+            t.call::<_, u32>("reallocate", (p, 8u32))
+        });
+        assert_eq!(r, 0, "reallocate of a bad pointer {p:#x}");
+    }
+    assert_untouched(&mut t, "deallocate(0)", |t| {
+        t.call::<_, ()>("deallocate", 0u32)
+    });
+    // A pointer released by free_to_mark, and a block at the same place later: only the live one.
+    let m: u32 = t.call("free_get_mark", ());
+    let e: u32 = t.call("allocate", 64u32);
+    t.call::<_, ()>("free_to_mark", m);
+    assert_eq!(
+        t.call::<_, u32>("size", e),
+        0,
+        "a block released by free_to_mark"
+    );
+    assert_untouched(&mut t, "deallocate(released)", |t| {
+        t.call::<_, ()>("deallocate", e)
+    });
+    let f: u32 = t.call("allocate", 64u32);
+    assert_eq!(t.call::<_, u32>("size", f), 64);
+    for (p, n) in [(a, 100), (b, 0), (d, 24)] {
+        assert_eq!(t.call::<_, u32>("size", p), n);
+    }
+}
+
+#[test]
+fn marks_release_exactly_what_came_after_them() {
+    let mut t = tiny(64 << 20);
+    let keep: u32 = t.call("allocate", 200u32);
+    let old: u32 = t.call("allocate", 50u32);
+    let m1: u32 = t.call("free_get_mark", ());
+    let x: u32 = t.call("allocate", 300u32);
+    let m2: u32 = t.call("free_get_mark", ());
+    assert!(m1 != 0 && m2 != 0 && m1 != m2);
+    let y: u32 = t.call("allocate", 10u32);
+    // Freed after the marks, an older block's memory is not reused until its segment is newest.
+    t.call::<_, ()>("deallocate", old);
+    let z: u32 = t.call("allocate", 40u32);
+    assert!(z > y, "a block freed before the mark was reused after it");
+    // reallocate that moves an old block: the moved block is released by free_to_mark.
+    let moved: u32 = t.call("reallocate", (keep, 5000u32));
+    assert!(moved != keep && moved != 0);
+    t.call::<_, ()>("free_to_mark", m2);
+    assert_eq!(t.call::<_, u32>("size", y), 0);
+    assert_eq!(t.call::<_, u32>("size", z), 0);
+    assert_eq!(t.call::<_, u32>("size", moved), 0);
+    assert_eq!(t.call::<_, u32>("size", x), 300);
+    // A used-up mark, and a bogus one, change nothing.
+    for bogus in [m2, m2 + 1, m1 ^ 0x100, 0, 255, u32::MAX] {
+        assert_untouched(&mut t, &format!("free_to_mark({bogus:#x})"), |t| {
+            t.call::<_, ()>("free_to_mark", bogus)
+        });
+    }
+    t.call::<_, ()>("free_to_mark", m1);
+    assert_eq!(t.call::<_, u32>("size", x), 0);
+    // The block moved away from (`keep`) was freed by the move: gone too.
+    assert_eq!(t.call::<_, u32>("size", keep), 0);
+    // The floor: free_all releases what came after it and keeps the rest.
+    let a: u32 = t.call("allocate", 16u32);
+    t.call::<_, ()>("free_all_mark", ());
+    let b: u32 = t.call("allocate", 16u32);
+    let m3: u32 = t.call("free_get_mark", ());
+    t.call::<_, ()>("free_all", ());
+    assert_eq!(
+        (t.call::<_, u32>("size", a), t.call::<_, u32>("size", b)),
+        (16, 0)
+    );
+    assert_untouched(&mut t, "free_to_mark(a mark released by free_all)", |t| {
+        t.call::<_, ()>("free_to_mark", m3)
+    });
+    // free_all at the base releases everything.
+    let mut u = tiny(64 << 20);
+    let p: u32 = u.call("allocate", 16u32);
+    u.call::<_, ()>("free_all", ());
+    assert_eq!(u.call::<_, u32>("size", p), 0);
+    assert_eq!(
+        u.call::<_, u32>("allocate", 16u32),
+        p,
+        "free_all gave the room back"
+    );
+    // 255 marks deep at most, then 0.
+    let mut marks = Vec::new();
+    loop {
+        let m: u32 = u.call("free_get_mark", ());
+        if m == 0 {
+            break;
+        }
+        marks.push(m);
+    }
+    assert_eq!(marks.len(), 255);
+    u.call::<_, ()>("free_to_mark", marks[0]);
+    assert!(u.call::<_, u32>("free_get_mark", ()) != 0);
+}
+
+#[test]
+fn out_of_memory_returns_0_changes_nothing_and_recovers() {
+    let mut t = tiny(64 << 20);
+    let mem = t.mem().len();
+    t.store.data_mut().limiter.max_bytes = mem; // no growth from now on
+    let mut blocks = Vec::new();
+    loop {
+        let p: u32 = t.call("allocate", 1000u32);
+        if p == 0 {
+            break;
+        }
+        t.mem_mut()[p as usize..p as usize + 1000].fill(blocks.len() as u8);
+        blocks.push(p);
+    }
+    assert!(blocks.len() > 40 && refused(&t) > 0);
+    for (what, size, align) in [
+        ("allocate", 1000, 8),
+        ("allocate_aligned", 100, 4096),
+        ("too large", u32::MAX, 8),
+    ] {
+        let r = assert_untouched(&mut t, what, |t| {
+            t.call::<_, u32>("allocate_aligned", (size, align))
+        });
+        assert_eq!(r, 0, "{what}");
+    }
+    let r = assert_untouched(&mut t, "reallocate in a full heap", |t| {
+        t.call::<_, u32>("reallocate", (blocks[3], 5000u32))
+    });
+    assert_eq!(r, 0);
+    for huge in [MAX_REQUEST + 1, u32::MAX] {
+        assert_eq!(t.call::<_, u32>("reallocate", (blocks[3], huge)), 0);
+    }
+    let mark: u32 = t.call("free_get_mark", ());
+    assert!(mark != 0, "a mark needs no memory");
+    t.call::<_, ()>("free_to_mark", mark);
+    // Freed blocks are reused: the first that fits, merged with free neighbours.
+    t.call::<_, ()>("deallocate", blocks[10]);
+    t.call::<_, ()>("deallocate", blocks[11]);
+    let p: u32 = t.call("allocate", 1500u32);
+    assert_eq!(
+        p, blocks[10],
+        "two freed neighbours were not merged and reused"
+    );
+    for (i, &q) in blocks.iter().enumerate() {
+        if i != 10 && i != 11 {
+            assert!(
+                t.mem()[q as usize..q as usize + 1000]
+                    .iter()
+                    .all(|&b| b == i as u8)
+            );
+        }
+    }
+    t.store.data_mut().limiter.max_bytes = 64 << 20;
+    assert!(
+        t.call::<_, u32>("allocate", 100_000u32) != 0,
+        "growth allowed again"
+    );
+}
+
+/// The model: live blocks by pointer (size, contents id, birth), marks as (token, birth), the
+/// floor as (birth, marks below it). `now` counts allocations, moves and marks.
+#[derive(Default)]
+struct Model {
+    live: HashMap<u32, (u32, u64, u64)>,
+    marks: Vec<(u32, u64)>,
+    floor: (u64, usize),
+    now: u64,
+    dead: Vec<u32>,
+}
+
+impl Model {
+    fn drop_after(&mut self, seq: u64) {
+        let gone: Vec<u32> = self
+            .live
+            .iter()
+            .filter(|(_, v)| v.2 > seq)
+            .map(|(&p, _)| p)
+            .collect();
+        for p in gone {
+            self.live.remove(&p);
+            self.dead.push(p);
+        }
+    }
+}
+
+fn check_block(t: &Raw<State>, p: u32, (size, id, _): (u32, u64, u64)) {
+    let got = &t.mem()[p as usize..(p + size) as usize];
+    assert!(
+        got == pattern(id, size).as_slice(),
+        "block {p:#x} ({size} bytes) lost its contents"
+    );
+}
+
+#[test]
+fn random_calls_match_the_model() {
+    for seed in 1..=6u64 {
+        let mut rng = XorShift::new(seed);
+        let mut t = tiny(16 << 20);
+        let mut m = Model::default();
+        let mut next_id = 1u64;
+        for step in 0..6000 {
+            let live: Vec<u32> = {
+                let mut v: Vec<u32> = m.live.keys().copied().collect();
+                v.sort();
+                v
+            };
+            let pick = |rng: &mut XorShift| live[rng.below(live.len() as u32) as usize];
+            let size = match rng.below(20) {
+                0 => rng.below(40_000),
+                1 => 0,
+                2 => MAX_REQUEST + rng.below(100),
+                _ => rng.below(300),
+            };
+            // Refuse growth now and then.
+            t.store.data_mut().limiter.max_bytes = if rng.below(10) == 0 {
+                t.mem().len()
+            } else {
+                16 << 20
+            };
+            let refused0 = refused(&t);
+            let ctx = format!("seed {seed} step {step}");
+            match rng.below(100) {
+                0..=34 => {
+                    let align = if rng.below(4) == 0 {
+                        1 << rng.below(17)
+                    } else {
+                        0
+                    };
+                    let p: u32 = if align == 0 {
+                        t.call("allocate", size)
+                    } else {
+                        t.call("allocate_aligned", (size, align))
+                    };
+                    if p == 0 {
+                        assert!(
+                            size > MAX_REQUEST || refused(&t) > refused0 || size > 8 << 20,
+                            "{ctx}: allocate({size}) failed"
+                        );
+                        continue;
+                    }
+                    assert!(size <= MAX_REQUEST, "{ctx}: allocate({size:#x}) succeeded");
+                    assert!(
+                        p % 8 == 0 && p % align.max(1) == 0,
+                        "{ctx}: {p:#x} misaligned ({align})"
+                    );
+                    let end = p as u64 + size.max(1) as u64;
+                    for (&q, &(n, ..)) in &m.live {
+                        assert!(
+                            end <= q as u64 || q as u64 + n.max(1) as u64 <= p as u64,
+                            "{ctx}: {p:#x}+{size} overlaps {q:#x}+{n}"
+                        );
+                    }
+                    m.now += 1;
+                    let v = (size, next_id, m.now);
+                    next_id += 1;
+                    t.mem_mut()[p as usize..(p + size) as usize]
+                        .copy_from_slice(&pattern(v.1, size));
+                    m.live.insert(p, v);
+                }
+                35..=59 if !live.is_empty() => {
+                    let p = pick(&mut rng);
+                    check_block(&t, p, m.live[&p]);
+                    t.call::<_, ()>("deallocate", p);
+                    m.live.remove(&p);
+                    m.dead.push(p);
+                }
+                60..=74 if !live.is_empty() => {
+                    let p = pick(&mut rng);
+                    let old = m.live[&p];
+                    let q: u32 = t.call("reallocate", (p, size));
+                    if q == 0 {
+                        assert!(
+                            size > MAX_REQUEST || refused(&t) > refused0 || size > 8 << 20,
+                            "{ctx}: reallocate failed"
+                        );
+                        check_block(&t, p, old);
+                        continue;
+                    }
+                    let keep = old.0.min(size) as usize;
+                    assert!(
+                        t.mem()[q as usize..q as usize + keep] == pattern(old.1, old.0)[..keep],
+                        "{ctx}: reallocate lost the contents"
+                    );
+                    m.live.remove(&p);
+                    let birth = if q == p {
+                        old.2
+                    } else {
+                        m.dead.push(p);
+                        m.now += 1;
+                        m.now
+                    };
+                    let v = (size, next_id, birth);
+                    next_id += 1;
+                    t.mem_mut()[q as usize..(q + size) as usize]
+                        .copy_from_slice(&pattern(v.1, size));
+                    m.live.insert(q, v);
+                }
+                75..=79 if !live.is_empty() => {
+                    let p = pick(&mut rng);
+                    assert_eq!(t.call::<_, u32>("size", p), m.live[&p].0, "{ctx}: size");
+                }
+                80..=84 => {
+                    // A bad pointer: freed, released, interior, misaligned or random.
+                    let p = match rng.below(4) {
+                        0 if !m.dead.is_empty() => m.dead[rng.below(m.dead.len() as u32) as usize],
+                        1 if !live.is_empty() => pick(&mut rng) + 8 * (1 + rng.below(4)),
+                        2 if !live.is_empty() => pick(&mut rng) + 1 + rng.below(7),
+                        _ => rng.next_u32(),
+                    };
+                    if m.live.contains_key(&p) {
+                        continue;
+                    }
+                    assert_eq!(t.call::<_, u32>("size", p), 0, "{ctx}: size of bad {p:#x}");
+                    assert_untouched(&mut t, &format!("{ctx}: deallocate(bad {p:#x})"), |t| {
+                        t.call::<_, ()>("deallocate", p)
+                    });
+                }
+                85..=89 if m.marks.len() < 100 => {
+                    let tok: u32 = t.call("free_get_mark", ());
+                    assert!(tok != 0, "{ctx}: free_get_mark");
+                    m.now += 1;
+                    m.marks.push((tok, m.now));
+                }
+                90..=93 if !m.marks.is_empty() => {
+                    let i = rng.below(m.marks.len() as u32) as usize;
+                    let (tok, seq) = m.marks[i];
+                    t.call::<_, ()>("free_to_mark", tok);
+                    m.drop_after(seq);
+                    m.marks.truncate(i);
+                    if m.floor.1 > i {
+                        m.now += 1;
+                        m.floor = (m.now, i);
+                    }
+                    assert_untouched(&mut t, &format!("{ctx}: free_to_mark(used up)"), |t| {
+                        t.call::<_, ()>("free_to_mark", tok)
+                    });
+                }
+                94 => {
+                    m.now += 1;
+                    m.floor = (m.now, m.marks.len());
+                    t.call::<_, ()>("free_all_mark", ());
+                }
+                95 => {
+                    t.call::<_, ()>("free_all", ());
+                    m.drop_after(m.floor.0);
+                    m.marks.truncate(m.floor.1);
+                }
+                _ => {}
+            }
+            if step % 500 == 0 {
+                for (&p, &v) in &m.live {
+                    check_block(&t, p, v);
+                    assert_eq!(t.call::<_, u32>("size", p), v.0, "{ctx}: size({p:#x})");
+                }
+            }
+        }
+        for (&p, &v) in &m.live {
+            check_block(&t, p, v);
+            assert_eq!(t.call::<_, u32>("size", p), v.0);
+        }
+    }
+}
+
+/// The recorded call sequences of the shared suite (`common::record`, used by `clients.rs`)
+/// without their `check` calls, made on the tiny flavor and on the default module: every `size`
+/// answers the same, every allocation succeeds on both, every mark is non-zero.
+#[test]
+fn the_shared_recorded_sequences_give_the_same_sizes_as_the_default_module() {
+    for seed in 1..=8 {
+        let ops: Vec<Op> = common::record(seed, 3000)
+            .into_iter()
+            .filter(|op| !matches!(op, Op::Check))
+            .collect();
+        let on_tiny = common::replay_direct(&mut tiny(256 << 20), &ops);
+        let mut default = Heap::of(
+            &Module::from_file(engine(), repo_path("wasm/wasmheap.wasm")).unwrap(),
+            false,
+            256 << 20,
+        );
+        let on_default = common::replay_direct(&mut default, &ops);
+        let recorded: Vec<&Op> = ops.iter().filter(|op| common::records(op)).collect();
+        assert_eq!(on_tiny.len(), recorded.len());
+        for ((op, a), b) in recorded.iter().zip(&on_tiny).zip(&on_default) {
+            match op {
+                Op::Size { .. } => assert_eq!(a, b, "seed {seed}: {op:?}"),
+                _ => assert!(
+                    (*a != 0) == (*b != 0) && *a != 0,
+                    "seed {seed}: {op:?}: tiny {a:#x}, default {b:#x}"
+                ),
+            }
+        }
+    }
+}
