@@ -6,9 +6,9 @@
 //! ```text
 //!  used block                                   free block
 //!  b+0  +-------------------------------+       b+0  +-------------------------------+
-//!       | size | 0 | PREV_FREE | FREE=0 |            | size | 0 | PREV_FREE=0 |FREE=1|
+//!       | size | 0 | PREV_FREE | FREE=0 |            | size |BINNED|PREV_FREE=0|FREE=1|
 //!  b+4  +-------------------------------+       b+4  +-------------------------------+
-//!       | tag: check:19 | depth:8 |     |            | next free in the same list    |
+//!       | tag: check:19 | depth:8 |     |            | next free in the same list/bin|
 //!       |      slack:5                  |       b+8  +-------------------------------+
 //!  b+8  +-------------------------------+            | prev free in the same list    |
 //!       | payload (the pointer handed   |            +-------------------------------+
@@ -19,6 +19,7 @@
 //! ```
 //!
 //! - `PREV_FREE` says the block just below is free, so its footer at `b - 4` gives its size.
+//! - `BINNED` says a free block is on a bin rather than a class list (`segment.rs`).
 //! - `slack` = capacity − requested size: `size()` returns the request without a second word.
 //!   Blocks are split whenever the rest would make a block of [`MIN_BLOCK`], so slack ≤ 7 + 15.
 //! - `depth` names the segment (mark level) that owns the block.

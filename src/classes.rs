@@ -12,7 +12,7 @@
 //!
 //! `class` files a block; `class_at_least` rounds a request up to a class whose every block fits
 //! ("good fit"), so the search never walks a list beyond the few blocks of the request's own list
-//! that `Segment::find` looks at first.
+//! that `Segment::take` looks at first.
 
 pub const SL_LOG: u32 = 3;
 pub const SL_COUNT: usize = 1 << SL_LOG;

@@ -10,8 +10,9 @@
 //! 1. Blocks tile each segment from its control block to the next segment's control block (or to
 //!    `top` for the newest), and no two free blocks are adjacent (free coalesces at once).
 //! 2. The block just below `top` is never free: freeing it lowers `top` instead.
-//! 3. Allocation is served only from the newest segment: its free lists first (`Segment::find`), then
-//!    by carving at `top`, growing memory when needed.
+//! 3. Allocation is served only from the newest segment: a small request from its bins first,
+//!    then from its class lists (`Segment::take`), then by carving at `top`, growing memory when
+//!    needed (`take_block`).
 
 use crate::block::{self, BINNED, FREE, HEADER, MIN_BLOCK, PREV_FREE, SIZE_MASK};
 use crate::mem::Mem;
@@ -420,7 +421,7 @@ impl<S: Source> Heap<S> {
     fn free_block(self, segment: &mut Segment, live: Live) {
         let Live { block, size, .. } = live;
         let next = block + size;
-        if segment.bin_fits(size) && next != self.root().top {
+        if next != self.root().top && segment.bin_fits(size) {
             let next_header = self.mem.load(next);
             if (self.mem.load(block) | next_header) & (PREV_FREE | FREE) == 0 {
                 self.mem.store(block, size | FREE | BINNED);

@@ -4,8 +4,8 @@
 //! [`Source`] and is unit-tested natively. On wasm32 the crate also provides the raw ABI exports
 //! (feature `module`, see `abi.rs`) and [`WasmHeap`] for `#[global_allocator]`.
 //!
-//! Reading order: `block.rs` (layout), `classes.rs` (size classes), `segment.rs` (free lists),
-//! `heap.rs` (the algorithm), `marks.rs`, `check.rs`, `stats.rs`.
+//! Reading order: `block.rs` (layout), `classes.rs` (size classes), `segment.rs` (lists, bins),
+//! `heap.rs` (the algorithm), `marks.rs`, `tally.rs`, `check.rs`, `stats.rs`.
 #![no_std]
 
 // Native builds (unit tests, host tools) take std's panic handler.

@@ -43,8 +43,9 @@ pub const BIN_MAX: u32 = 248;
 /// Bins, indexed by block size / 8 (16..=248 bytes: indices 2..=31).
 pub const BIN_COUNT: usize = (BIN_MAX / 8 + 1) as usize;
 const _: () = assert!(BIN_COUNT.is_power_of_two(), "bin indices are masked, not bounds-checked");
-/// Binned bytes a segment may hold whatever its size; each block cut at its top adds an eighth of
-/// its size to that.
+/// Binned bytes a segment may hold whatever its size; each block cut at its top without growing
+/// memory adds an eighth of its size to that (`Heap::carve`; the cold path that grows memory does
+/// not, which keeps it short: the cap lags by an eighth of the blocks that caused a grow).
 pub const BIN_CAP_MIN: u32 = 4096;
 
 #[repr(C)]
@@ -74,7 +75,7 @@ pub struct Segment {
 
 const _: () = assert!(SL_COUNT <= 8, "sl_bitmap entries are u8");
 
-/// How many blocks of the request's own list `find` looks at before it takes a larger block.
+/// How many blocks of the request's own list `take` looks at before it takes a larger block.
 pub const OWN_LIST_PROBES: u32 = 4;
 
 #[inline(always)]

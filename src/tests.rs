@@ -188,10 +188,16 @@ fn a_corrupted_bin_is_found() {
 
 #[test]
 fn two_epochs_never_give_the_same_check_bits_at_one_place() {
-    for (block, size) in [(4096, 16), (0x10_0000, 248), (0xFFFF_0000, 1 << 20)] {
+    // and a spoiled tag (check bits inverted) never matches at its place in any of those epochs
+    for (block, size) in [(4096, 16), (0x10_0000, 248), (0xFFFF_0000, 1 << 20), (0x2968, 24)] {
+        let check = |epoch| crate::block::tag(block, crate::block::epoch_key(epoch), 0, size, size - 8) >> 13;
         let mut seen = std::collections::HashSet::new();
         for epoch in 0..1u32 << 16 {
-            assert!(seen.insert(crate::block::tag(block, crate::block::epoch_key(epoch), 0, size, size - 8) >> 13), "{block:#x} {epoch}");
+            assert!(seen.insert(check(epoch)), "{block:#x} {epoch}");
+        }
+        for epoch in 0..1u32 << 16 {
+            let spoiled = crate::block::spoiled(check(epoch) << 13) >> 13;
+            assert!(!seen.contains(&spoiled), "spoiled tag of epoch {epoch} at {block:#x} matches another");
         }
     }
 }
