@@ -21,7 +21,7 @@ const npm = (args, cwd) => execFileSync('npm', [...args, '--no-audit', '--no-fun
 const FILES = [
   'CHANGELOG.md', 'LICENSE-APACHE', 'LICENSE-MIT', 'README.md', 'package.json',
   'wasm/wasmheap-c.wasm', 'wasm/wasmheap-import-memory.wasm', 'wasm/wasmheap-libc.c', 'wasm/wasmheap-libc.h',
-  'wasm/wasmheap.d.ts', 'wasm/wasmheap.h', 'wasm/wasmheap.js', 'wasm/wasmheap.wasm',
+  'wasm/wasmheap-static.wasm', 'wasm/wasmheap-tiny.wasm', 'wasm/wasmheap.d.ts', 'wasm/wasmheap.h', 'wasm/wasmheap.js', 'wasm/wasmheap.wasm',
 ];
 
 test('package.json: an ES module with an exports map and types, no install scripts', () => {
@@ -64,17 +64,23 @@ const heap = await load();                                  // ./wasmheap.wasm n
 const p = heap.writeString("from the tarball");
 const im = await load(new URL(import.meta.resolve("wasmheap/wasmheap-import-memory.wasm")));
 const c = await load(await readFile(new URL(import.meta.resolve("wasmheap/wasmheap-c.wasm"))));
+const st = await load(new URL(import.meta.resolve("wasmheap/wasmheap-static.wasm")));
+const stPtr = st.allocate(100);
+const tiny = await WebAssembly.instantiate(await readFile(new URL(import.meta.resolve("wasmheap/wasmheap-tiny.wasm"))));
+const tinyPtr = tiny.instance.exports.allocate(100);
 let refused = "";
 try { heap.allocate(2 ** 32); } catch (e) { refused = e.constructor.name; }
 console.log(JSON.stringify({
   wasmheap: heap instanceof WasmHeap, text: heap.readString(p), check: heap.check(),
   fields: STAT_FIELDS.length, im: im.check(), c: typeof c.exports.malloc, refused,
+  static: stPtr !== 0 && st.check() === 0, tiny: tiny.instance.exports.size(tinyPtr),
   resolved: import.meta.resolve("wasmheap"),
 }));
 `);
   const out = JSON.parse(execFileSync(process.execPath, ['main.js'], { cwd: project, encoding: 'utf8' }));
   assert.deepEqual(out, {
     wasmheap: true, text: 'from the tarball', check: 0, fields: 16, im: 0, c: 'function', refused: 'RangeError',
+    static: true, tiny: 100,
     resolved: `file://${project}/node_modules/wasmheap/wasm/wasmheap.js`,
   });
   // Nothing outside the exports map is reachable, and CommonJS require() is refused (an ES module).
