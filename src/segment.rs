@@ -23,7 +23,8 @@
 //!   cut at the top): bins serve small requests only, so past the cap a freed block goes to the
 //!   class lists.
 //!
-//! Both kinds are doubly linked through the first two words after the header (next, prev).
+//! Both kinds are doubly linked through the first two words after the header (next, prev): one
+//! set of link helpers serves both.
 //!
 //! Invariants (checked by `check()`):
 //! 1. Every free block of a segment is on exactly one list of that segment: its bin if its header
@@ -93,6 +94,43 @@ fn bin(size: u32) -> usize {
     (size >> 3) as usize & (BIN_COUNT - 1)
 }
 
+// Both kinds of list are doubly linked through the two words after a free block's header.
+
+/// Links `block` in front of `next` (0: the list was empty); the caller makes it the head.
+#[inline(always)]
+fn link_first(mem: Mem, block: u32, next: u32) {
+    mem.store(block + 4, next);
+    mem.store(block + 8, 0);
+    if next != 0 {
+        mem.store(next + 8, block);
+    }
+}
+
+/// Takes the head `block` out of its list's links; returns the block after it, the new head.
+#[inline(always)]
+fn unlink_first(mem: Mem, block: u32) -> u32 {
+    let next = mem.load(block + 4);
+    if next != 0 {
+        mem.store(next + 8, 0);
+    }
+    next
+}
+
+/// Takes `block` out of its list's links. When it was the head, returns the block after it, which
+/// the caller makes the head.
+#[inline(always)]
+fn unlink(mem: Mem, block: u32) -> Option<u32> {
+    let (next, prev) = (mem.load(block + 4), mem.load(block + 8));
+    if next != 0 {
+        mem.store(next + 8, prev);
+    }
+    if prev != 0 {
+        mem.store(prev + 4, next);
+        return None;
+    }
+    Some(next)
+}
+
 impl Segment {
     /// An empty segment with identity `id`. The heads need no clearing: they are only read where
     /// the bitmaps say a list is non-empty.
@@ -144,31 +182,28 @@ impl Segment {
     /// Takes the first block off bin `index`, or 0.
     #[inline(always)]
     fn unbin_first(&mut self, mem: Mem, index: u32) -> u32 {
-        let bin = &mut self.bins[index as usize & (BIN_COUNT - 1)];
-        let block = *bin;
+        let block = self.bins[index as usize & (BIN_COUNT - 1)];
         if block != 0 {
-            let next = mem.load(block + 4);
-            *bin = next;
-            if next != 0 {
-                mem.store(next + 8, 0);
-            } else {
-                self.bin_map &= !(1 << index);
-            }
+            self.pop_bin(index, unlink_first(mem, block));
             self.binned_bytes -= index << 3;
         }
         block
+    }
+
+    /// The head of bin `index` is leaving it; `next` takes its place.
+    #[inline(always)]
+    fn pop_bin(&mut self, index: u32, next: u32) {
+        self.bins[index as usize & (BIN_COUNT - 1)] = next;
+        if next == 0 {
+            self.bin_map &= !(1 << index);
+        }
     }
 
     /// Puts the free block (header `size | FREE | BINNED` and footer written) on the bin of its size.
     #[inline(always)]
     pub fn bin(&mut self, mem: Mem, block: u32, size: u32) {
         debug_assert!(size <= BIN_MAX && mem.load(block) & (FREE | BINNED | SIZE_MASK) == size | FREE | BINNED);
-        let next = self.bins[bin(size)];
-        mem.store(block + 4, next);
-        mem.store(block + 8, 0);
-        if next != 0 {
-            mem.store(next + 8, block);
-        }
+        link_first(mem, block, self.bins[bin(size)]);
         self.bins[bin(size)] = block;
         self.bin_map |= 1 << (size >> 3);
         self.binned_bytes += size;
@@ -177,19 +212,13 @@ impl Segment {
     /// Takes a free block off its list, whichever kind `header` (its header word) says it is on.
     pub fn unlist(&mut self, mem: Mem, block: u32, header: u32) {
         let size = header & SIZE_MASK;
-        let (next, prev) = (mem.load(block + 4), mem.load(block + 8));
-        if next != 0 {
-            mem.store(next + 8, prev);
-        }
-        if prev != 0 {
-            mem.store(prev + 4, next);
-        } else if header & BINNED != 0 {
-            self.bins[bin(size)] = next;
-            if next == 0 {
-                self.bin_map &= !(1 << (size >> 3));
+        if let Some(next) = unlink(mem, block) {
+            if header & BINNED != 0 {
+                self.pop_bin(size >> 3, next);
+            } else {
+                let (fl, sl) = class(size);
+                self.pop_head(fl, sl, next);
             }
-        } else {
-            self.unlink_head(size, next);
         }
         if header & BINNED != 0 {
             self.binned_bytes -= size;
@@ -212,22 +241,11 @@ impl Segment {
         // A list whose bit is clear may have a stale head from before a reset: it is empty.
         let listed = self.sl_bitmap[row(fl)] >> sl & 1 != 0;
         let head = &mut self.heads[row(fl)][col(sl)];
-        let next = if listed { *head } else { 0 };
-        mem.store(block + 4, next);
-        mem.store(block + 8, 0);
-        if next != 0 {
-            mem.store(next + 8, block);
-        }
+        link_first(mem, block, if listed { *head } else { 0 });
         *head = block;
         self.fl_bitmap |= 1 << fl;
         self.sl_bitmap[row(fl)] |= 1 << sl;
         self.free_bytes += size;
-    }
-
-    /// The head of the list of `size` is leaving it; `next` takes its place.
-    fn unlink_head(&mut self, size: u32, next: u32) {
-        let (fl, sl) = class(size);
-        self.pop_head(fl, sl, next);
     }
 
     /// The head of list (fl, sl) is leaving it; `next` takes its place.
@@ -262,13 +280,7 @@ impl Segment {
             for _ in 0..OWN_LIST_PROBES {
                 let block_size = mem.load(block) & SIZE_MASK;
                 if block_size >= size {
-                    let (next, prev) = (mem.load(block + 4), mem.load(block + 8));
-                    if next != 0 {
-                        mem.store(next + 8, prev);
-                    }
-                    if prev != 0 {
-                        mem.store(prev + 4, next);
-                    } else {
+                    if let Some(next) = unlink(mem, block) {
                         self.pop_head(fl, sl, next);
                     }
                     self.free_bytes -= block_size;
@@ -292,11 +304,7 @@ impl Segment {
         }
         let sl = map.trailing_zeros();
         let block = self.heads[row(fl)][col(sl)];
-        let next = mem.load(block + 4);
-        if next != 0 {
-            mem.store(next + 8, 0);
-        }
-        self.pop_head(fl, sl, next);
+        self.pop_head(fl, sl, unlink_first(mem, block));
         self.free_bytes -= mem.load(block) & SIZE_MASK;
         block
     }
