@@ -64,6 +64,8 @@ pub extern "C" fn check() -> u32 {
 #[unsafe(no_mangle)]
 pub extern "C" fn stats(out: u32) {
     let stats = ready_heap().map(|h| h.stats()).unwrap_or_default();
+    // Safety: the ABI makes `out..out + 64` the caller's (README, "Guarantees"); in wasm any
+    // address is memory, and one past the end traps rather than corrupting anything.
     unsafe { core::ptr::write_unaligned(out as *mut Stats, stats) }
 }
 

@@ -39,6 +39,7 @@ pub fn realloc<S: Source>(heap: Heap<S>, ptr: u32, size: u32) -> u32 {
     if aligned == 0 {
         return moved;
     }
+    // Safety: both are live blocks of at least `size` bytes, distinct, in the heap's memory.
     unsafe { core::ptr::copy_nonoverlapping(heap.mem.ptr(moved), heap.mem.ptr(aligned), size as usize) };
     heap.deallocate(moved);
     aligned
@@ -64,6 +65,7 @@ pub fn zeroed<S: Source>(heap: Heap<S>, size: u32, align: u32, fresh_from: u32) 
     // `ptr == 0` the sum is `size`).
     let clear_end = (ptr + size).min(fresh_from);
     if ptr != 0 && clear_end > ptr {
+        // Safety: `ptr..clear_end` lies inside the block just allocated (`clear_end <= ptr + size`).
         unsafe { core::ptr::write_bytes(heap.mem.ptr(ptr), 0, (clear_end - ptr) as usize) }
     }
     ptr
@@ -81,6 +83,7 @@ pub fn posix_memalign<S: Source>(heap: Heap<S>, memptr: u32, align: u32, size: u
     if ptr == 0 {
         return ENOMEM;
     }
+    // Safety: C's contract for `posix_memalign`: `memptr` points at a pointer the caller owns.
     unsafe { core::ptr::write_unaligned(heap.mem.ptr(memptr) as *mut u32, ptr) };
     0
 }

@@ -93,6 +93,10 @@ impl<S: Source> Heap<S> {
     }
 
     pub(crate) fn root(self) -> &'static mut Root {
+        // Safety: `new`'s contract: the region from `start` is the heap's, the root at its start,
+        // 8-aligned; only this single-threaded heap touches it. Two references from here alias:
+        // callers use one for a step and do not use an older one after taking a newer (#13 asks
+        // for short borrows or raw field access instead).
         unsafe { &mut *(self.mem.ptr(self.start) as *mut Root) }
     }
 
@@ -103,6 +107,8 @@ impl<S: Source> Heap<S> {
     /// The segment whose record is at `record`.
     #[inline(always)]
     pub(crate) fn segment_at(self, record: u32) -> &'static mut Segment {
+        // Safety: `record` is a segment record the root names (or, after a hash collision in
+        // `live` only, memory of the heap's region, which the heap owns anyway); 8-aligned.
         unsafe { &mut *(self.mem.ptr(record) as *mut Segment) }
     }
 
@@ -504,6 +510,8 @@ impl<S: Source> Heap<S> {
             return self.failed();
         }
         let keep = live.request.min(request) as usize;
+        // Safety: the old block is live and holds at least `keep` bytes; the new block was just
+        // taken from free memory, so the two do not overlap.
         unsafe { core::ptr::copy_nonoverlapping(self.mem.ptr(payload), self.mem.ptr(block + HEADER), keep) };
         let segment = self.segment_at(live.segment);
         segment.live.take(live.request);

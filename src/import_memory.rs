@@ -42,6 +42,7 @@ unsafe extern "C" {
 
 impl Source for Region {
     fn grow(&self, end: u32, min_end: u32) -> Option<u32> {
+        // Safety: the shim's function takes nothing and reads its own global.
         if unsafe { __wasmheap_grows() } != 0 { WasmMemory.grow(end, min_end) } else { None }
     }
 }
@@ -68,6 +69,7 @@ pub extern "C" fn __wasmheap_init(start: u32, end: u32) -> u32 {
     // A region whose root is zero is a new heap (`ensure_init`); the root is all it reads. Where
     // the root reaches past the end of memory, `ensure_init` grows it: fresh pages are zero.
     let root = ROOT_SIZE.min(memory - start);
+    // Safety: `start..start + root` is inside memory (checked above) and the host gave it to the heap.
     unsafe { core::ptr::write_bytes(Mem::WASM.ptr(start), 0, root as usize) };
     match heap(start) {
         Some(h) if h.ensure_init(end) => start,
@@ -136,6 +138,7 @@ pub extern "C" fn __wasmheap_check(start: u32) -> u32 {
 #[unsafe(no_mangle)]
 pub extern "C" fn __wasmheap_stats(start: u32, out: u32) {
     let stats = heap(start).map(|h| h.stats()).unwrap_or_default();
+    // Safety: as `stats` of the raw ABI: the 64 bytes at `out` are the caller's.
     unsafe { core::ptr::write_unaligned(out as *mut Stats, stats) }
 }
 

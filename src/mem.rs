@@ -28,12 +28,14 @@ impl Mem {
     #[inline(always)]
     pub fn load(self, offset: u32) -> u32 {
         debug_assert!(offset % 4 == 0);
+        // Safety: `new`'s contract (or, in wasm, all of memory): the offset is valid and aligned.
         unsafe { *(self.ptr(offset) as *const u32) }
     }
 
     #[inline(always)]
     pub fn store(self, offset: u32, value: u32) {
         debug_assert!(offset % 4 == 0);
+        // Safety: as for `load`.
         unsafe { *(self.ptr(offset) as *mut u32) = value }
     }
 }

@@ -77,6 +77,8 @@ unsafe impl GlobalAlloc for WasmHeap {
         let new = heap.allocate_aligned(new_size as u32, layout.align() as u32);
         if new != 0 {
             let keep = layout.size().min(new_size);
+            // Safety: `ptr` is the caller's live block of `layout.size()` bytes (GlobalAlloc's
+            // contract); `new` is a distinct block of at least `new_size`.
             unsafe { core::ptr::copy_nonoverlapping(ptr, new as *mut u8, keep) };
             heap.deallocate(ptr as u32);
         }
