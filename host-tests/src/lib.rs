@@ -52,6 +52,13 @@ pub fn repo_path(relative: &str) -> PathBuf {
     repo_root().join(relative)
 }
 
+/// The bytes of a file of the repository, such as a module in `wasm/`; a missing one panics with a
+/// hint to build it.
+pub fn read_repo_file(relative: &str) -> Vec<u8> {
+    let path = repo_path(relative);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (run scripts/build)", path.display()))
+}
+
 /// Size of a wasm page.
 pub const PAGE: u32 = 65536;
 
@@ -622,6 +629,21 @@ impl Heap {
     }
 
     // ---- helpers for tests -------------------------------------------------------------------
+
+    /// Allocates `size`-byte blocks, each filled with its index, until `allocate` returns 0 (which
+    /// must happen within `most` blocks); returns them.
+    pub fn fill_up(&mut self, size: u32, most: usize) -> Vec<u32> {
+        let mut v = Vec::new();
+        loop {
+            let p = self.allocate(size);
+            if p == 0 {
+                return v;
+            }
+            self.fill(p, size, v.len() as u8);
+            v.push(p);
+            assert!(v.len() < most, "allocate({size}) did not fail within {most} blocks");
+        }
+    }
 
     /// `allocate(size)`, asserting success, and fills the block with `byte`.
     pub fn alloc_filled(&mut self, size: u32, byte: u8) -> u32 {

@@ -17,10 +17,7 @@ const STACK: u32 = 4096;
 
 fn bytes() -> &'static [u8] {
     static B: OnceLock<Vec<u8>> = OnceLock::new();
-    B.get_or_init(|| {
-        let path = host_tests::repo_path("wasm/wasmheap-import-memory.wasm");
-        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (scripts/build)", path.display()))
-    })
+    B.get_or_init(|| host_tests::read_repo_file("wasm/wasmheap-import-memory.wasm"))
 }
 
 fn module() -> &'static Module {

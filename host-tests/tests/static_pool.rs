@@ -3,7 +3,7 @@
 //! `WASMHEAP_WASM` says; the rest of the suite runs on it too (scripts/test runs it on a build
 //! of the same source with a 4 MiB pool: `WASMHEAP_POOL_BYTES=4M`).
 
-use host_tests::{Heap, PAGE, engine, has_memory_grow, repo_path};
+use host_tests::{Heap, PAGE, engine, has_memory_grow, read_repo_file};
 use std::sync::OnceLock;
 use wasmtime::Module;
 
@@ -12,11 +12,7 @@ const POOL: u32 = 32 << 10;
 
 fn bytes() -> &'static [u8] {
     static BYTES: OnceLock<Vec<u8>> = OnceLock::new();
-    BYTES.get_or_init(|| {
-        let path = repo_path("wasm/wasmheap-static.wasm");
-        std::fs::read(&path)
-            .unwrap_or_else(|e| panic!("{}: {e} (run scripts/build)", path.display()))
-    })
+    BYTES.get_or_init(|| read_repo_file("wasm/wasmheap-static.wasm"))
 }
 
 fn module() -> &'static Module {
@@ -31,18 +27,9 @@ fn pool() -> Heap {
     h
 }
 
-/// Allocates `size`-byte blocks, each filled with its index, until `allocate` returns 0.
+/// Allocates `size`-byte blocks, each filled with its index, until the pool is full.
 fn fill_up(h: &mut Heap, size: u32) -> Vec<u32> {
-    let mut v = Vec::new();
-    loop {
-        let p = h.allocate(size);
-        if p == 0 {
-            return v;
-        }
-        h.fill(p, size, v.len() as u8);
-        v.push(p);
-        assert!(v.len() < 1 << 16, "allocate never fails in a 32 KiB pool");
-    }
+    h.fill_up(size, 1 << 16)
 }
 
 fn assert_contents(h: &Heap, blocks: &[u32], size: u32) {
@@ -58,7 +45,7 @@ fn the_code_has_no_memory_grow_instruction() {
         "wasm/wasmheap-static.wasm contains memory.grow"
     );
     // The scan finds the instruction where it is: the default module grows its memory.
-    let default = std::fs::read(repo_path("wasm/wasmheap.wasm")).unwrap();
+    let default = read_repo_file("wasm/wasmheap.wasm");
     assert!(
         has_memory_grow(&default),
         "the scan missed memory.grow in wasm/wasmheap.wasm"

@@ -7,7 +7,7 @@
 mod common;
 
 use common::{Op, Raw};
-use host_tests::{CapLimiter, Heap, State, XorShift, engine, pattern, repo_path};
+use host_tests::{CapLimiter, Heap, State, XorShift, engine, pattern, read_repo_file};
 use std::collections::HashMap;
 use std::sync::OnceLock;
 use wasmtime::{ExternType, Instance, Module, Store};
@@ -18,11 +18,7 @@ const MAX_REQUEST: u32 = 0xFFFE_0000;
 
 fn bytes() -> &'static [u8] {
     static BYTES: OnceLock<Vec<u8>> = OnceLock::new();
-    BYTES.get_or_init(|| {
-        let path = repo_path("wasm/wasmheap-tiny.wasm");
-        std::fs::read(&path)
-            .unwrap_or_else(|e| panic!("{}: {e} (run scripts/build)", path.display()))
-    })
+    BYTES.get_or_init(|| read_repo_file("wasm/wasmheap-tiny.wasm"))
 }
 
 fn module() -> &'static Module {
@@ -536,7 +532,7 @@ fn the_shared_recorded_sequences_give_the_same_sizes_as_the_default_module() {
             .collect();
         let on_tiny = common::replay_direct(&mut tiny(256 << 20), &ops);
         let mut default = Heap::of(
-            &Module::from_file(engine(), repo_path("wasm/wasmheap.wasm")).unwrap(),
+            &Module::new(engine(), read_repo_file("wasm/wasmheap.wasm")).unwrap(),
             false,
             256 << 20,
         );
