@@ -31,7 +31,54 @@ export interface WasmheapExports {
   realloc?(ptr: number, size: number): number;
   aligned_alloc?(align: number, size: number): number;
   posix_memalign?(memptr: number, align: number, size: number): number;
+  /** The debug flavor (wasmheap-debug.wasm; README, "The debug flavor"). */
+  debug_buffer?(): number;
+  debug_set_tag?(tag: number): void;
+  debug_set_trap?(on: number): void;
+  debug_set_check?(on: number): void;
+  debug_live?(from: number, out: number, max: number): number;
+  debug_blocks?(from: number, out: number, max: number): number;
+  debug_report_count?(): number;
+  debug_reports?(from: number, out: number, max: number): number;
 }
+
+/** A block of the heap, from {@link WasmHeap.blocks} (debug flavor). */
+export interface Block {
+  address: number;
+  size: number;
+  state: 'used' | 'free' | 'binned' | 'control' | 'top';
+  /** The segment (mark level). */
+  depth: number;
+  /** For a used block: its pointer, requested size, id and caller tag (else 0). */
+  ptr: number;
+  request: number;
+  id: number;
+  tag: number;
+}
+
+/** A live allocation, from {@link WasmHeap.leaks} (debug flavor). */
+export interface Allocation {
+  ptr: number;
+  size: number;
+  id: number;
+  tag: number;
+}
+
+/** A problem the debug flavor found, from {@link WasmHeap.reports}. */
+export interface Report {
+  seq: number;
+  code: 1 | 2 | 3 | 4 | 5 | 6;
+  name: 'bad-deallocate' | 'bad-reallocate' | 'stale-mark' | 'overrun' | 'write-after-free' | 'corrupted';
+  ptr: number;
+  id: number;
+  detail: number;
+  /** For codes 1 and 2: why the pointer was refused. */
+  reason?: 'misaligned' | 'outside' | 'already-free' | 'not-live';
+}
+
+export declare const BLOCK_STATES: readonly Block['state'][];
+export declare const REPORT_NAMES: Readonly<Record<number, Report['name']>>;
+export declare const REFUSAL_REASONS: Readonly<Record<number, NonNullable<Report['reason']>>>;
 
 /** The statistics (README, "Statistics"). */
 export interface Stats {
@@ -122,6 +169,16 @@ export declare class WasmHeap {
   stats(): Stats;
   /** The statistics as the module writes them (the wrapper's block included). */
   rawStats(): Stats;
+
+  /** Whether the module is the debug flavor: the methods below throw a TypeError otherwise. */
+  readonly isDebug: boolean;
+  setTag(tag: number): void;
+  setTrap(on: boolean): void;
+  setCheck(on: boolean): void;
+  blocks(): Block[];
+  leaks(): Allocation[];
+  reports(from?: number): Report[];
+  reportCount(): number;
 
   /** Whole-memory views, re-taken after memory grows: use them at once. */
   readonly u8: Uint8Array;

@@ -25,6 +25,17 @@ export const STAT_FIELDS = Object.freeze([
   'mark_depth', 'memory_grows', 'heap_start', 'heap_top',
 ]);
 
+/** `blocks()` states, by the number `debug_blocks` writes (debug flavor). */
+export const BLOCK_STATES = Object.freeze(['used', 'free', 'binned', 'control', 'top']);
+
+/** `reports()` names, by report code (debug flavor; README, "The debug flavor"). */
+export const REPORT_NAMES = Object.freeze({
+  1: 'bad-deallocate', 2: 'bad-reallocate', 3: 'stale-mark', 4: 'overrun', 5: 'write-after-free', 6: 'corrupted',
+});
+
+/** Why a pointer was refused: the `detail` of reports 1 and 2. */
+export const REFUSAL_REASONS = Object.freeze({ 1: 'misaligned', 2: 'outside', 3: 'already-free', 4: 'not-live' });
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -201,7 +212,7 @@ export class LiveView {
 }
 
 export class WasmHeap {
-  #x; #memory; #views = new Map(); #buffer = null; #scratch = 0; #scratchAllocations = 0;
+  #x; #memory; #views = new Map(); #buffer = null; #scratch = 0; #scratchAllocations = 0; #debugBuffer = 0;
 
   constructor(instance, memory) {
     if (!(instance instanceof WebAssembly.Instance)) {
@@ -215,7 +226,10 @@ export class WasmHeap {
       throw new TypeError('wasmheap: new WasmHeap(instance, memory): the instance exports no memory and ' +
         `memory is ${describe(memory)}, not a WebAssembly.Memory`);
     }
-    if (typeof this.#x.init !== 'function') this.#allocScratch();
+    // The debug flavor lends a buffer outside the heap for statistics and walks: no block of
+    // the wrapper's own shows up among the caller's allocations.
+    if (typeof this.#x.debug_buffer === 'function') this.#debugBuffer = this.#x.debug_buffer() >>> 0;
+    else if (typeof this.#x.init !== 'function') this.#allocScratch();
   }
 
   /** The raw exports of the instance (results are signed: prefer the methods). */
@@ -265,13 +279,14 @@ export class WasmHeap {
   /** free_all(); the block that `stats()` writes into is allocated again if it went too. */
   freeAll() {
     this.#x.free_all();
-    if (this.size(this.#scratch) !== 64) this.#allocScratch();
+    if (this.#debugBuffer === 0 && this.size(this.#scratch) !== 64) this.#allocScratch();
   }
 
   /** The statistics as an object (STAT_FIELDS), without the 64-byte block this wrapper keeps
    *  for them: `rawStats()` has the figures as the module writes them. */
   stats() {
     const s = this.rawStats();
+    if (this.#debugBuffer !== 0) return s;
     s.live_blocks -= 1;
     s.live_bytes -= 64;
     s.peak_live_bytes -= 64;
@@ -280,11 +295,87 @@ export class WasmHeap {
   }
 
   rawStats() {
+    if (this.#debugBuffer !== 0) {
+      this.#x.stats(this.#debugBuffer);
+      return Object.fromEntries(STAT_FIELDS.map((name, i) => [name, this.#word(this.#debugBuffer, i)]));
+    }
     if (this.size(this.#scratch) !== 64) throw new Error('wasmheap: the stats block was freed (free_all from the raw exports?)');
     this.#x.stats(this.#scratch);
     const words = new Uint32Array(this.#memory.buffer, this.#scratch, 16);
     return Object.fromEntries(STAT_FIELDS.map((name, i) => [name, words[i]]));
   }
+
+  // ---- the debug flavor (wasmheap-debug.wasm) ----------------------------------------------
+
+  /** Whether the module is the debug flavor (the methods below need it). */
+  get isDebug() { return this.#debugBuffer !== 0; }
+
+  /** The caller tag stored in every allocation made from now on (a call-site number, say). */
+  setTag(tag) { this.#debug('setTag(tag)').debug_set_tag(u32(tag, 'setTag(tag)', 'tag')); }
+
+  /** true: the module traps at the first problem, once its report is recorded. */
+  setTrap(on) { this.#debug('setTrap(on)').debug_set_trap(on ? 1 : 0); }
+
+  /** true: the module runs check() after every call. */
+  setCheck(on) { this.#debug('setCheck(on)').debug_set_check(on ? 1 : 0); }
+
+  /** Every block of the heap in address order, then the top: {address, size, state ('used',
+   *  'free', 'binned', 'control', 'top'), depth, ptr, request, id, tag}. */
+  blocks() {
+    return this.#walk('blocks()', 'debug_blocks', 8).map((w) => ({
+      address: w[0], size: w[1], state: BLOCK_STATES[w[2]], depth: w[3], ptr: w[4], request: w[5], id: w[6], tag: w[7],
+    }));
+  }
+
+  /** The live allocations in address order: {ptr, size, id, tag}. At the end of a program,
+   *  its leaks. */
+  leaks() {
+    return this.#walk('leaks()', 'debug_live', 4).map((w) => ({ ptr: w[0], size: w[1], id: w[2], tag: w[3] }));
+  }
+
+  /** The problems reported from number `from` on that the module still holds (the last 64):
+   *  {seq, code, name, ptr, id, detail}, and `reason` for a refused pointer. */
+  reports(from = 0) {
+    const x = this.#debug('reports(from)');
+    from = u32(from, 'reports(from)', 'from');
+    const out = [];
+    for (;;) {
+      const n = x.debug_reports(from, this.#debugBuffer, 4096 / 20) >>> 0;
+      for (let i = 0; i < n; i++) {
+        const [seq, code, ptr, id, detail] = [0, 1, 2, 3, 4].map((k) => this.#word(this.#debugBuffer, 5 * i + k));
+        const report = { seq, code, name: REPORT_NAMES[code] ?? `code ${code}`, ptr, id, detail };
+        if (code === 1 || code === 2) report.reason = REFUSAL_REASONS[detail];
+        out.push(report);
+      }
+      if (n < 4096 / 20) return out;
+      from = out[out.length - 1].seq + 1;
+    }
+  }
+
+  /** How many problems were reported so far. */
+  reportCount() { return this.#debug('reportCount()').debug_report_count() >>> 0; }
+
+  #debug(call) {
+    if (this.#debugBuffer === 0) throw new TypeError(`wasmheap: ${call} needs the debug flavor (wasmheap-debug.wasm)`);
+    return this.#x;
+  }
+
+  /** All records of a resumable walk, `words` u32 each, the first word its key. */
+  #walk(call, name, words) {
+    const x = this.#debug(call);
+    const max = 4096 / (4 * words);
+    const out = [];
+    for (let from = 0; ;) {
+      const n = x[name](from, this.#debugBuffer, max) >>> 0;
+      for (let i = 0; i < n; i++) {
+        out.push(Array.from({ length: words }, (_, k) => this.#word(this.#debugBuffer, words * i + k)));
+      }
+      if (n < max) return out;
+      from = out[out.length - 1][0] + 1;
+    }
+  }
+
+  #word(base, index) { return this.dataView.getUint32(base + 4 * index, true); }
 
   #allocScratch() {
     this.#scratch = this.allocateAligned(64, 8);
