@@ -34,7 +34,10 @@ before(async () => {
   page.on('pageerror', (e) => consoleErrors.push(`page error: ${e.message}`));
   page.on('requestfailed', (r) => consoleErrors.push(`request failed: ${r.url()}`));
   await page.goto(url);
-  await page.waitForSelector('body[data-ready="1"]', { timeout: 20_000 });
+  await page.waitForSelector('body[data-ready="1"]', { state: 'attached', timeout: 20_000 }).catch(async (e) => {
+    const shown = await page.textContent('#error').catch(() => '');
+    throw new Error(`the page did not start: ${shown}\n${consoleErrors.join('\n')}\n${e.message}`);
+  });
 });
 
 after(async () => {
