@@ -454,7 +454,7 @@ function drawChart(results, trace) {
   chart.replaceChildren();
   const panels = [
     ['nsPerOp', 'time per operation (ns, lower is better)', (v) => v.toFixed(1)],
-    ['memoryBytes', 'linear memory at the end (KiB, lower is better)', (v) => fmt(Math.round(v / 1024))],
+    ['memoryBytes', 'peak linear memory: at the end, it never shrinks (KiB, lower is better)', (v) => fmt(Math.round(v / 1024))],
   ];
   const pw = W / 2, top = 44, bottom = 36, barH = H - top - bottom;
   chart.append(svg('text', { x: 0, y: 14, 'font-weight': 'bold' }, `${trace.name}: ${fmt(trace.ops.length / 3)} operations. ${trace.desc}`));
