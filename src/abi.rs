@@ -1,6 +1,10 @@
 //! The raw ABI of `wasm/wasmheap.wasm` (README.md, "The raw ABI"). Every value is an i32.
+//! In the debug flavor the same exports go through the debug layer (`debug/mod.rs`).
 
+#[cfg(feature = "debug")]
+use crate::debug::{heap, ready_heap};
 use crate::stats::Stats;
+#[cfg(not(feature = "debug"))]
 use crate::wasm::{heap, ready_heap};
 
 #[unsafe(no_mangle)]

@@ -124,6 +124,12 @@ impl<S: Source> Heap<S> {
         self.start + ROOT_SIZE + HEADER
     }
 
+    /// The lowest pointer a block can have: the payload of segment 0's first block.
+    #[inline(always)]
+    pub(crate) fn first_payload(self) -> u32 {
+        self.start + ROOT_SIZE + CONTROL_SIZE + HEADER
+    }
+
     /// Whether the region holds a heap already (a new region is all zero).
     #[inline]
     pub fn is_initialized(self) -> bool {
@@ -197,7 +203,7 @@ impl<S: Source> Heap<S> {
 
     #[cold]
     #[inline(never)]
-    fn failed(self) -> u32 {
+    pub(crate) fn failed(self) -> u32 {
         self.root().failures += 1;
         0
     }
@@ -377,8 +383,7 @@ impl<S: Source> Heap<S> {
     #[inline(always)]
     pub(crate) fn live(self, payload: u32) -> Option<Live> {
         let root = self.root();
-        let first_payload = self.start + ROOT_SIZE + CONTROL_SIZE + HEADER;
-        if payload % 8 != 0 || payload < first_payload || payload >= root.top {
+        if payload % 8 != 0 || payload < self.first_payload() || payload >= root.top {
             return None;
         }
         let block = payload - HEADER;
@@ -491,17 +496,7 @@ impl<S: Source> Heap<S> {
             return 0;
         };
         let Some(size) = block::block_size(request) else { return self.failed() };
-        let segment = self.segment_at(live.segment);
-        if self.resize_in_place(segment, live, size) {
-            // Same block, new request: retag (the segment keeps it) and recount the bytes.
-            let size = self.mem.load(live.block) & SIZE_MASK;
-            let tag = block::tag(live.block, segment.key, segment.depth, size, request);
-            self.mem.store(live.block + 4, tag);
-            segment.live.resize(live.request, request);
-            let root = self.root();
-            root.reallocations += 1;
-            root.frees_and_live_bytes.resize(live.request, request);
-            root.peak_live_bytes = root.peak_live_bytes.max(root.frees_and_live_bytes.bytes());
+        if self.resize(live, size, request) {
             return payload;
         }
         let newest = self.newest();
@@ -519,6 +514,26 @@ impl<S: Source> Heap<S> {
         self.free_block(segment, live);
         self.root().reallocations += 1;
         self.hand_out(newest, block, self.mem.load(block) & SIZE_MASK, request)
+    }
+
+    /// Gives the live block a block of `size` bytes for `request` without moving it, if it can
+    /// (see `resize_in_place`): retagged and recounted as a reallocation. False when it cannot.
+    #[inline(always)]
+    pub(crate) fn resize(self, live: Live, size: u32, request: u32) -> bool {
+        let segment = self.segment_at(live.segment);
+        if !self.resize_in_place(segment, live, size) {
+            return false;
+        }
+        // Same block, new request: retag (the segment keeps it) and recount the bytes.
+        let size = self.mem.load(live.block) & SIZE_MASK;
+        let tag = block::tag(live.block, segment.key, segment.depth, size, request);
+        self.mem.store(live.block + 4, tag);
+        segment.live.resize(live.request, request);
+        let root = self.root();
+        root.reallocations += 1;
+        root.frees_and_live_bytes.resize(live.request, request);
+        root.peak_live_bytes = root.peak_live_bytes.max(root.frees_and_live_bytes.bytes());
+        true
     }
 
     /// Makes the live block `size` bytes without moving it, if it can: shrinking always can;

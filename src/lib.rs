@@ -46,6 +46,10 @@ pub use wasm::WasmHeap;
 
 #[cfg(all(target_arch = "wasm32", feature = "module"))]
 mod abi;
+#[cfg(all(target_arch = "wasm32", feature = "module", feature = "debug"))]
+mod debug;
+#[cfg(all(feature = "debug", any(not(feature = "module"), feature = "c-api", feature = "static-pool")))]
+compile_error!("feature `debug` builds wasm/wasmheap-debug.wasm: with `module` alone (no `c-api`, no `static-pool`)");
 #[cfg(all(target_arch = "wasm32", feature = "import-memory"))]
 mod import_memory;
 #[cfg(all(target_arch = "wasm32", feature = "static-pool"))]

@@ -20,7 +20,7 @@ const npm = (args, cwd) => execFileSync('npm', [...args, '--no-audit', '--no-fun
 
 const FILES = [
   'CHANGELOG.md', 'LICENSE-APACHE', 'LICENSE-MIT', 'README.md', 'package.json',
-  'wasm/wasmheap-c.wasm', 'wasm/wasmheap-import-memory.wasm', 'wasm/wasmheap-libc.c', 'wasm/wasmheap-libc.h',
+  'wasm/wasmheap-c.wasm', 'wasm/wasmheap-debug.wasm', 'wasm/wasmheap-import-memory.wasm', 'wasm/wasmheap-libc.c', 'wasm/wasmheap-libc.h',
   'wasm/wasmheap-static.wasm', 'wasm/wasmheap-tiny.wasm', 'wasm/wasmheap.d.ts', 'wasm/wasmheap.h', 'wasm/wasmheap.js', 'wasm/wasmheap.wasm',
 ];
 

@@ -128,6 +128,23 @@ pub fn static_pool() -> bool {
     *STATIC.get_or_init(|| !has_memory_grow(wasm_bytes()))
 }
 
+/// Whether the module under test is the debug flavor (`wasm/wasmheap-debug.wasm`: it exports
+/// `debug_buffer`). Its allocations are [`DEBUG_EXTRA`] bytes larger inside (canary, id, tag):
+/// tests that count bytes of blocks use [`block_of`].
+pub fn debug_flavor() -> bool {
+    static DEBUG: OnceLock<bool> = OnceLock::new();
+    *DEBUG.get_or_init(|| module().get_export("debug_buffer").is_some())
+}
+
+/// Bytes the debug flavor adds to every request (src/debug/mod.rs).
+pub const DEBUG_EXTRA: u32 = 12;
+
+/// The size of the block that holds a request of `request` bytes in the module under test.
+pub fn block_of(request: u32) -> u32 {
+    let extra = if debug_flavor() { DEBUG_EXTRA } else { 0 };
+    ((request + extra + 8 + 7) & !7).max(16)
+}
+
 /// A `ResourceLimiter` that refuses `memory.grow` beyond `max_bytes`. Tests change `max_bytes`
 /// at run time (see [`Heap::set_cap`], [`Heap::freeze_growth`]) to make growth fail and then
 /// succeed again. It also counts the growths it granted and refused.

@@ -3,7 +3,7 @@
 //! neighbour freed later merges with it, marks treat it as their segment's, and `check()` walks
 //! the bins.
 
-use host_tests::{Counter, Heap};
+use host_tests::{Counter, DEBUG_EXTRA, Heap, block_of, debug_flavor};
 
 /// `n` blocks of `size` bytes with a used block between each two, so that freeing one bins it.
 fn spaced(h: &mut Heap, n: usize, size: u32) -> Vec<u32> {
@@ -48,7 +48,7 @@ fn a_binned_block_counts_as_free_and_merges_with_a_freed_neighbour() {
     let free_before = h.stats().free_bytes;
     h.deallocate(a);
     h.deallocate(c);
-    assert_eq!(h.stats().free_bytes, free_before + 2 * 112, "binned bytes are free bytes");
+    assert_eq!(h.stats().free_bytes, free_before + 2 * block_of(100), "binned bytes are free bytes");
     h.deallocate(b); // merges a, b and c into one 336-byte block
     assert_eq!(h.allocate(320), a, "a 328-byte request fits only in the merged block");
     h.assert_sound();
@@ -57,11 +57,14 @@ fn a_binned_block_counts_as_free_and_merges_with_a_freed_neighbour() {
 #[test]
 fn a_larger_binned_block_is_split_for_a_small_request() {
     let mut h = Heap::new();
-    let big = spaced(&mut h, 1, 240)[0]; // a 248-byte block, the largest size binned
+    // (The debug flavor's blocks hold DEBUG_EXTRA bytes more: the requests leave them out.)
+    let extra = if debug_flavor() { DEBUG_EXTRA } else { 0 };
+    let big = spaced(&mut h, 1, 240 - extra)[0]; // a 248-byte block, the largest size binned
+    assert_eq!(block_of(240 - extra), 248);
     h.deallocate(big);
-    let small = h.allocate(16); // no 24-byte bin: the 248-byte bin is the smallest that fits
+    let small = h.allocate(16 - extra); // no 24-byte bin: the 248-byte bin is the smallest that fits
     assert_eq!(small, big);
-    let rest = h.allocate(200); // the 224-byte tail went back to a bin
+    let rest = h.allocate(200 - extra); // the 224-byte tail went back to a bin
     assert_eq!(rest, big + 24);
     h.assert_sound();
 }
@@ -93,7 +96,7 @@ fn bins_belong_to_their_segment_across_marks() {
 fn bins_are_capped_and_the_rest_goes_to_the_class_lists() {
     let mut h = Heap::new();
     let start_top = h.stats().heap_top;
-    let blocks = spaced(&mut h, 400, 16); // 24-byte blocks between 16-byte spacers
+    let blocks = spaced(&mut h, 400, 16); // 24-byte blocks (40 in the debug flavor) between spacers
     let carved = h.stats().heap_top - start_top;
     for &p in &blocks {
         h.deallocate(p);
@@ -102,7 +105,7 @@ fn bins_are_capped_and_the_rest_goes_to_the_class_lists() {
     // The cap: 4 KiB plus an eighth of what the segment cut at its top. Past it, freed blocks go
     // to the class lists, where a 24-byte request finds them too: every block comes back, the
     // binned ones (the first freed, on a LIFO bin) in reverse order.
-    let binned = ((4096 + carved / 8) / 24) as usize;
+    let binned = ((4096 + carved / 8) / block_of(16)) as usize;
     assert!(binned < blocks.len(), "the test must pass the cap ({binned} blocks)");
     let again: Vec<u32> = (0..blocks.len()).map(|_| h.allocate(16)).collect();
     let expected_binned: Vec<u32> = blocks[..binned].iter().rev().copied().collect();

@@ -1,0 +1,186 @@
+//! Walks of the heap in address order: every block (`debug_blocks`, the browser demo's heap map),
+//! the live allocations (`debug_live`, a leak report), the canaries and poison (`check()`), and
+//! the blocks that a mark dropped.
+
+use super::{BROKEN_CANARY, BROKEN_POISON, Debug, EXTRA, FREE_HEAD, state};
+use crate::block::{self, BINNED, FREE, HEADER, MIN_BLOCK, SIZE_MASK};
+use crate::heap::{CONTROL_SIZE, slot};
+use core::ops::RangeInclusive;
+
+/// A block's state in a `debug_blocks` record.
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum State {
+    Used = 0,
+    Free = 1,
+    Binned = 2,
+    /// A segment's control block (its record): where segment 0 or a mark begins.
+    Control = 3,
+    /// The rest of the heap's memory above the top.
+    Top = 4,
+}
+
+/// One `debug_blocks` record (32 bytes); `ptr`, `request`, `id` and `tag` only for used blocks.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct Block {
+    pub address: u32,
+    pub size: u32,
+    pub state: State,
+    pub depth: u32,
+    pub ptr: u32,
+    pub request: u32,
+    pub id: u32,
+    pub tag: u32,
+}
+
+/// The blocks of the heap in address order, then the top. Stops early at a header whose size
+/// cannot be right (a corrupted heap: `check()` says which invariant broke).
+pub struct Blocks {
+    heap: Debug,
+    depth: u32,
+    at: u32,
+    end: u32,
+    done: bool,
+}
+
+impl Debug {
+    pub fn blocks(self) -> Blocks {
+        let root = self.core.root();
+        let mut blocks = Blocks { heap: self, depth: 0, at: root.segments[0], end: 0, done: root.top == 0 };
+        blocks.end = blocks.segment_end();
+        blocks
+    }
+
+    fn used(self, address: u32, size: u32, depth: u32) -> Block {
+        let ptr = address + HEADER;
+        let request = block::tag_request_unchecked(self.core.mem.load(address + 4), size).wrapping_sub(EXTRA);
+        // A corrupted header can claim any slack: read the stamp only inside the block.
+        let (id, tag) = if request <= size - HEADER - EXTRA {
+            let identity = self.identity(ptr, request);
+            (identity.id, identity.tag)
+        } else {
+            (0, 0)
+        };
+        Block { address, size, state: State::Used, depth, ptr, request, id, tag }
+    }
+
+    /// `check()` past the core's: every canary intact, the poison invariant kept. Reports the
+    /// first problem and returns its code, or 0.
+    pub(super) fn check_canaries_and_poison(self) -> u32 {
+        for b in self.blocks() {
+            match b.state {
+                State::Used if !self.canary_intact(b.ptr, b.request) => {
+                    self.check_canary(b.ptr, b.request);
+                    return BROKEN_CANARY;
+                }
+                State::Free | State::Binned if !self.expect_poison(b.address + FREE_HEAD, b.address + b.size - 4) => {
+                    return BROKEN_POISON;
+                }
+                State::Top if !self.expect_poison(b.address, state().high_water.min(b.address + b.size)) => {
+                    return BROKEN_POISON;
+                }
+                _ => {}
+            }
+        }
+        0
+    }
+
+    /// Checks the canaries of the used blocks in `[from, to)`, which a mark or `free_all` has just
+    /// dropped; `controls` are the depths whose control blocks lie there.
+    pub(super) fn walk_dropped(self, from: u32, to: u32, controls: RangeInclusive<u32>) {
+        let mem = self.core.mem;
+        let root = self.core.root();
+        let mut at = from;
+        while at < to {
+            if controls.clone().any(|d| root.segments[slot(d)] == at) {
+                at += CONTROL_SIZE;
+                continue;
+            }
+            let header = mem.load(at);
+            let size = header & SIZE_MASK;
+            if size < MIN_BLOCK || size > to - at {
+                return;
+            }
+            if header & FREE == 0 {
+                let b = self.used(at, size, 0);
+                if b.request <= size - HEADER - EXTRA {
+                    self.check_canary(b.ptr, b.request);
+                }
+            }
+            at += size;
+        }
+    }
+
+    /// Writes the records of `Block`s with an address at least `from` (`live_only`: of the used
+    /// ones, as 16-byte {ptr, size, id, tag}) at `out`, at most `max`. Returns how many.
+    pub(super) fn write_blocks(self, from: u32, out: u32, max: u32, live_only: bool) -> u32 {
+        let mut written = 0;
+        for b in self.blocks() {
+            if written == max {
+                break;
+            }
+            let (key, record): (u32, &[u32]) = if live_only {
+                (b.ptr, &[b.ptr, b.request, b.id, b.tag])
+            } else {
+                (b.address, &[b.address, b.size, b.state as u32, b.depth, b.ptr, b.request, b.id, b.tag])
+            };
+            if (live_only && b.state != State::Used) || key < from {
+                continue;
+            }
+            let at = out + written * record.len() as u32 * 4;
+            for (i, word) in record.iter().enumerate() {
+                self.store_unaligned(at + 4 * i as u32, *word);
+            }
+            written += 1;
+        }
+        written
+    }
+}
+
+impl Blocks {
+    /// Where the blocks of the segment at `self.depth` end: the next control block, or the top.
+    fn segment_end(&self) -> u32 {
+        let root = self.heap.core.root();
+        if self.depth == root.depth { root.top } else { root.segments[slot(self.depth + 1)] }
+    }
+}
+
+impl Iterator for Blocks {
+    type Item = Block;
+
+    fn next(&mut self) -> Option<Block> {
+        if self.done {
+            return None;
+        }
+        let core = self.heap.core;
+        let root = core.root();
+        let empty = Block { address: self.at, size: 0, state: State::Top, depth: self.depth, ptr: 0, request: 0, id: 0, tag: 0 };
+        if self.at == self.end && self.depth < root.depth {
+            self.depth += 1;
+            self.end = self.segment_end();
+        }
+        if self.at == root.top {
+            self.done = true;
+            return Some(Block { size: root.end - root.top, depth: root.depth, ..empty });
+        }
+        let header = core.mem.load(self.at);
+        let size = header & SIZE_MASK;
+        if size < MIN_BLOCK || size > self.end - self.at {
+            self.done = true;
+            return None;
+        }
+        let address = self.at;
+        self.at += size;
+        let block = Block { address, size, depth: self.depth, ..empty };
+        Some(if address == root.segments[slot(self.depth)] {
+            Block { state: State::Control, ..block }
+        } else if header & FREE == 0 {
+            self.heap.used(address, size, self.depth)
+        } else if header & BINNED != 0 {
+            Block { state: State::Binned, ..block }
+        } else {
+            Block { state: State::Free, ..block }
+        })
+    }
+}
