@@ -13,7 +13,6 @@ const TAG = { manual: 1, random: 2, image: 3, level: 4, string: 5, bug: 6 };
 export const ALLOCATORS = ['wasmheap', 'talc', 'rlsf', 'dlmalloc', 'lol_alloc'];
 
 let heap;             // the WasmHeap
-let debug = false;    // the debug flavor is loaded
 let levelLoader, stringBuilder; // the client modules' exports
 let selected = 0;     // the selected block's pointer
 let reportsSeen = 0;  // reports shown so far
@@ -43,8 +42,8 @@ function showError(e) {
   el.textContent = `error: ${e?.message ?? e}`;
 }
 function tagged(tag, fn) {
-  if (debug) dbg.setTag(heap, tag);
-  try { return fn(); } finally { if (debug) dbg.setTag(heap, 0); }
+  dbg.setTag(heap, tag);
+  try { return fn(); } finally { dbg.setTag(heap, 0); }
 }
 
 // ---- the views -------------------------------------------------------------------------------
@@ -65,26 +64,24 @@ function refresh() {
     td.textContent = k === 'fragmentation' ? `${(s[k] * 100).toFixed(1)} %` : fmt(s[k]);
   }
   const end = heap.memory.buffer.byteLength;
-  if (debug) {
-    const blocks = dbg.blocks(heap);
-    if (selected && !blocks.some((b) => b.state === 'used' && b.ptr === selected)) selected = 0;
-    map.draw(blocks, s.heap_start, end, selected);
-    const counts = Object.fromEntries(dbg.STATES.map((st) => [st, 0]));
-    for (const b of blocks) counts[b.state] = (counts[b.state] ?? 0) + 1;
-    const el = $('map-counts');
-    el.replaceChildren(...Object.entries(counts).map(([st, n]) => {
-      const span = document.createElement('span');
-      span.dataset.state = st;
-      span.dataset.count = String(n);
-      span.textContent = `${st}: ${n}   `;
-      return span;
-    }));
-    el.dataset.blocks = String(blocks.length);
-    $('map-caption').textContent = `${fmt(end - s.heap_start)} bytes from the heap's start ${hex(s.heap_start)} to the end of memory ` +
-      `${hex(end)} (${s.pages} pages), ${map.bytesPerPixel} bytes a pixel; the top is at ${hex(s.heap_top)}. ` +
-      'Segments (marks) are underlined, each from its record block (orange).';
-    showReports();
-  }
+  const blocks = dbg.blocks(heap);
+  if (selected && !blocks.some((b) => b.state === 'used' && b.ptr === selected)) selected = 0;
+  map.draw(blocks, s.heap_start, end, selected);
+  const counts = Object.fromEntries(dbg.STATES.map((st) => [st, 0]));
+  for (const b of blocks) counts[b.state] = (counts[b.state] ?? 0) + 1;
+  const el = $('map-counts');
+  el.replaceChildren(...Object.entries(counts).map(([st, n]) => {
+    const span = document.createElement('span');
+    span.dataset.state = st;
+    span.dataset.count = String(n);
+    span.textContent = `${st}: ${n}   `;
+    return span;
+  }));
+  el.dataset.blocks = String(blocks.length);
+  $('map-caption').textContent = `${fmt(end - s.heap_start)} bytes from the heap's start ${hex(s.heap_start)} to the end of memory ` +
+    `${hex(end)} (${s.pages} pages), ${map.bytesPerPixel} bytes a pixel; the top is at ${hex(s.heap_top)}. ` +
+    'Segments (marks) are underlined, each from its record block (orange).';
+  showReports();
   $('selected').textContent = selected ? `${hex(selected)} (${fmt(heap.size(selected))} bytes)` : 'none';
   $('selected').dataset.ptr = String(selected);
   const marks = $('marks');
@@ -140,7 +137,7 @@ function canvasPoint(ev) {
   return [(ev.clientX - r.left) * (c.width / r.width), (ev.clientY - r.top) * (c.height / r.height)];
 }
 map.canvas.addEventListener('mousemove', (ev) => {
-  const b = debug && map.blockAt(...canvasPoint(ev));
+  const b = map.blockAt(...canvasPoint(ev));
   const tip = $('tip');
   if (!b) { tip.hidden = true; return; }
   const lines = [`${b.state} block at ${hex(b.address)}`, `capacity ${fmt(b.size)} bytes`, `segment ${b.depth}`];
@@ -156,7 +153,7 @@ map.canvas.addEventListener('mousemove', (ev) => {
 });
 map.canvas.addEventListener('mouseleave', () => { $('tip').hidden = true; });
 map.canvas.addEventListener('click', (ev) => {
-  const b = debug && map.blockAt(...canvasPoint(ev));
+  const b = map.blockAt(...canvasPoint(ev));
   if (b?.state === 'used') act(() => { selected = b.ptr; });
 });
 
@@ -272,7 +269,6 @@ $('btn-random').onclick = () => act(async () => {
 // ---- plant a bug -----------------------------------------------------------------------------
 function planted(what, fn) {
   return act(() => {
-    if (!debug) throw new Error('planting a bug needs the debug flavor (wasm/wasmheap-debug.wasm)');
     const before = dbg.reportCount(heap);
     const detail = tagged(TAG.bug, fn);
     const found = dbg.reports(heap, before);
@@ -518,16 +514,9 @@ $('btn-bench').onclick = () => act(async () => {
 
 // ---- start -----------------------------------------------------------------------------------
 async function start() {
-  const debugUrl = new URL('../wasm/wasmheap-debug.wasm', import.meta.url);
-  const res = await fetch(debugUrl);
-  if (res.ok) {
-    heap = await load(res);
-  } else {
-    heap = await load(new URL('../wasm/wasmheap.wasm', import.meta.url));
-  }
-  debug = dbg.isDebug(heap);
-  $('flavor').textContent = debug ? 'wasm/wasmheap-debug.wasm' : 'wasm/wasmheap.wasm (wasm/wasmheap-debug.wasm is missing: no heap map, no reports)';
-  document.body.dataset.flavor = debug ? 'debug' : 'default';
+  heap = await load(new URL('../wasm/wasmheap-debug.wasm', import.meta.url));
+  if (!dbg.isDebug(heap)) throw new Error('wasm/wasmheap-debug.wasm has no debug_blocks export: not the debug flavor');
+  $('flavor').textContent = 'wasm/wasmheap-debug.wasm';
   const client = async (name) => (await WebAssembly.instantiateStreaming(fetch(`examples/${name}.wasm`), { wasmheap: heap.exports })).instance.exports;
   [levelLoader, stringBuilder] = await Promise.all([client('level_loader'), client('string_builder')]);
   legend();
@@ -535,5 +524,5 @@ async function start() {
   document.body.dataset.ready = '1';
 }
 
-window.demo = { map, walk: () => dbg.blocks(heap), select: (p) => act(() => { selected = p; }), get heap() { return heap; }, get debug() { return debug; }, STAT_FIELDS, moduleStats, idle: () => chain };
+window.demo = { map, walk: () => dbg.blocks(heap), get heap() { return heap; }, STAT_FIELDS, moduleStats, idle: () => chain };
 act(start);

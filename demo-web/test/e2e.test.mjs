@@ -12,7 +12,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { ROOT, PEERS, buildPeers, startServer } from '../server.mjs';
@@ -65,7 +65,7 @@ async function snapshot() {
       .map((td) => [td.dataset.stat, Number(td.dataset.value)]));
     const counts = Object.fromEntries([...document.querySelectorAll('#map-counts span[data-state]')]
       .map((s) => [s.dataset.state, Number(s.dataset.count)]));
-    const walk = window.demo.debug ? window.demo.walk() : [];
+    const walk = window.demo.walk();
     return { module, panel, counts, walk, marks: document.querySelectorAll('#marks li').length, check: heap.check() };
   });
 }
@@ -78,7 +78,6 @@ async function agree(what) {
   }
   assert.equal(Object.keys(s.panel).length, 16, `${what}: 16 figures on the panel`);
   assert.equal(s.check, 0, `${what}: check() = 0`);
-  if (!debugFlavor) return s;
   const by = (st) => s.walk.filter((b) => b.state === st);
   assert.equal(s.counts.used, s.module.live_blocks, `${what}: used blocks on the map = live_blocks`);
   assert.equal(by('used').reduce((a, b) => a + b.request, 0), s.module.live_bytes, `${what}: requested bytes of the used blocks = live_bytes`);
@@ -92,12 +91,11 @@ async function agree(what) {
   return s;
 }
 
-let debugFlavor = false;
-
 test('the page loads the debug flavor and both client modules', async () => {
-  debugFlavor = await page.evaluate(() => window.demo.debug);
-  assert.equal(debugFlavor, existsSync(join(ROOT, 'wasm/wasmheap-debug.wasm')), 'the debug flavor whenever it is built');
-  await agree('at start');
+  assert.equal(await page.textContent('#flavor'), 'wasm/wasmheap-debug.wasm');
+  assert.equal(await page.evaluate(() => typeof window.demo.heap.exports.debug_blocks), 'function');
+  const s = await agree('at start');
+  assert.equal(s.counts.used, 1, 'one live block at start: the wrapper\'s stats block');
 });
 
 test('allocate, free, reallocate, marks, free_to_mark, free_all_mark, free_all', async () => {
@@ -118,23 +116,20 @@ test('allocate, free, reallocate, marks, free_to_mark, free_all_mark, free_all',
   s = await agree('one freed');
   assert.equal(s.module.live_blocks, s0.module.live_blocks + 2);
 
-  if (debugFlavor) { // select the 5000-byte block on the map: hover shows it, a click selects it
-    const [x, y] = await page.evaluate((ptr) => {
+  { // select the 5000-byte block on the map: hover shows it, a click selects it
+    const position = await page.evaluate((ptr) => { // CSS pixels from the canvas's corner
       const b = window.demo.walk().find((k) => k.ptr === ptr);
       const [cx, cy] = window.demo.map.pointOf(b.address + 8);
       const c = document.getElementById('heapmap'), r = c.getBoundingClientRect();
-      return [r.left + cx * r.width / c.width, r.top + cy * r.height / c.height];
+      return { x: cx * r.width / c.width, y: cy * r.height / c.height };
     }, big);
-    await page.mouse.move(x, y);
+    await page.locator('#heapmap').hover({ position });
     const tip = await page.textContent('#tip');
     assert.match(tip, /used block/);
     assert.match(tip, /requested 5,000 bytes/);
-    await page.mouse.click(x, y);
+    await page.locator('#heapmap').click({ position });
     await idle();
     assert.equal(Number(await page.getAttribute('#selected', 'data-ptr')), big, 'a click on the map selects the block');
-  } else {
-    await page.evaluate((ptr) => { window.demo.select(ptr); }, big);
-    await idle();
   }
   await page.fill('#realloc-size', '9000');
   await click('#btn-realloc');
@@ -210,7 +205,7 @@ test('string demo: the string builder module builds in the heap, read back', asy
   await agree('after the string demo');
 });
 
-test('plant a bug: each detector of the debug flavor reports it', { skip: !existsSync(join(ROOT, 'wasm/wasmheap-debug.wasm')) && 'wasm/wasmheap-debug.wasm is not built yet' }, async () => {
+test('plant a bug: each detector of the debug flavor reports it', async () => {
   const expect = [
     ['#bug-overrun', 4, /overrun \(code 4\) at 0x[0-9a-f]+, allocation id \d+: first changed byte at 0x[0-9a-f]+/],
     ['#bug-uaf', 5, /write after free \(code 5\) at 0x[0-9a-f]+.*: first changed byte at 0x[0-9a-f]+/],
@@ -262,6 +257,5 @@ test('a screenshot, and no console error all along', async () => {
   mkdirSync(dir, { recursive: true });
   await page.screenshot({ path: join(dir, 'screenshot.png'), fullPage: true });
   if (process.env.UPDATE_SCREENSHOT === '1') copyFileSync(join(dir, 'screenshot.png'), join(ROOT, 'demo-web/screenshot.png'));
-  const expected = existsSync(join(ROOT, 'wasm/wasmheap-debug.wasm')) ? [] : consoleErrors.filter((e) => /404/.test(e));
-  assert.deepEqual(consoleErrors, expected);
+  assert.deepEqual(consoleErrors, []);
 });
