@@ -1,7 +1,7 @@
 // The heap map: linear memory from the heap's start to the end of memory on a canvas, one
 // rectangle per block of the debug flavor's block walk, in address order, row after row.
 export const STATE_COLOURS = {
-  free: '#7bd88f', binned: '#c6e96b', control: '#f2a541', top: '#e4e7ec',
+  free: '#7bd88f', binned: '#c6e96b', control: '#f2a541', top: '#e4e7ec', root: '#b4bccb',
 };
 /** Used blocks are coloured by the tag the page set when it allocated them. */
 export const TAGS = {
@@ -44,6 +44,14 @@ export class HeapMap {
     ctx.clearRect(0, 0, width, height);
     ctx.fillStyle = '#fbfbfc';
     ctx.fillRect(0, 0, width, height);
+    // Before the first block: the heap's root (its counters, top, depth and table of segments).
+    this.root = blocks.length && blocks[0].address > start ? { address: start, size: blocks[0].address - start, state: 'root' } : null;
+    if (this.root) {
+      this.#span(start, this.root.address + this.root.size, (x, y, w) => {
+        ctx.fillStyle = STATE_COLOURS.root;
+        ctx.fillRect(x, y, w, this.rowHeight);
+      });
+    }
     for (const b of blocks) {
       const colour = b.state === 'used' ? (TAGS[b.tag]?.[1] ?? '#3d7ee0') : STATE_COLOURS[b.state] ?? '#f0f';
       this.#span(b.address, b.address + b.size, (x, y, w) => {
@@ -119,6 +127,7 @@ export class HeapMap {
       if (this.blocks[mid].address <= address) { found = this.blocks[mid]; lo = mid + 1; } else hi = mid - 1;
     }
     if (found && address < found.address + found.size) return found;
+    if (this.root && address >= this.root.address && address < this.root.address + this.root.size) return this.root;
     // A block narrower than a pixel: the first one that starts within this pixel.
     const next = this.blocks[lo];
     if (next && next.address < address + this.bytesPerPixel) return next;

@@ -109,7 +109,7 @@ function showReports() {
     li.className = 'new';
     li.dataset.code = String(r.code);
     li.value = r.seq;
-    li.textContent = dbg.describeReport(r);
+    li.textContent = dbg.describeReport(r).replace(/^#\d+ /, '');
     ol.append(li);
     reportsSeen = Math.max(reportsSeen, r.seq + 1);
   }
@@ -120,7 +120,7 @@ function legend() {
   const items = [
     ...Object.entries(TAGS).map(([, [label, colour]]) => [`live: ${label}`, colour]),
     ['free (class list)', STATE_COLOURS.free], ['free, binned', STATE_COLOURS.binned],
-    ['mark record (control)', STATE_COLOURS.control], ['top: untouched to the end of memory', STATE_COLOURS.top],
+    ['mark record (control)', STATE_COLOURS.control], ['the heap\'s root', STATE_COLOURS.root], ['top: untouched to the end of memory', STATE_COLOURS.top],
   ];
   $('legend').replaceChildren(...items.map(([label, colour]) => {
     const s = document.createElement('span');
@@ -140,7 +140,9 @@ map.canvas.addEventListener('mousemove', (ev) => {
   const b = map.blockAt(...canvasPoint(ev));
   const tip = $('tip');
   if (!b) { tip.hidden = true; return; }
-  const lines = [`${b.state} block at ${hex(b.address)}`, `capacity ${fmt(b.size)} bytes`, `segment ${b.depth}`];
+  const lines = b.state === 'root'
+    ? [`the heap's root at ${hex(b.address)}`, `${fmt(b.size)} bytes: counters, top, depth,`, 'floor and the table of segments']
+    : [`${b.state} block at ${hex(b.address)}`, `capacity ${fmt(b.size)} bytes`, `segment ${b.depth}`];
   if (b.state === 'used') {
     lines.push(`pointer ${hex(b.ptr)}`, `requested ${fmt(b.request)} bytes`, `id ${b.id}`, `tag ${b.tag}: ${TAGS[b.tag]?.[0] ?? '?'}`);
   }

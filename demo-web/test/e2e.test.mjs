@@ -56,17 +56,35 @@ async function click(selector) {
   await idle();
 }
 
-/** The views and, fresh from the module (stats() called now, the block walk made now), the truth. */
+/** The views, and the truth read here from the module's raw exports (not through the page's
+ *  code): stats() into the debug flavor's buffer, and the block walk debug_blocks. */
 async function snapshot() {
   return page.evaluate(() => {
-    const { heap } = window.demo;
-    const module = window.demo.moduleStats();
+    const x = window.demo.heap.exports;
+    const out = x.debug_buffer() >>> 0;
+    x.stats(out);
+    const fields = ['live_blocks', 'live_bytes', 'peak_live_bytes', 'heap_bytes', 'free_bytes', 'largest_free',
+      'allocations', 'frees', 'reallocations', 'failures', 'rejected_frees', 'rejected_marks', 'mark_depth',
+      'memory_grows', 'heap_start', 'heap_top'];
+    const words = new Uint32Array(x.memory.buffer, out, 16);
+    const module = Object.fromEntries(fields.map((f, i) => [f, words[i]]));
+    module.pages = x.memory.buffer.byteLength / 65536;
+    module.fragmentation = module.free_bytes ? 1 - module.largest_free / module.free_bytes : 0;
+    const walk = [];
+    for (let from = 0; ;) { // records of 32 bytes, 128 fit the 4096-byte buffer
+      const n = x.debug_blocks(from, out, 128) >>> 0;
+      const w = new Uint32Array(x.memory.buffer, out, n * 8);
+      for (let i = 0; i < n; i++) {
+        walk.push({ address: w[8 * i], size: w[8 * i + 1], state: ['used', 'free', 'binned', 'control', 'top'][w[8 * i + 2]], ptr: w[8 * i + 4], request: w[8 * i + 5] });
+      }
+      if (n < 128) break;
+      from = walk[walk.length - 1].address + 1;
+    }
     const panel = Object.fromEntries([...document.querySelectorAll('#stats td[data-stat]')]
       .map((td) => [td.dataset.stat, Number(td.dataset.value)]));
     const counts = Object.fromEntries([...document.querySelectorAll('#map-counts span[data-state]')]
-      .map((s) => [s.dataset.state, Number(s.dataset.count)]));
-    const walk = window.demo.walk();
-    return { module, panel, counts, walk, marks: document.querySelectorAll('#marks li').length, check: heap.check() };
+      .map((sp) => [sp.dataset.state, Number(sp.dataset.count)]));
+    return { module, panel, counts, walk, marks: document.querySelectorAll('#marks li').length, check: x.check() };
   });
 }
 
@@ -117,12 +135,13 @@ test('allocate, free, reallocate, marks, free_to_mark, free_all_mark, free_all',
   assert.equal(s.module.live_blocks, s0.module.live_blocks + 2);
 
   { // select the 5000-byte block on the map: hover shows it, a click selects it
-    const position = await page.evaluate((ptr) => { // CSS pixels from the canvas's corner
-      const b = window.demo.walk().find((k) => k.ptr === ptr);
+    const { address } = (await snapshot()).walk.find((b) => b.ptr === big);
+    const position = await page.evaluate((address) => { // CSS pixels from the canvas's corner
+      const b = { address };
       const [cx, cy] = window.demo.map.pointOf(b.address + 8);
       const c = document.getElementById('heapmap'), r = c.getBoundingClientRect();
       return { x: cx * r.width / c.width, y: cy * r.height / c.height };
-    }, big);
+    }, address);
     await page.locator('#heapmap').hover({ position });
     const tip = await page.textContent('#tip');
     assert.match(tip, /used block/);
