@@ -62,7 +62,7 @@ export function setTag(heap, tag) {
 /** A report as one line of text. */
 export function describeReport(r) {
   const hex = (v) => `0x${(v >>> 0).toString(16)}`;
-  let what = `#${r.seq} ${r.name ?? REPORT_NAMES[r.code]} (code ${r.code}) at ${hex(r.ptr)}`;
+  let what = `#${r.seq} ${REPORT_NAMES[r.code] ?? r.name} (code ${r.code}) at ${hex(r.ptr)}`;
   if (r.id) what += `, allocation id ${r.id}`;
   if (r.code === 1 || r.code === 2) what += `: ${BAD_POINTER[r.detail] ?? `detail ${r.detail}`}`;
   else if (r.code === 4 || r.code === 5) what += `: first changed byte at ${hex(r.detail)}`;

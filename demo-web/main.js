@@ -166,10 +166,11 @@ const intOf = (id) => {
   return v;
 };
 
-/** After free_all or free_to_mark: forget the blocks that went. Right after such a call no
- *  pointer has been handed out again, so size() tells live from gone (workload blocks are >= 1 byte). */
+/** After free_all or free_to_mark: the random workload forgets its blocks that went (the debug
+ *  flavor's live walk, debug_live, says which are still live). */
 function afterMassFree() {
-  randomLive = randomLive.filter((p) => heap.size(p) !== 0);
+  const live = new Set(dbg.leaks(heap).map((a) => a.ptr));
+  randomLive = randomLive.filter((p) => live.has(p));
 }
 
 function freeToMark(i) {
