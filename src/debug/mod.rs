@@ -401,12 +401,23 @@ impl Debug {
             Reason::AlreadyFree
         } else if ptr < self.core.first_payload() || ptr >= root.top {
             Reason::Outside
-        } else if self.core.mem.load(ptr - HEADER) & FREE != 0 {
+        } else if self.is_free_block(ptr - HEADER) {
             Reason::AlreadyFree
         } else {
             Reason::NotLive
         };
         self.report(code, ptr, freed.unwrap_or(0), reason as u32);
+    }
+
+    /// Whether `block` (below the top) starts a free block: a free header whose footer agrees.
+    /// User data that merely has the free bit set fails the footer test (almost always).
+    fn is_free_block(self, block: u32) -> bool {
+        let header = self.core.mem.load(block);
+        let size = header & SIZE_MASK;
+        header & FREE != 0
+            && size >= crate::block::MIN_BLOCK
+            && size <= self.core.root().top - block
+            && self.core.mem.load(block + size - 4) == size
     }
 
     fn report(self, code: Code, ptr: u32, id: u32, detail: u32) {

@@ -29,7 +29,8 @@ pub enum Reason {
     /// Below the first block or at or above the top (a block given back to the top included,
     /// unless the ring of frees still knows it: then `AlreadyFree`).
     Outside = 2,
-    /// Freed before (a double free), or the header at `ptr - 8` says free.
+    /// Freed before (a double free): the ring of frees knows the pointer, or `ptr - 8` starts a
+    /// free block (a free header whose footer agrees).
     AlreadyFree = 3,
     /// Inside the heap, but not the start of a live block (an interior or foreign pointer, or a
     /// corrupted header).

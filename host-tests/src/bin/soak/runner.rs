@@ -42,7 +42,7 @@ pub struct Config {
     pub budget: u64,
     /// Cap on linear memory (bytes): growth past it is refused.
     pub cap: usize,
-    /// Bad input on (a debug flavor traps on it by design).
+    /// Bad input on.
     pub bad: bool,
     /// A failed allocation must coincide with a refused `memory.grow` (false for a fixed pool).
     pub must_grow: bool,
