@@ -1,0 +1,136 @@
+// The heap map: linear memory from the heap's start to the end of memory on a canvas, one
+// rectangle per block of the debug flavor's block walk, in address order, row after row.
+export const STATE_COLOURS = {
+  free: '#7bd88f', binned: '#c6e96b', control: '#f2a541', top: '#e4e7ec', root: '#b4bccb',
+};
+/** Used blocks are coloured by the tag the page set when it allocated them. */
+export const TAGS = {
+  0: ['untagged (the wrapper\'s stats block)', '#6b7a90'],
+  1: ['allocate button', '#3d7ee0'],
+  2: ['random workload', '#8e5bd6'],
+  3: ['image filter', '#1aa6a6'],
+  4: ['level loader', '#d9534f'],
+  5: ['string demo', '#e0609f'],
+  6: ['planted bug', '#222222'],
+};
+const SEGMENT_COLOURS = ['#333', '#d97706', '#0e7490', '#9333ea', '#be123c', '#15803d'];
+
+export class HeapMap {
+  constructor(canvas) {
+    this.canvas = canvas;
+    this.ctx = canvas.getContext('2d');
+    this.blocks = [];
+    this.start = 0;
+    this.end = 0;
+    this.bytesPerPixel = 8;
+    this.rowHeight = 18;
+    this.rowGap = 6;
+    this.selected = 0;
+  }
+
+  /** Draws `blocks` (the walk, address order); `start`: the heap's start, `end`: the end of memory. */
+  draw(blocks, start, end, selected = this.selected) {
+    Object.assign(this, { blocks, start, end, selected });
+    const { canvas, ctx } = this;
+    const width = canvas.width;
+    const span = Math.max(1, end - start);
+    // The smallest power of two bytes a pixel that keeps the map within 24 rows.
+    let bpp = 1;
+    while (span / (bpp * width) > 24) bpp *= 2;
+    this.bytesPerPixel = bpp;
+    const rows = Math.max(1, Math.ceil(span / (bpp * width)));
+    const height = rows * (this.rowHeight + this.rowGap);
+    if (canvas.height !== height) canvas.height = height;
+    ctx.clearRect(0, 0, width, height);
+    ctx.fillStyle = '#fbfbfc';
+    ctx.fillRect(0, 0, width, height);
+    // Before the first block: the heap's root (its counters, top, depth and table of segments).
+    this.root = blocks.length && blocks[0].address > start ? { address: start, size: blocks[0].address - start, state: 'root' } : null;
+    if (this.root) {
+      this.#span(start, this.root.address + this.root.size, (x, y, w) => {
+        ctx.fillStyle = STATE_COLOURS.root;
+        ctx.fillRect(x, y, w, this.rowHeight);
+      });
+    }
+    for (const b of blocks) {
+      const colour = b.state === 'used' ? (TAGS[b.tag]?.[1] ?? '#3d7ee0') : STATE_COLOURS[b.state] ?? '#f0f';
+      this.#span(b.address, b.address + b.size, (x, y, w) => {
+        ctx.fillStyle = colour;
+        ctx.fillRect(x, y, w, this.rowHeight);
+        if (w >= 3 && b.state !== 'top') { // a line where each block starts
+          ctx.fillStyle = 'rgba(255,255,255,0.85)';
+          if (x === Math.floor((b.address - start) / bpp) % width) ctx.fillRect(x, y, 1, this.rowHeight);
+        }
+      });
+      if (b.state === 'used' && b.ptr === selected) {
+        this.#span(b.address, b.address + b.size, (x, y, w) => {
+          ctx.strokeStyle = '#ffcc00'; ctx.lineWidth = 3; ctx.strokeRect(x + 1.5, y + 1.5, Math.max(1, w - 3), this.rowHeight - 3);
+        });
+      }
+    }
+    // Segments: from one control block to the next (the last one to the top's start).
+    const segments = [];
+    for (const b of blocks) {
+      if (b.state === 'control') segments.push({ start: b.address, end: 0, depth: b.depth });
+      if (segments.length && b.state !== 'top') segments[segments.length - 1].end = b.address + b.size;
+    }
+    for (const s of segments) {
+      ctx.strokeStyle = SEGMENT_COLOURS[s.depth % SEGMENT_COLOURS.length];
+      ctx.lineWidth = 2;
+      this.#span(s.start, s.end, (x, y, w) => {
+        ctx.beginPath();
+        ctx.moveTo(x, y + this.rowHeight + 2); ctx.lineTo(x + w, y + this.rowHeight + 2);
+        ctx.stroke();
+      });
+      const [x, y] = this.#xy(s.start);
+      ctx.fillStyle = ctx.strokeStyle;
+      ctx.fillRect(x, y - 1, 2, this.rowHeight + 5);
+    }
+    this.segments = segments;
+  }
+
+  #xy(address) {
+    const px = Math.floor((address - this.start) / this.bytesPerPixel);
+    const w = this.canvas.width;
+    return [px % w, Math.floor(px / w) * (this.rowHeight + this.rowGap)];
+  }
+
+  /** Calls `f(x, y, w)` for each row piece of the bytes [from, to). */
+  #span(from, to, f) {
+    const w = this.canvas.width;
+    let a = Math.floor((from - this.start) / this.bytesPerPixel);
+    const b = Math.max(a + 1, Math.floor((to - this.start) / this.bytesPerPixel));
+    while (a < b) {
+      const row = Math.floor(a / w);
+      const x = a % w;
+      const n = Math.min(b - a, w - x);
+      f(x, row * (this.rowHeight + this.rowGap), n);
+      a += n;
+    }
+  }
+
+  /** The canvas pixel (x, y) of the middle of the first row piece of the bytes at `address`. */
+  pointOf(address) {
+    const [x, y] = this.#xy(address);
+    return [x + 1, y + this.rowHeight / 2];
+  }
+
+  /** The block under canvas pixel (x, y), or null. */
+  blockAt(x, y) {
+    const pitch = this.rowHeight + this.rowGap;
+    const row = Math.floor(y / pitch);
+    if (y - row * pitch > this.rowHeight) return null;
+    const address = this.start + (row * this.canvas.width + Math.floor(x)) * this.bytesPerPixel;
+    let lo = 0, hi = this.blocks.length - 1, found = null;
+    while (lo <= hi) { // the last block starting at or below the address
+      const mid = (lo + hi) >> 1;
+      if (this.blocks[mid].address <= address) { found = this.blocks[mid]; lo = mid + 1; } else hi = mid - 1;
+    }
+    if (found && address < found.address + found.size) return found;
+    if (this.root && address >= this.root.address && address < this.root.address + this.root.size) return this.root;
+    // A block narrower than a pixel: the first one that starts within this pixel.
+    const next = this.blocks[lo];
+    if (next && next.address < address + this.bytesPerPixel) return next;
+    return null;
+  }
+}
