@@ -5,7 +5,7 @@ export const STATE_COLOURS = {
 };
 /** Used blocks are coloured by the tag the page set when it allocated them. */
 export const TAGS = {
-  0: ['untagged (the wrapper\'s stats block)', '#6b7a90'],
+  0: ['untagged', '#6b7a90'],
   1: ['allocate button', '#3d7ee0'],
   2: ['random workload', '#8e5bd6'],
   3: ['image filter', '#1aa6a6'],

@@ -1,7 +1,7 @@
 // The demo page: one wasmheap instance (the debug flavor, for its block walk and reports), the
 // controls that act on it, and the views redrawn from it after every operation.
-import { load, STAT_FIELDS } from '../wasm/wasmheap.js';
-import * as dbg from './debug.js';
+import { load, BLOCK_STATES, STAT_FIELDS } from '../wasm/wasmheap.js';
+import { describeReport } from './debug.js';
 import { HeapMap, STATE_COLOURS, TAGS } from './heapmap.js';
 import { TRACES, timeTrace } from './bench.js';
 
@@ -42,8 +42,8 @@ function showError(e) {
   el.textContent = `error: ${e?.message ?? e}`;
 }
 function tagged(tag, fn) {
-  dbg.setTag(heap, tag);
-  try { return fn(); } finally { dbg.setTag(heap, 0); }
+  heap.setTag(tag);
+  try { return fn(); } finally { heap.setTag(0); }
 }
 
 // ---- the views -------------------------------------------------------------------------------
@@ -64,10 +64,10 @@ function refresh() {
     td.textContent = k === 'fragmentation' ? `${(s[k] * 100).toFixed(1)} %` : fmt(s[k]);
   }
   const end = heap.memory.buffer.byteLength;
-  const blocks = dbg.blocks(heap);
+  const blocks = heap.blocks();
   if (selected && !blocks.some((b) => b.state === 'used' && b.ptr === selected)) selected = 0;
   map.draw(blocks, s.heap_start, end, selected);
-  const counts = Object.fromEntries(dbg.STATES.map((st) => [st, 0]));
+  const counts = Object.fromEntries(BLOCK_STATES.map((st) => [st, 0]));
   for (const b of blocks) counts[b.state] = (counts[b.state] ?? 0) + 1;
   const el = $('map-counts');
   el.replaceChildren(...Object.entries(counts).map(([st, n]) => {
@@ -101,7 +101,7 @@ function refresh() {
 }
 
 function showReports() {
-  const list = dbg.reports(heap, reportsSeen);
+  const list = heap.reports(reportsSeen);
   const ol = $('reports');
   for (const li of ol.querySelectorAll('li.new')) li.classList.remove('new');
   for (const r of list) {
@@ -109,7 +109,7 @@ function showReports() {
     li.className = 'new';
     li.dataset.code = String(r.code);
     li.value = r.seq;
-    li.textContent = dbg.describeReport(r).replace(/^#\d+ /, '');
+    li.textContent = describeReport(r).replace(/^#\d+ /, '');
     ol.append(li);
     reportsSeen = Math.max(reportsSeen, r.seq + 1);
   }
@@ -169,7 +169,7 @@ const intOf = (id) => {
 /** After free_all or free_to_mark: the random workload forgets its blocks that went (the debug
  *  flavor's live walk, debug_live, says which are still live). */
 function afterMassFree() {
-  const live = new Set(dbg.leaks(heap).map((a) => a.ptr));
+  const live = new Set(heap.leaks().map((a) => a.ptr));
   randomLive = randomLive.filter((p) => live.has(p));
 }
 
@@ -272,12 +272,12 @@ $('btn-random').onclick = () => act(async () => {
 // ---- plant a bug -----------------------------------------------------------------------------
 function planted(what, fn) {
   return act(() => {
-    const before = dbg.reportCount(heap);
+    const before = heap.reportCount();
     const detail = tagged(TAG.bug, fn);
-    const found = dbg.reports(heap, before);
+    const found = heap.reports(before);
     const out = $('bug-result');
     out.dataset.codes = found.map((r) => r.code).join(',');
-    out.textContent = `${what}: ${detail}\n→ ` + (found.length ? found.map(dbg.describeReport).join('\n→ ') : 'no report');
+    out.textContent = `${what}: ${detail}\n→ ` + (found.length ? found.map(describeReport).join('\n→ ') : 'no report');
   });
 }
 $('bug-overrun').onclick = () => planted('overrun', () => {
@@ -290,15 +290,15 @@ $('bug-uaf').onclick = () => planted('write after free', () => {
   const p = heap.allocate(40);
   heap.deallocate(p);
   heap.u8[p + 8] = 0x5A; // inside the freed block, past its free-list link
-  const before = dbg.reportCount(heap);
+  const before = heap.reportCount();
   const again = [];
-  for (let i = 0; i < 8 && dbg.reportCount(heap) === before; i++) {
+  for (let i = 0; i < 8 && heap.reportCount() === before; i++) {
     const q = heap.allocate(40); // until the block is handed out again and its poison checked
     again.push(q);
     if (q === p) break;
   }
-  const how = dbg.reportCount(heap) > before ? `${again.length} allocate(40)` : 'check()';
-  if (dbg.reportCount(heap) === before) heap.check();
+  const how = heap.reportCount() > before ? `${again.length} allocate(40)` : 'check()';
+  if (heap.reportCount() === before) heap.check();
   for (const q of again) heap.deallocate(q);
   return `allocate(40) = ${hex(p)}, deallocate, wrote byte ${hex(p + 8)}; found by ${how}`;
 });
@@ -518,7 +518,7 @@ $('btn-bench').onclick = () => act(async () => {
 // ---- start -----------------------------------------------------------------------------------
 async function start() {
   heap = await load(new URL('../wasm/wasmheap-debug.wasm', import.meta.url));
-  if (!dbg.isDebug(heap)) throw new Error('wasm/wasmheap-debug.wasm has no debug_blocks export: not the debug flavor');
+  if (!heap.isDebug) throw new Error('wasm/wasmheap-debug.wasm has no debug_blocks export: not the debug flavor');
   $('flavor').textContent = 'wasm/wasmheap-debug.wasm';
   const client = async (name) => (await WebAssembly.instantiateStreaming(fetch(`examples/${name}.wasm`), { wasmheap: heap.exports })).instance.exports;
   [levelLoader, stringBuilder] = await Promise.all([client('level_loader'), client('string_builder')]);
@@ -527,5 +527,5 @@ async function start() {
   document.body.dataset.ready = '1';
 }
 
-window.demo = { map, walk: () => dbg.blocks(heap), get heap() { return heap; }, STAT_FIELDS, moduleStats, idle: () => chain };
+window.demo = { map, walk: () => heap.blocks(), get heap() { return heap; }, STAT_FIELDS, moduleStats, idle: () => chain };
 act(start);
