@@ -435,6 +435,17 @@ $('btn-string').onclick = () => act(() => {
   $('string-status').textContent = `${fmt(heap.size(out.text))} bytes at ${hex(out.text)}, built in the heap by the ` +
     `string builder with ${out.grows} reallocate calls; read back with readString`;
   $('string-status').dataset.bytes = String(heap.size(out.text));
+  $('string-status').dataset.ptr = String(out.text);
+});
+
+// The same block, transformed in place by the client module: the pointer does not change.
+$('btn-upper').onclick = () => act(() => {
+  if (!lastText) throw new Error('build a text first');
+  const changed = stringBuilder.str_upper(lastText) >>> 0;
+  $('string-output').textContent = heap.readString(lastText);
+  $('string-status').textContent = `str_upper changed ${changed} bytes of the block at ${hex(lastText)} in place ` +
+    `(its ${fmt(heap.size(lastText))} bytes, as size() says); read back with readString`;
+  $('string-status').dataset.ptr = String(lastText);
 });
 
 // ---- benchmark -------------------------------------------------------------------------------

@@ -213,7 +213,7 @@ test('game levels: nested marks in a wasm client, one free_to_mark', async () =>
   assert.equal(s.module.live_blocks, s0.module.live_blocks);
 });
 
-test('string demo: the string builder module builds in the heap, read back', async () => {
+test('string demo: the string builder module builds in the heap, transforms it in place, read back', async () => {
   await page.fill('#string-input', 'grüße, heap');
   await page.fill('#string-copies', '30');
   await click('#btn-string');
@@ -221,6 +221,11 @@ test('string demo: the string builder module builds in the heap, read back', asy
   assert.equal(await page.textContent('#string-output'), expected);
   assert.equal(await page.getAttribute('#string-status', 'data-bytes'), String(Buffer.byteLength(expected)));
   assert.match(await page.textContent('#string-status'), /with [1-9]\d* reallocate calls/);
+  const ptr = await page.getAttribute('#string-status', 'data-ptr');
+  await click('#btn-upper');
+  assert.equal(await page.textContent('#string-output'), expected.replaceAll('heap', 'HEAP').replaceAll('gr', 'GR').replaceAll('e,', 'E,'));
+  assert.equal(await page.getAttribute('#string-status', 'data-ptr'), ptr, 'the same block');
+  assert.match(await page.textContent('#string-status'), /str_upper changed 210 bytes/);
   await agree('after the string demo');
 });
 

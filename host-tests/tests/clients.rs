@@ -112,6 +112,23 @@ fn string_builder_grows_with_reallocate_and_hands_over_its_text() {
 }
 
 #[test]
+fn str_upper_transforms_a_heap_string_in_place() {
+    let mut h = Heap::new();
+    let c = link(&mut h, &example("string_builder.wat"));
+    let text = "grüße, heap: 42 zebras";
+    let p = h.allocate(text.len() as u32);
+    h.write(p, text.as_bytes());
+    let neighbour = h.alloc_filled(16, 0x61); // lower-case 'a' bytes right after the block
+    let changed: u32 = call(&mut h, c, "str_upper", p);
+    assert_eq!(std::str::from_utf8(h.read(p, text.len() as u32)).unwrap(), "GRüßE, HEAP: 42 ZEBRAS");
+    assert_eq!(changed, 13, "the ASCII letters");
+    h.assert_filled(neighbour, 16, 0x61); // it stopped at size(p)
+    let bogus: u32 = call(&mut h, c, "str_upper", p + 8);
+    assert_eq!(bogus, 0, "not a live block: size 0, nothing touched");
+    h.assert_sound();
+}
+
+#[test]
 fn string_builder_reports_out_of_memory_and_keeps_its_text() {
     let mut h = Heap::with_cap(4 << 20);
     let sb_module = example("string_builder.wat");

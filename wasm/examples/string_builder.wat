@@ -95,6 +95,24 @@
     (call $deallocate (local.get $sb))
     (local.get $text))
 
+  ;; str_upper(text) -> changed: upper-cases the ASCII letters of the heap block `text` in place,
+  ;; over its `size(text)` bytes (UTF-8 stays valid: bytes of multi-byte characters are >= 0x80).
+  ;; Returns how many bytes changed; 0 for a pointer that is not a live block (size 0).
+  (func (export "str_upper") (param $text i32) (result i32)
+    (local $end i32) (local $c i32) (local $changed i32)
+    (local.set $end (i32.add (local.get $text) (call $size (local.get $text))))
+    (block $done
+      (loop $each
+        (br_if $done (i32.ge_u (local.get $text) (local.get $end)))
+        (local.set $c (i32.load8_u (local.get $text)))
+        (if (i32.lt_u (i32.sub (local.get $c) (i32.const 97)) (i32.const 26))
+          (then
+            (i32.store8 (local.get $text) (i32.sub (local.get $c) (i32.const 32)))
+            (local.set $changed (i32.add (local.get $changed) (i32.const 1)))))
+        (local.set $text (i32.add (local.get $text) (i32.const 1)))
+        (br $each)))
+    (local.get $changed))
+
   ;; sb_free(builder): frees the builder and its text.
   (func (export "sb_free") (param $sb i32)
     (call $deallocate (i32.load (local.get $sb)))
