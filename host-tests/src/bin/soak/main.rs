@@ -5,17 +5,21 @@
 //!
 //! The run is deterministic for a given seed, module and options. On a failure it prints the
 //! seed and the step, replays the run checking after every step near the failure, prints the
-//! last calls before it, and exits with status 1. See `runner.rs` for what is checked.
+//! last calls before it, and exits with status 1. See `runner.rs` for the loop and the model,
+//! and the rooms beside it for what is checked.
 
-#[path = "soak/rng.rs"]
+mod bad_pointers;
+mod checks;
+mod marks;
+mod operations;
+mod patterns;
 mod rng;
-#[path = "soak/runner.rs"]
 mod runner;
-#[path = "soak/wasm.rs"]
 mod wasm;
 
+use bad_pointers::BAD_KINDS;
 use rng::Rng;
-use runner::{BAD_KINDS, Config, Failure, Runner, Totals};
+use runner::{Config, Failure, Runner, Totals};
 use std::process::ExitCode;
 use wasm::{Ex, Fuel, Layout, NAMES, Probed, Wasm, engine, probe};
 
