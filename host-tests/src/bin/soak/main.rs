@@ -142,6 +142,41 @@ fn shown(path: &str) -> String {
 
 fn main() -> ExitCode {
     let args = parse_args();
+    let paths = module_paths(&args);
+    let engine = engine();
+    let cfg = &args.cfg;
+    print_header(cfg);
+    let (mut passed, mut skipped, mut failed) = (0, 0, Vec::new());
+    let mut grand = Totals::default();
+    for path in &paths {
+        let name = shown(path);
+        let probed = match probe(&engine, path) {
+            Ok(p) => p,
+            Err(why) => {
+                println!("\n{name}: skipped: {why}");
+                skipped += 1;
+                continue;
+            }
+        };
+        let cfg = module_config(cfg, &name, path, &probed);
+        match soak_one(&engine, &probed, &cfg) {
+            Ok(t) => {
+                report(&t);
+                merge(&mut grand, &t);
+                passed += 1;
+            }
+            Err(f) => {
+                explain_failure(&engine, &probed, &cfg, &name, &f);
+                failed.push(format!("{name} at step {}", f.step));
+            }
+        }
+    }
+    finish(passed, skipped, &failed, &grand, cfg.seed)
+}
+
+/// The modules to soak: those named, then with `--all` every wasm/*.wasm; by default
+/// wasm/wasmheap.wasm.
+fn module_paths(args: &Args) -> Vec<String> {
     let mut paths = args.modules.clone();
     if args.all {
         let mut found: Vec<String> = std::fs::read_dir(wasm_dir())
@@ -159,8 +194,10 @@ fn main() -> ExitCode {
     if paths.is_empty() {
         paths.push(wasm_dir().join("wasmheap.wasm").display().to_string());
     }
-    let engine = engine();
-    let cfg = &args.cfg;
+    paths
+}
+
+fn print_header(cfg: &Config) {
     println!(
         "soak: seed {:#x}, {} operations per module, a fresh instance every {}, check every {}, \
          snapshot every {}, live blocks <= {}, live bytes <= {} KiB, memory <= {} MiB{}",
@@ -174,78 +211,69 @@ fn main() -> ExitCode {
         cfg.cap >> 20,
         if cfg.bad { "" } else { ", no bad input" }
     );
-    let (mut passed, mut skipped, mut failed) = (0, 0, Vec::new());
-    let mut grand = Totals::default();
-    for path in &paths {
-        let name = shown(path);
-        let probed = match probe(&engine, path) {
-            Ok(p) => p,
-            Err(why) => {
-                println!("\n{name}: skipped: {why}");
-                skipped += 1;
-                continue;
-            }
-        };
-        let mut cfg = cfg.clone();
-        let file = std::path::Path::new(path)
-            .file_name()
-            .map(|f| f.to_string_lossy().to_string())
-            .unwrap_or_default();
-        if file.contains("static") {
-            println!(
-                "\n{name}: note: a fixed pool never grows: failed allocations are accepted without a refused memory.grow"
+}
+
+/// The options for module `path` (a fixed pool need not grow), printed with its layout.
+fn module_config(cfg: &Config, name: &str, path: &str, probed: &Probed) -> Config {
+    let mut cfg = cfg.clone();
+    let file = std::path::Path::new(path)
+        .file_name()
+        .map(|f| f.to_string_lossy().to_string())
+        .unwrap_or_default();
+    if file.contains("static") {
+        println!(
+            "\n{name}: note: a fixed pool never grows: failed allocations are accepted without a refused memory.grow"
+        );
+        cfg.must_grow = false;
+    }
+    let layout = match probed.layout {
+        Layout::Own => "own memory".to_string(),
+        Layout::Imported { start } => format!("imported env.memory, init({start:#x}, 0)"),
+    };
+    println!("\n{name} ({layout})");
+    cfg
+}
+
+/// On stderr: the failure, what a replay that checks after every step shows, the last calls
+/// before it, and how to reproduce it.
+fn explain_failure(engine: &wasmtime::Engine, probed: &Probed, cfg: &Config, name: &str, f: &Failure) {
+    eprintln!(
+        "\nsoak: FAILED on {name}, seed {:#x}, step {}: {}",
+        cfg.seed, f.step, f.what
+    );
+    let fine = replay(engine, probed, cfg, f);
+    if let Some(fine) = fine {
+        if fine.step != f.step || fine.what != f.what {
+            eprintln!(
+                "soak: checking after every step, it shows first at step {}: {}",
+                fine.step, fine.what
             );
-            cfg.must_grow = false;
         }
-        let layout = match probed.layout {
-            Layout::Own => "own memory".to_string(),
-            Layout::Imported { start } => format!("imported env.memory, init({start:#x}, 0)"),
-        };
-        println!("\n{name} ({layout})");
-        match soak_one(&engine, &probed, &cfg) {
-            Ok(t) => {
-                report(&t);
-                merge(&mut grand, &t);
-                passed += 1;
-            }
-            Err(f) => {
-                eprintln!(
-                    "\nsoak: FAILED on {name}, seed {:#x}, step {}: {}",
-                    cfg.seed, f.step, f.what
-                );
-                let fine = replay(&engine, &probed, &cfg, &f);
-                if let Some(fine) = fine {
-                    if fine.step != f.step || fine.what != f.what {
-                        eprintln!(
-                            "soak: checking after every step, it shows first at step {}: {}",
-                            fine.step, fine.what
-                        );
-                    }
-                    if !fine.trace.is_empty() {
-                        eprintln!("soak: the last calls before it:");
-                        for line in &fine.trace {
-                            eprintln!("  {line}");
-                        }
-                    }
-                }
-                eprintln!(
-                    "soak: reproduce with: scripts/soak --module {name} --seed {:#x} --ops {}{}",
-                    cfg.seed,
-                    f.step,
-                    options(&cfg)
-                );
-                failed.push(format!("{name} at step {}", f.step));
+        if !fine.trace.is_empty() {
+            eprintln!("soak: the last calls before it:");
+            for line in &fine.trace {
+                eprintln!("  {line}");
             }
         }
     }
+    eprintln!(
+        "soak: reproduce with: scripts/soak --module {name} --seed {:#x} --ops {}{}",
+        cfg.seed,
+        f.step,
+        options(cfg)
+    );
+}
+
+/// The totals of all modules, the last line, and the exit status.
+fn finish(passed: u32, skipped: u32, failed: &[String], grand: &Totals, seed: u64) -> ExitCode {
     if passed > 1 {
         println!("\nall modules:");
-        report_totals(&grand);
+        report_totals(grand);
     }
     println!(
         "\nsoak: {passed} module(s) passed, {skipped} skipped, {} failed, seed {:#x}",
         failed.len(),
-        cfg.seed
+        seed
     );
     if !failed.is_empty() {
         eprintln!("soak: FAILED: {}", failed.join(", "));
@@ -394,6 +422,11 @@ fn report(t: &Totals) {
         t.to_marks,
         t.free_alls
     );
+    report_fuel(t);
+}
+
+/// The fuel table: per export, calls, mean and max fuel, and the costliest call.
+fn report_fuel(t: &Totals) {
     println!("  fuel per call (wasmtime fuel, about one unit per wasm instruction):");
     println!(
         "    {:<20} {:>12} {:>9} {:>8}   {}",
