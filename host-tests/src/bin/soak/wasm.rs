@@ -247,6 +247,35 @@ fn typed<P: WasmParams, R: WasmResults>(
         .unwrap_or_else(|e| panic!("export `{name}`: {e}"))
 }
 
+/// The imported `env.memory`, at least 64 KiB above `start` (the host's part), defined in
+/// `linker`.
+fn host_memory(
+    store: &mut Store<Limiter>,
+    linker: &mut Linker<Limiter>,
+    probed: &Probed,
+    start: u32,
+) -> Result<Memory, String> {
+    let ty = probed
+        .module
+        .imports()
+        .find_map(|i| match i.ty() {
+            ExternType::Memory(m) => Some(m),
+            _ => None,
+        })
+        .expect("probe found env.memory");
+    let memory = Memory::new(&mut *store, ty).map_err(|e| format!("create env.memory: {e}"))?;
+    if (memory.data_size(&*store) as u64) < start as u64 + 65536 {
+        let pages = (start as u64 + 65536 - memory.data_size(&*store) as u64).div_ceil(65536);
+        memory
+            .grow(&mut *store, pages)
+            .map_err(|e| format!("grow env.memory: {e}"))?;
+    }
+    linker
+        .define(&*store, "env", "memory", memory)
+        .map_err(|e| e.to_string())?;
+    Ok(memory)
+}
+
 impl Wasm {
     /// Instantiates `probed` with memory growth capped at `cap` bytes and a limiter whose random
     /// refusals come from `rng`. For an imported memory, calls `init(start, 0)`.
@@ -264,25 +293,7 @@ impl Wasm {
         let mut linker = Linker::new(engine);
         let mut imported = None;
         if let Layout::Imported { start } = probed.layout {
-            let ty = probed
-                .module
-                .imports()
-                .find_map(|i| match i.ty() {
-                    ExternType::Memory(m) => Some(m),
-                    _ => None,
-                })
-                .expect("probe found env.memory");
-            let memory = Memory::new(&mut store, ty).map_err(|e| format!("create env.memory: {e}"))?;
-            if (memory.data_size(&store) as u64) < start as u64 + 65536 {
-                let pages = (start as u64 + 65536 - memory.data_size(&store) as u64).div_ceil(65536);
-                memory
-                    .grow(&mut store, pages)
-                    .map_err(|e| format!("grow env.memory: {e}"))?;
-            }
-            linker
-                .define(&store, "env", "memory", memory)
-                .map_err(|e| e.to_string())?;
-            imported = Some(memory);
+            imported = Some(host_memory(&mut store, &mut linker, probed, start)?);
         }
         let instance = linker
             .instantiate(&mut store, &probed.module)
@@ -318,17 +329,23 @@ impl Wasm {
             calls: 0,
         };
         if let Layout::Imported { start } = probed.layout {
-            let init: Func = instance.get_func(&mut w.store, "init").ok_or("no init export")?;
-            let mut results = vec![Val::I32(0); init.ty(&w.store).results().len()];
-            w.begin();
-            let r = init.call(&mut w.store, &[Val::I32(start as i32), Val::I32(0)], &mut results);
-            w.end(Ex::Init, [start, 0]);
-            r.map_err(|e| format!("init({start:#x}, 0) trapped: {e}"))?;
-            if let Some(Val::I32(0)) = results.first() {
-                return Err(format!("init({start:#x}, 0) returned 0"));
-            }
+            w.init(&instance, start)?;
         }
         Ok(w)
+    }
+
+    /// `init(start, 0)`: the heap's region from `start` to the end of the imported memory.
+    fn init(&mut self, instance: &wasmtime::Instance, start: u32) -> Result<(), String> {
+        let init: Func = instance.get_func(&mut self.store, "init").ok_or("no init export")?;
+        let mut results = vec![Val::I32(0); init.ty(&self.store).results().len()];
+        self.begin();
+        let r = init.call(&mut self.store, &[Val::I32(start as i32), Val::I32(0)], &mut results);
+        self.end(Ex::Init, [start, 0]);
+        r.map_err(|e| format!("init({start:#x}, 0) trapped: {e}"))?;
+        if let Some(Val::I32(0)) = results.first() {
+            return Err(format!("init({start:#x}, 0) returned 0"));
+        }
+        Ok(())
     }
 
     fn begin(&mut self) {
