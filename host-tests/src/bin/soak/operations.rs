@@ -408,7 +408,7 @@ impl Runner {
     /// A block moved to `q` by `what` (`size` bytes) must be aligned, clear of live blocks and of
     /// the stats block, and inside memory.
     fn check_moved(&mut self, what: &str, q: u32, size: u32) -> R<()> {
-        ensure!(q % 8 == 0, "{what} moved to a misaligned {q:#x}");
+        ensure!(q.is_multiple_of(8), "{what} moved to a misaligned {q:#x}");
         ensure!(!self.index.contains_key(&q), "{what} moved onto live block {q:#x}");
         ensure!(
             q as u64 + size as u64 <= self.w.mem_size() as u64,

@@ -549,5 +549,4 @@ impl Runner {
         self.t.max_depth = self.t.max_depth.max(self.depth() as u32);
         Ok(())
     }
-
 }
