@@ -27,22 +27,12 @@ impl Runner {
         note!(self, "free_get_mark() -> {m:#x} [depth {depth}]");
         if depth >= MAX_DEPTH {
             ensure!(m == 0, "free_get_mark() at depth {depth} returned {m:#x}, not 0");
-            self.c.failures += 1;
-            if self.storm {
-                self.storm_refusals += 1;
-                self.storm = self.storm_refusals < 2;
-            }
-            return Ok(Some(true));
+            return Ok(self.mark_refused());
         }
         if m == 0 {
             self.failure_allowed("free_get_mark()", 0)?;
-            self.c.failures += 1;
             // Out of memory: a storm that cannot reach depth 255 gives up.
-            if self.storm {
-                self.storm_refusals += 1;
-                self.storm = self.storm_refusals < 2;
-            }
-            return Ok(Some(true));
+            return Ok(self.mark_refused());
         }
         ensure!(
             !self.in_force(m),
@@ -51,6 +41,16 @@ impl Runner {
         self.push_seg(Seg::Mark(m));
         self.clock_bound += 1;
         Ok(None)
+    }
+
+    /// `free_get_mark()` returned 0, as it should: a failure; a storm ends at its second.
+    fn mark_refused(&mut self) -> Option<bool> {
+        self.c.failures += 1;
+        if self.storm {
+            self.storm_refusals += 1;
+            self.storm = self.storm_refusals < 2;
+        }
+        Some(true)
     }
 
     /// Checks the contents of every block in segments `d..` (about to be released).

@@ -266,6 +266,7 @@ impl Runner {
         b
     }
 
+    /// `allocate(size)`, or `allocate_aligned(size, align)` (a bad alignment must fail).
     fn op_allocate(&mut self, size: u32, align: Option<u32>) -> R<Option<bool>> {
         if size as u64 + self.c.live_bytes > self.cfg.budget
             && size as u64 <= self.cfg.cap as u64
@@ -288,25 +289,22 @@ impl Runner {
             self.c.failures += 1;
             return Ok(Some(true));
         }
-        if q == 0 {
-            self.failure_allowed(&what, size)?;
-            self.c.failures += 1;
-            return Ok(Some(true));
-        }
-        ensure!(
-            size as u64 <= self.cfg.cap as u64,
-            "{what} returned {q:#x}, more than the memory cap"
-        );
-        self.adopt(&what, q, size, align.unwrap_or(8).max(8))?;
-        Ok(None)
+        self.new_block(&what, q, size, align.unwrap_or(8).max(8))
     }
 
+    /// `reallocate(0, size)`: an allocation.
     fn op_realloc_null(&mut self, size: u32) -> R<Option<bool>> {
         let q = self.w.reallocate(0, size)?;
         let what = format!("reallocate(0, {size:#x})");
         note!(self, "{what} -> {q:#x}");
+        self.new_block(&what, q, size, 8)
+    }
+
+    /// What an allocation `what` of `size` bytes aligned to `align` returned: 0, a failure that
+    /// must be allowed, or a new block, adopted.
+    fn new_block(&mut self, what: &str, q: u32, size: u32, align: u32) -> R<Option<bool>> {
         if q == 0 {
-            self.failure_allowed(&what, size)?;
+            self.failure_allowed(what, size)?;
             self.c.failures += 1;
             return Ok(Some(true));
         }
@@ -314,10 +312,11 @@ impl Runner {
             size as u64 <= self.cfg.cap as u64,
             "{what} returned {q:#x}, more than the memory cap"
         );
-        self.adopt(&what, q, size, 8)?;
+        self.adopt(what, q, size, align)?;
         Ok(None)
     }
 
+    /// `deallocate` of a random live block, its contents checked first.
     pub(super) fn op_deallocate(&mut self) -> R<Option<bool>> {
         if self.live.is_empty() {
             return Ok(None);
@@ -332,6 +331,7 @@ impl Runner {
         Ok(None)
     }
 
+    /// `size` of a random live block: the size it was allocated with.
     fn op_size(&mut self) -> R<Option<bool>> {
         let i = self.rng.below(self.live.len() as u64) as usize;
         let b = self.live[i];
