@@ -49,10 +49,12 @@ impl<S: Source> Heap<S> {
                 && root.top % 8 == 0,
             Broken::Root,
         )?;
+        let (newest, top) = (root.depth, root.top);
         let mut live_bytes = 0u64;
-        for depth in 0..=root.depth {
-            let control = root.segments[slot(depth)];
-            let end = if depth == root.depth { root.top } else { root.segments[slot(depth + 1)] };
+        for depth in 0..=newest {
+            // The root afresh each time: `verify_segment` takes it too.
+            let control = self.root().segments[slot(depth)];
+            let end = if depth == newest { top } else { self.root().segments[slot(depth + 1)] };
             ensure(
                 control % 8 == 0
                     && control + CONTROL_SIZE <= end
@@ -61,7 +63,7 @@ impl<S: Source> Heap<S> {
             )?;
             live_bytes += self.verify_segment(depth, control + CONTROL_SIZE, end)? as u64;
         }
-        ensure(live_bytes == root.frees_and_live_bytes.bytes() as u64, Broken::Counters)
+        ensure(live_bytes == self.root().frees_and_live_bytes.bytes() as u64, Broken::Counters)
     }
 
     /// Walks the blocks of one segment, then its lists and bins. Returns its live bytes.

@@ -94,9 +94,10 @@ impl<S: Source> Heap<S> {
 
     pub(crate) fn root(self) -> &'static mut Root {
         // Safety: `new`'s contract: the region from `start` is the heap's, the root at its start,
-        // 8-aligned; only this single-threaded heap touches it. Two references from here alias:
-        // callers use one for a step and do not use an older one after taking a newer (#13 asks
-        // for short borrows or raw field access instead).
+        // 8-aligned; only this single-threaded heap touches it. Each call makes a new `&mut`:
+        // callers hold one for a step and never use it after a call that takes the root again
+        // (nor a segment's record across a call that takes the same record): the unit tests run
+        // under Miri's Stacked Borrows (scripts/miri) to keep it so.
         unsafe { &mut *(self.mem.ptr(self.start) as *mut Root) }
     }
 
@@ -140,16 +141,27 @@ impl<S: Source> Heap<S> {
     /// the region cannot hold the heap's own records (the root must exist before it is read).
     /// Returns false when it cannot.
     pub fn ensure_init(self, end: u32) -> bool {
+        match self.set_up(end) {
+            Some(fresh) => {
+                if fresh {
+                    self.segment(0).reset(1, 0);
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// `ensure_init` but for segment 0's record, which the caller resets when this returns
+    /// `Some(true)` (a heap set up now); `None` when memory cannot hold the heap's records.
+    fn set_up(self, end: u32) -> Option<bool> {
         let base = self.start + ROOT_SIZE;
         let mut end = end.min(MAX_END) & !7;
         if end < base + CONTROL_SIZE {
-            match self.source.grow(end, base + CONTROL_SIZE) {
-                Some(new_end) => end = new_end,
-                None => return false,
-            }
+            end = self.source.grow(end, base + CONTROL_SIZE)?;
         }
         if self.is_initialized() {
-            return true;
+            return Some(false);
         }
         let root = self.root();
         root.end = end;
@@ -159,8 +171,7 @@ impl<S: Source> Heap<S> {
         root.top = base + CONTROL_SIZE;
         root.clock = 1;
         root.newest = 0;
-        self.segment(0).reset(1, 0);
-        true
+        Some(true)
     }
 
     // ---- allocate ----
@@ -257,7 +268,7 @@ impl<S: Source> Heap<S> {
         let new_top = block.wrapping_add(size);
         // Also taken when the heap is not set up yet: its top and end are 0.
         if new_top > root.end || new_top < block {
-            return self.carve_slow(size);
+            return self.carve_slow(segment, size);
         }
         root.top = new_top;
         self.mem.store(block, size);
@@ -268,22 +279,39 @@ impl<S: Source> Heap<S> {
     /// `carve` when memory must grow first, or the heap be set up.
     #[cold]
     #[inline(never)]
-    fn carve_slow(self, size: u32) -> u32 {
-        if !self.is_initialized() && !self.ensure_init(0) {
+    fn carve_slow(self, segment: &mut Segment, size: u32) -> u32 {
+        if !self.set_up_newest(segment) {
             return 0;
         }
         let block = self.root().top;
         let Some(new_top) = block.checked_add(size).filter(|&t| self.reserve(t)) else { return 0 };
         self.root().top = new_top;
         self.mem.store(block, size);
-        self.newest().bin_cap += size >> 3;
+        segment.bin_cap += size >> 3;
         block
+    }
+
+    /// Sets the heap up if it is not yet; `segment` is the newest (in a heap not set up yet,
+    /// segment 0's record, all zero). False when memory cannot hold the heap's records.
+    fn set_up_newest(self, segment: &mut Segment) -> bool {
+        if self.is_initialized() {
+            return true;
+        }
+        match self.set_up(0) {
+            Some(fresh) => {
+                if fresh {
+                    segment.reset(1, 0);
+                }
+                true
+            }
+            None => false,
+        }
     }
 
     /// A used block of `size` bytes with an `align`-aligned payload, cut at the top, or 0. The gap
     /// in front becomes a free block of `segment`, the newest.
     fn carve_aligned(self, segment: &mut Segment, size: u32, align: u32) -> u32 {
-        if !self.is_initialized() && !self.ensure_init(0) {
+        if !self.set_up_newest(segment) {
             return 0;
         }
         let top = self.root().top;
@@ -513,7 +541,8 @@ impl<S: Source> Heap<S> {
         self.root().frees_and_live_bytes.take_bytes(live.request);
         self.free_block(segment, live);
         self.root().reallocations += 1;
-        self.hand_out(newest, block, self.mem.load(block) & SIZE_MASK, request)
+        // `newest` again: the old block's segment may be the same one, taken since.
+        self.hand_out(self.newest(), block, self.mem.load(block) & SIZE_MASK, request)
     }
 
     /// Gives the live block a block of `size` bytes for `request` without moving it, if it can

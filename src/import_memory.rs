@@ -40,7 +40,9 @@ unsafe extern "C" {
     fn __wasmheap_grows() -> u32;
 }
 
-impl Source for Region {
+// Safety: a region that may grow runs to the end of the imported memory (`init(start, 0)`), which
+// is then the heap's: `WasmMemory`'s reasoning holds; a fixed region never grows.
+unsafe impl Source for Region {
     fn grow(&self, end: u32, min_end: u32) -> Option<u32> {
         // Safety: the shim's function takes nothing and reads its own global.
         if unsafe { __wasmheap_grows() } != 0 { WasmMemory.grow(end, min_end) } else { None }

@@ -1,7 +1,14 @@
 //! Where the heap's memory comes from when it must grow.
 
 /// A memory source extends the region the heap manages, which always ends at `end`.
-pub trait Source: Copy {
+///
+/// # Safety
+/// The heap trusts what `grow` returns for memory safety: when it returns `Some(new_end)`, every
+/// byte from `end` up to `new_end` must be valid for reads and writes through the heap's [`Mem`],
+/// used by nothing but the heap, for as long as the heap is used.
+///
+/// [`Mem`]: crate::Mem
+pub unsafe trait Source: Copy {
     /// Makes memory available up to at least `min_end` (> `end`). Returns the new end, or `None`
     /// when no more memory can be had; the heap is left as it was.
     fn grow(&self, end: u32, min_end: u32) -> Option<u32>;
@@ -18,7 +25,9 @@ pub struct Pool {
     pub limit: u32,
 }
 
-impl Source for Pool {
+// Safety: `Heap::new`'s contract makes the `Mem` cover the region up to `limit`, and `grow`
+// never returns more.
+unsafe impl Source for Pool {
     fn grow(&self, end: u32, min_end: u32) -> Option<u32> {
         debug_assert!(min_end > end);
         // Grow in 64 KiB steps, as wasm memory does, so tests see the same rhythm.
@@ -33,8 +42,10 @@ impl Source for Pool {
 #[derive(Clone, Copy)]
 pub struct WasmMemory;
 
+// Safety: the returned end is the end of linear memory, grown by `memory.grow` if needed; in wasm
+// every address below it is memory, and nothing but the heap uses what lies above `__heap_base`.
 #[cfg(target_arch = "wasm32")]
-impl Source for WasmMemory {
+unsafe impl Source for WasmMemory {
     fn grow(&self, _end: u32, min_end: u32) -> Option<u32> {
         use core::arch::wasm32::{memory_grow, memory_size};
         // Someone else (the host, JavaScript) may have grown memory too: the heap takes everything

@@ -75,7 +75,8 @@ fn pool_start() -> u32 {
 #[derive(Clone, Copy)]
 pub struct StaticPool;
 
-impl Source for StaticPool {
+// Safety: the returned end is the end of the pool, a static of this module that only the heap uses.
+unsafe impl Source for StaticPool {
     #[inline]
     fn grow(&self, _end: u32, min_end: u32) -> Option<u32> {
         let end = pool_start() + POOL_BYTES;

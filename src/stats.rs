@@ -33,15 +33,15 @@ const _: () = assert!(STATS_WORDS == 16);
 impl<S: Source> Heap<S> {
     /// Costs O(marks) plus the length of each segment's highest free list.
     pub fn stats(self) -> Stats {
-        let root = self.root();
-        let above_top = root.end - root.top;
+        let above_top = self.root().end - self.root().top;
         let (mut live_blocks, mut free_bytes, mut largest_free) = (0, above_top, above_top);
-        for depth in 0..=root.depth {
+        for depth in 0..=self.root().depth {
             let segment = self.segment(depth);
             live_blocks += segment.live.count();
             free_bytes += segment.free_bytes + segment.binned_bytes;
             largest_free = largest_free.max(segment.largest_free(self.mem));
         }
+        let root = self.root();
         Stats {
             live_blocks,
             live_bytes: root.frees_and_live_bytes.bytes(),
