@@ -11,7 +11,7 @@
 //! misaligned, below the heap, into the heap's own records, random in the heap, beyond memory;
 //! stale and bogus marks; bad alignments; requests too large. Before a bad pointer is passed to
 //! `deallocate`/`reallocate`, `size(p)` must say 0: a pointer that `size` takes for a live block
-//! is a false accept of the check bits (README, "Guarantees": at most 2^-19 per stray pointer) and
+//! is a false accept of the check bits (CONTRACT.md: at most 2^-19 per stray pointer) and
 //! is counted, not freed. Every so often a call is bracketed by snapshots of memory: a rejected
 //! call may change one word (its counter, +1) and nothing else; any other call may not write inside
 //! a live block (its whole capacity) other than the one it returns or frees.
@@ -21,7 +21,7 @@ use super::wasm::{Ex, Layout, Wasm, Weather};
 use host_tests::Stats;
 use std::collections::{HashMap, VecDeque};
 
-/// Largest request served (README: MAX_REQUEST).
+/// Largest request served (CONTRACT.md, "Limits": MAX_REQUEST).
 pub const MAX_REQUEST: u32 = 0xFFFE_0000;
 const MAX_DEPTH: usize = 255;
 /// The 64 bytes that `stats` writes: for an own-memory module, a block allocated for the purpose.
@@ -1033,7 +1033,7 @@ impl Runner {
         self.bad_count += 1;
         self.t.bad_tried[kind] += 1;
         // `size` must not take it for a live block; if it does, the check bits accepted a stray
-        // pointer by chance (README: at most 2^-19): count it and leave the pointer alone.
+        // pointer by chance (CONTRACT.md: at most 2^-19): count it and leave the pointer alone.
         let n = self.w.size(p)?;
         self.watch(p, || format!("bad pointer ({}): size() = {n}", BAD_KINDS[kind]));
         if n != 0 {
