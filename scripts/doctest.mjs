@@ -1,5 +1,7 @@
-// scripts/doctest [FILE.md ...] runs this: the runnable code blocks of the README (default
-// README.md) are run, so that none can rot. scripts/test runs it.
+// scripts/doctest [FILE.md ...] runs this: the runnable code blocks of the Markdown files given,
+// by default of every file in DOCS below (the README and the pages it links to), are run, so that
+// none can rot. Without arguments it also fails when a Markdown file in git that is not in DOCS
+// has a block marked `run`. scripts/test runs it.
 //
 // Every ```js, ```sh and ```rust block is marked on its opening line, after the language:
 //   run                  run it (from the repository root), it must succeed
@@ -23,7 +25,9 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CI = process.env.CI === 'true';
-const files = process.argv.slice(2).length ? process.argv.slice(2) : [join(ROOT, 'README.md')];
+// The Markdown files whose blocks are run: the README, and the pages that took its details.
+const DOCS = ['README.md', 'wasm/FLAVORS.md', 'src/CONTRACT.md', 'src/DESIGN.md', 'host-tests/SOAK.md'];
+const files = process.argv.slice(2).length ? process.argv.slice(2) : DOCS.map((f) => join(ROOT, f));
 const LANGS = { js: 'js', javascript: 'js', sh: 'sh', bash: 'sh', rust: 'rust' };
 const TIMEOUT_MS = 10 * 60 * 1000;
 
@@ -67,11 +71,13 @@ function run(cmd, args, options = {}) {
   return r;
 }
 
-function rust(block, where) {
-  const dir = join(ROOT, 'target', 'doctest', `readme-${block.line}`);
+function rust(block, where, name) {
+  // One scratch crate per block: the file's name and the block's line make it unique.
+  const crate = `${name.toLowerCase().replace(/[^a-z0-9]+/g, '-')}-${block.line}`;
+  const dir = join(ROOT, 'target', 'doctest', crate);
   mkdirSync(join(dir, 'src'), { recursive: true });
   writeFileSync(join(dir, 'Cargo.toml'), `[package]
-name = "readme-${block.line}"
+name = "${crate}"
 version = "0.0.0"
 edition = "2024"
 publish = false
@@ -124,7 +130,7 @@ for (const file of files) {
     const started = Date.now();
     const r = lang === 'js' ? run(process.execPath, ['--input-type=module', '-e', block.code])
       : lang === 'sh' ? run('bash', ['-euo', 'pipefail', '-c', block.code])
-        : rust(block, where);
+        : rust(block, where, name);
     const want = expected(block.code);
     const got = r.stdout.replace(/\n$/, '').split('\n').filter((l, i, a) => a.length > 1 || l !== '');
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
@@ -132,11 +138,21 @@ for (const file of files) {
       console.log(`FAILED  ${where}: exit ${r.status ?? r.signal}\n${r.stdout}${r.stderr}`);
       failed += 1;
     } else if (want.length && JSON.stringify(got) !== JSON.stringify(want)) {
-      console.log(`FAILED  ${where}: the output differs from the README's comments\n  expected: ${JSON.stringify(want)}\n  got:      ${JSON.stringify(got)}`);
+      console.log(`FAILED  ${where}: the output differs from the block's comments\n  expected: ${JSON.stringify(want)}\n  got:      ${JSON.stringify(got)}`);
       failed += 1;
     } else {
       console.log(`ok      ${where}: ${want.length ? `${want.length} output lines as written` : 'succeeded'} (${seconds} s)`);
       passed += 1;
+    }
+  }
+}
+if (!process.argv.slice(2).length) {
+  // A runnable block in a Markdown file that is not in DOCS would never run: say so.
+  const tracked = run('git', ['ls-files', '*.md', '**/*.md']).stdout.split('\n').filter(Boolean);
+  for (const file of tracked.filter((f) => !DOCS.includes(f) && !f.includes('node_modules/'))) {
+    if (blocks(readFileSync(join(ROOT, file), 'utf8')).some((b) => LANGS[b.lang] && b.words.includes('run'))) {
+      console.log(`FAILED  ${file}: has blocks marked \`run\` but is not in scripts/doctest.mjs's DOCS`);
+      failed += 1;
     }
   }
 }

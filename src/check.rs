@@ -6,22 +6,41 @@ use crate::heap::{CONTROL_SIZE, Heap, MAX_DEPTH, slot, ROOT_SIZE};
 use crate::segment::{BIN_MAX, Segment};
 use crate::source::Source;
 
-/// The first broken invariant, as `check()` reports it. Numbers are part of the ABI.
+/// The first broken invariant, as `check()` reports it: `check()` returns the variant's number
+/// (0 when the heap is sound). The numbers are part of the ABI.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u32)]
 pub enum Broken {
+    /// Code 1: the root's top, end of memory, depth or floor out of bounds.
     Root = 1,
+    /// Code 2: a segment record is not where the root's table says, or the segments are out of
+    /// order.
     Segment = 2,
+    /// Code 3: a block's size is smaller than 16, not a multiple of 8, or past the end of its
+    /// segment; or a used block is marked `BINNED`.
     BlockSize = 3,
+    /// Code 4: a `PREV_FREE` flag disagrees with the previous block.
     PrevFree = 4,
+    /// Code 5: two adjacent free blocks (coalescing missed).
     Unmerged = 5,
+    /// Code 6: a free block's footer differs from its size.
     Footer = 6,
+    /// Code 7: a used block's tag is wrong (check bits, depth, slack larger than its capacity).
     Tag = 7,
+    /// Code 8: a class list is broken: a bad link, a block not free or binned, of the wrong class,
+    /// or outside its segment.
     List = 8,
+    /// Code 9: the bitmaps disagree with the free lists.
     Bitmap = 9,
+    /// Code 10: a free block is not on its class list.
     Unlisted = 10,
+    /// Code 11: the counters disagree with the walk (live blocks, live bytes, listed and binned
+    /// bytes).
     Counters = 11,
+    /// Code 12: a free block right below the top (it should have been given back).
     FreeBelowTop = 12,
+    /// Code 13: a bin is broken: a bad link, a block not free and binned or of another size,
+    /// outside its segment, a binned block on no bin, or the bin bitmap disagrees with the bins.
     Bin = 13,
 }
 

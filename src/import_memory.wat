@@ -57,7 +57,7 @@
     (global.set $region (call $init (i32.wrap_i64 (local.get $heap)) (local.get $end)))
     (i32.ne (global.get $region) (i32.const 0)))
 
-  ;; The raw ABI (README, "The raw ABI"), on the heap of the region.
+  ;; The raw ABI (src/CONTRACT.md, "The raw ABI"), on the heap of the region.
   (func (export "allocate") (param i32) (result i32)
     (call $allocate (global.get $region) (local.get 0)))
   (func (export "allocate_aligned") (param i32 i32) (result i32)

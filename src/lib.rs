@@ -1,11 +1,19 @@
 //! wasmheap: a small, fast allocator for WebAssembly linear memory.
 //!
 //! The core ([`Heap`]) is platform-free: it manages a region of memory handed to it by a
-//! [`Source`] and is unit-tested natively. On wasm32 the crate also provides the raw ABI exports
+//! [`Source`] (`memory.grow` in the module, a host buffer in the native unit tests), in `u32`
+//! offsets, and is unit-tested natively. On wasm32 the crate also provides the raw ABI exports
 //! (feature `module`, see `abi.rs`) and [`WasmHeap`] for `#[global_allocator]`.
 //!
 //! Reading order: `block.rs` (layout), `classes.rs` (size classes), `segment.rs` (lists, bins),
-//! `heap.rs` (the algorithm), `marks.rs`, `tally.rs`, `check.rs`, `stats.rs`.
+//! `heap.rs` (the algorithm), `marks.rs`, `tally.rs`, `check.rs`, `stats.rs`; `wasm.rs` and
+//! `abi.rs` bind it to the module.
+//!
+//! Below: the contract (`src/CONTRACT.md`), then the design (`src/DESIGN.md`). The README has the
+//! ways in, the modules and the numbers.
+//!
+#![doc = include_str!("CONTRACT.md")]
+#![doc = include_str!("DESIGN.md")]
 #![no_std]
 
 // Native builds (unit tests, host tools) take std's panic handler.

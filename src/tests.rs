@@ -627,7 +627,7 @@ fn a_request_takes_a_block_of_its_own_list_before_a_larger_one() {
 
 #[test]
 fn record_sizes_are_as_documented() {
-    // README: a mark costs a 1232-byte control block; the root takes 1088 bytes.
+    // CONTRACT.md: a mark costs a 1232-byte control block; the root takes 1088 bytes.
     assert_eq!((CONTROL_SIZE, ROOT_SIZE), (1232, 1088));
 }
 

@@ -88,12 +88,12 @@ unsafe impl GlobalAlloc for WasmHeap {
 
 impl WasmHeap {
     /// `check()` of the raw ABI on this heap: 0 when sound, else the code of the first broken
-    /// invariant (README, "`check()` codes"); `u32::MAX` if the heap could not even be set up.
+    /// invariant (CONTRACT.md, "`check()` codes"); `u32::MAX` if the heap could not even be set up.
     pub fn check(&self) -> u32 {
         ready_heap().map_or(u32::MAX, |h| h.check())
     }
 
-    /// The statistics of this heap (README, "Statistics"); all zero if it could not be set up.
+    /// The statistics of this heap (CONTRACT.md, "Statistics"); all zero if it could not be set up.
     pub fn stats(&self) -> crate::Stats {
         ready_heap().map(|h| h.stats()).unwrap_or_default()
     }

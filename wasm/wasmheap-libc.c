@@ -3,8 +3,8 @@
  *     clang --target=wasm32-wasi -O2 -I wasm -Wl,--import-memory -o prog.wasm prog.c wasm/wasmheap-libc.c
  *
  * The host instantiates wasm/wasmheap-import-memory.wasm with the program's memory as env.memory
- * and passes its exports to the program as the module "wasmheap" (README, "C programs built with
- * a libc"). This file defines every name that wasi-libc's own allocator (dlmalloc.o) defines:
+ * and passes its exports to the program as the module "wasmheap" (FLAVORS.md, section 6). This
+ * file defines every name that wasi-libc's own allocator (dlmalloc.o) defines:
  * malloc, free, calloc, realloc, aligned_alloc, posix_memalign, malloc_usable_size and the
  * __libc_malloc, __libc_free, __libc_calloc that libc calls internally. So nothing references
  * dlmalloc.o, the linker leaves it out (otherwise: "duplicate symbol: malloc"), and every

@@ -6,7 +6,7 @@
  *     clang --target=wasm32-wasi -O2 -I wasm -Wl,--import-memory -o prog.wasm prog.c wasm/wasmheap-libc.c
  *
  * The program calls malloc, free, calloc, realloc, aligned_alloc, posix_memalign from <stdlib.h>
- * as usual; this header only adds the rest of wasmheap's raw ABI (README, "The raw ABI"). */
+ * as usual; this header only adds the rest of wasmheap's raw ABI (src/CONTRACT.md). */
 #ifndef WASMHEAP_LIBC_H
 #define WASMHEAP_LIBC_H
 
@@ -24,7 +24,7 @@ WASMHEAP_LIBC_IMPORT("free_get_mark") unsigned wasmheap_get_mark(void);
 WASMHEAP_LIBC_IMPORT("free_to_mark") void wasmheap_to_mark(unsigned mark);
 /* 0 when the heap is sound, else the code of the first broken invariant. */
 WASMHEAP_LIBC_IMPORT("check") unsigned wasmheap_check(void);
-/* The 16 statistics (live_blocks, live_bytes, ...: README, "Statistics") into out[0..16]. */
+/* The 16 statistics (live_blocks, live_bytes, ...: CONTRACT.md, "Statistics") into out[0..16]. */
 WASMHEAP_LIBC_IMPORT("stats") void wasmheap_stats(unsigned out[16]);
 
 #endif

@@ -4,7 +4,7 @@
 // 2^32 - 1 throws a RangeError (a non-number a TypeError) and nothing is allocated; a pointer or
 // mark may also be the signed i32 a raw export returned, and is taken unsigned.
 
-/** The raw exports of a wasmheap instance (README, "The raw ABI"). Every value is an i32: the
+/** The raw exports of a wasmheap instance (CONTRACT.md, "The raw ABI"). Every value is an i32: the
  *  results are signed, so a pointer at 2 GiB or above comes back negative (`>>> 0` it, or use the
  *  WasmHeap methods, which do). */
 export interface WasmheapExports {
@@ -31,7 +31,7 @@ export interface WasmheapExports {
   realloc?(ptr: number, size: number): number;
   aligned_alloc?(align: number, size: number): number;
   posix_memalign?(memptr: number, align: number, size: number): number;
-  /** The debug flavor (wasmheap-debug.wasm; README, "The debug flavor"). */
+  /** The debug flavor (wasmheap-debug.wasm; FLAVORS.md, section 9). */
   debug_buffer?(): number;
   debug_set_tag?(tag: number): void;
   debug_set_trap?(on: number): void;
@@ -80,7 +80,7 @@ export declare const BLOCK_STATES: readonly Block['state'][];
 export declare const REPORT_NAMES: Readonly<Record<number, Report['name']>>;
 export declare const REFUSAL_REASONS: Readonly<Record<number, NonNullable<Report['reason']>>>;
 
-/** The statistics (README, "Statistics"). */
+/** The statistics (src/CONTRACT.md, "Statistics"). */
 export interface Stats {
   live_blocks: number;
   live_bytes: number;

@@ -24,7 +24,7 @@ WASMHEAP_IMPORT("aligned_alloc") void *aligned_alloc(size_t align, size_t size);
 /* 0, or EINVAL (28) / ENOMEM (48), the WASI numbers. */
 WASMHEAP_IMPORT("posix_memalign") int posix_memalign(void **memptr, size_t align, size_t size);
 
-/* The rest of the raw ABI (README, "The raw ABI"). */
+/* The rest of the raw ABI (src/CONTRACT.md, "The raw ABI"). */
 WASMHEAP_IMPORT("size") size_t wasmheap_size(void *ptr);
 WASMHEAP_IMPORT("free_get_mark") unsigned wasmheap_get_mark(void);
 WASMHEAP_IMPORT("free_to_mark") void wasmheap_to_mark(unsigned mark);

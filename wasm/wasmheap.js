@@ -18,7 +18,7 @@
 // from 0 to 2^32 - 1, or the signed i32 that the raw exports return for one above 2 GiB. The
 // messages name the call and the value.
 
-/** The 16 fields written by `stats(out_ptr)`, in order (README, "Statistics"). */
+/** The 16 fields written by `stats(out_ptr)`, in order (src/CONTRACT.md, "Statistics"). */
 export const STAT_FIELDS = Object.freeze([
   'live_blocks', 'live_bytes', 'peak_live_bytes', 'heap_bytes', 'free_bytes', 'largest_free',
   'allocations', 'frees', 'reallocations', 'failures', 'rejected_frees', 'rejected_marks',
@@ -28,7 +28,7 @@ export const STAT_FIELDS = Object.freeze([
 /** `blocks()` states, by the number `debug_blocks` writes (debug flavor). */
 export const BLOCK_STATES = Object.freeze(['used', 'free', 'binned', 'control', 'top']);
 
-/** `reports()` names, by report code (debug flavor; README, "The debug flavor"). */
+/** `reports()` names, by report code (debug flavor; FLAVORS.md, section 9). */
 export const REPORT_NAMES = Object.freeze({
   1: 'bad-deallocate', 2: 'bad-reallocate', 3: 'stale-mark', 4: 'overrun', 5: 'write-after-free', 6: 'corrupted',
 });

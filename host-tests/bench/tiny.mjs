@@ -1,5 +1,5 @@
 // node host-tests/bench/tiny.mjs [MODULE.wasm ...]: what the tiny flavor's O(n) walks cost and how
-// much room it leaves, beside the default module (README, section 8). Deterministic workloads, in
+// much room it leaves, beside the default module (wasm/FLAVORS.md, 8). Deterministic workloads, in
 // V8 (times vary with the machine; the spans do not):
 //   churn N   N live blocks of 1-128 bytes, then 20 000 rounds of: free a random one, allocate
 //             a new one. Time per round; heap span (highest block end - lowest pointer) over

@@ -19,7 +19,7 @@ const npm = (args, cwd) => execFileSync('npm', [...args, '--no-audit', '--no-fun
   { cwd, encoding: 'utf8', env: { ...process.env, npm_config_update_notifier: 'false' } });
 
 const FILES = [
-  'CHANGELOG.md', 'LICENSE-APACHE', 'LICENSE-MIT', 'README.md', 'package.json',
+  'CHANGELOG.md', 'LICENSE-APACHE', 'LICENSE-MIT', 'README.md', 'package.json', 'wasm/FLAVORS.md',
   'wasm/wasmheap-c.wasm', 'wasm/wasmheap-debug.wasm', 'wasm/wasmheap-import-memory.wasm', 'wasm/wasmheap-libc.c', 'wasm/wasmheap-libc.h',
   'wasm/wasmheap-static.wasm', 'wasm/wasmheap-tiny.wasm', 'wasm/wasmheap.d.ts', 'wasm/wasmheap.h', 'wasm/wasmheap.js', 'wasm/wasmheap.wasm',
 ];

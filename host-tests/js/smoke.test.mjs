@@ -12,13 +12,13 @@ const WASM_PATH =
   process.env.WASMHEAP_WASM ?? fileURLToPath(new URL('../../wasm/wasmheap.wasm', import.meta.url));
 const bytes = await readFile(WASM_PATH);
 
-// The raw ABI, README's table.
+// The raw ABI, the table of src/CONTRACT.md.
 const FUNCTIONS = [
   'allocate', 'allocate_aligned', 'deallocate', 'reallocate', 'size',
   'free_all', 'free_all_mark', 'free_get_mark', 'free_to_mark', 'check', 'stats',
 ];
 
-// stats(out_ptr): 16 u32 in this order (README, "Statistics").
+// stats(out_ptr): 16 u32 in this order (src/CONTRACT.md, "Statistics").
 const STAT_FIELDS = [
   'live_blocks', 'live_bytes', 'peak_live_bytes', 'heap_bytes', 'free_bytes', 'largest_free',
   'allocations', 'frees', 'reallocations', 'failures', 'rejected_frees', 'rejected_marks',

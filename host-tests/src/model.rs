@@ -1,4 +1,4 @@
-//! A shadow model of the raw ABI, following README.md ("The raw ABI", "Marks", "Statistics").
+//! A shadow model of the raw ABI, following src/CONTRACT.md ("The raw ABI", "Marks", "Statistics").
 //!
 //! The model knows every live block the test allocated (pointer, requested size, alignment, the
 //! bytes written into it, the segment it belongs to) and the stack of segments (the base, marks,
@@ -12,7 +12,7 @@
 use crate::{Heap, Stats, pattern};
 use std::collections::BTreeMap;
 
-/// Deepest nesting of marks and floors (README: "`0` when marks are nested 255 deep").
+/// Deepest nesting of marks and floors (CONTRACT.md: "`0` when marks are nested 255 deep").
 pub const MAX_DEPTH: usize = 255;
 
 #[derive(Clone, Debug)]
@@ -426,7 +426,7 @@ impl Model {
         }
         if self.growth_frozen && h.stats().mark_depth == self.depth() as u32 {
             // The floor's record did not fit and memory may not grow: nothing happened. The
-            // README does not say whether this counts as a failure; accept either.
+            // The contract does not say whether this counts as a failure; accept either.
             let failures = h.stats().failures;
             ensure!(
                 failures == self.c.failures || failures == self.c.failures + 1,

@@ -1,4 +1,4 @@
-//! Bins (README.md, "How it works"): small free blocks whose neighbours are used wait on a list of
+//! Bins (src/segment.rs): small free blocks whose neighbours are used wait on a list of
 //! their exact size. A binned block is free: every call that takes a live block rejects it, a
 //! neighbour freed later merges with it, marks treat it as their segment's, and `check()` walks
 //! the bins.

@@ -1,6 +1,6 @@
 //! Other wasm modules as clients of a wasmheap instance: they import `memory` and the raw ABI
-//! from it, linked with a wasmtime `Linker` under the module name "wasmheap" (README, "Use it
-//! from everywhere").
+//! from it, linked with a wasmtime `Linker` under the module name "wasmheap" (README, "Ways in",
+//! 2; wasm/FLAVORS.md, section 2).
 //!
 //! * the hand-written WAT clients of `wasm/examples/`: a string builder that grows with
 //!   `reallocate`, a level loader that releases whole levels with `free_to_mark`;

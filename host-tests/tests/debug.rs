@@ -1,4 +1,4 @@
-//! The debug flavor, `wasm/wasmheap-debug.wasm` (README.md, "The debug flavor"): each detector
+//! The debug flavor, `wasm/wasmheap-debug.wasm` (wasm/FLAVORS.md, section 9): each detector
 //! finds the bug planted for it and reports it (code, pointer, id, detail); the walks list the
 //! live allocations and every block; the switches trap or check after every call. (The shared
 //! suite runs on this module too: scripts/test, stage 5.)

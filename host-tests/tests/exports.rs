@@ -1,4 +1,4 @@
-//! The module exports the whole raw ABI (README.md, "The raw ABI"), every value an `i32`, and
+//! The module exports the whole raw ABI (src/CONTRACT.md, "The raw ABI"), every value an `i32`, and
 //! needs no imports.
 
 use host_tests::{ABI, module};

@@ -490,7 +490,7 @@ fn coexist(
             ));
         }
         // With the heap's own memory overwritten (the sabotage cases), validation may read a
-        // wild offset and trap: that is a detection too (README, "Undefined").
+        // wild offset and trap: that is a detection too (CONTRACT.md, "Undefined").
         let got: u32 = p.heap.try_call("size", ptr)?;
         if got != size {
             return Err(format!(

@@ -1,4 +1,4 @@
-//! Marks: `free_get_mark`, `free_to_mark`, `free_all_mark`, `free_all` (README.md, "Marks").
+//! Marks: `free_get_mark`, `free_to_mark`, `free_all_mark`, `free_all` (src/CONTRACT.md, "Marks").
 
 use host_tests::{Counter, Heap, XorShift};
 

@@ -12,7 +12,7 @@
 //! - a request that fits in the memory the pool can still give never fails, and a request that
 //!   cannot succeed (too large, bad alignment, 255 marks deep) never succeeds;
 //! - a pointer that is not live is rejected (`deallocate`, `reallocate`) and has `size()` 0;
-//! - marks follow README.md "Marks": `free_to_mark` drops exactly the blocks allocated or moved
+//! - marks follow CONTRACT.md, "Marks": `free_to_mark` drops exactly the blocks allocated or moved
 //!   after the mark, stale and bogus tokens are rejected, the floor rules of `free_all_mark` /
 //!   `free_all` / `free_to_mark` below the floor hold; when the newest segment holds no live
 //!   block, the top is right above its control block (memory is given back).

@@ -3,7 +3,7 @@
 //!     cargo build --release --target wasm32-unknown-unknown
 //!
 //! Exports `run(seed, rounds) -> u64` (the workload's checksum), and the heap's `check()` and
-//! statistics (`stat(i)`: field i of README's "Statistics"), so that the host can check the
+//! statistics (`stat(i)`: field i of CONTRACT.md's "Statistics"), so that the host can check the
 //! heap after the program ran. host-tests/tests/global_alloc.rs runs it in wasmtime.
 
 mod workload;
@@ -16,13 +16,13 @@ pub extern "C" fn run(seed: u32, rounds: u32) -> u64 {
     workload::workload(seed, rounds)
 }
 
-/// 0 when the heap is sound (README, "`check()` codes").
+/// 0 when the heap is sound (src/CONTRACT.md, "`check()` codes").
 #[unsafe(no_mangle)]
 pub extern "C" fn check() -> u32 {
     HEAP.check()
 }
 
-/// Field `i` of the heap's statistics, in README's order (0: live_blocks, 1: live_bytes, ...).
+/// Field `i` of the heap's statistics, in CONTRACT.md's order (0: live_blocks, 1: live_bytes, ...).
 #[unsafe(no_mangle)]
 pub extern "C" fn stat(i: u32) -> u32 {
     let s = HEAP.stats();

@@ -2,8 +2,8 @@
 //! double frees, pointers released by marks or moved by `reallocate`, interior, misaligned,
 //! below the heap, into the heap's own records, random in the heap, beyond memory — must be
 //! rejected and counted. Before a bad pointer is passed on, `size(p)` must say 0: a pointer that
-//! `size` takes for a live block is a false accept of the check bits (README, "Guarantees": at
-//! most 2^-19 per stray pointer) and is counted, not freed — unless it is a dead block whose old
+//! `size` takes for a live block is a false accept of the check bits (src/CONTRACT.md,
+//! "Guarantees": at most 2^-19 per stray pointer) and is counted, not freed — unless it is a dead block whose old
 //! tag is still in front of it, which the allocator would accept as a double free.
 //!
 //! (Bad marks and bad alignments are in `marks.rs` and `operations.rs`, where their calls are.)
@@ -88,7 +88,7 @@ impl Runner {
         self.bad_count += 1;
         self.t.bad_tried[kind] += 1;
         // `size` must not take it for a live block; if it does, the check bits accepted a stray
-        // pointer by chance (README: at most 2^-19): count it and leave the pointer alone.
+        // pointer by chance (src/CONTRACT.md: at most 2^-19): count it and leave the pointer alone.
         let n = self.w.size(p)?;
         self.watch(p, || format!("bad pointer ({}): size() = {n}", BAD_KINDS[kind]));
         if n != 0 {

@@ -7,7 +7,7 @@
 use super::runner::{Block, Dead, MAX_DEPTH, R, Runner, SCRATCH, Seg, Why, ensure, note};
 use super::wasm::Weather;
 
-/// Largest request served (README: MAX_REQUEST).
+/// Largest request served (src/CONTRACT.md, "Limits": MAX_REQUEST).
 const MAX_REQUEST: u32 = 0xFFFE_0000;
 
 impl Runner {
