@@ -1,4 +1,4 @@
-//! The debug flavor's exports beyond the raw ABI (README, "The debug flavor"). Every value is an
+//! The debug flavor's exports beyond the raw ABI (wasm/FLAVORS.md, section 9). Every value is an
 //! i32; `out` is memory the caller owns (or `debug_buffer()`).
 
 use super::ring::{BUFFER_BYTES, REPORTS, Report, state};

@@ -2,7 +2,7 @@
 //! the counters, a ring of the last [`REPORTS`] problems and a ring of the last [`FREES`] frees
 //! (which allocation a pointer or a byte of freed memory belonged to).
 
-/// What a report is about. Numbers are part of the debug ABI (README, "The debug flavor").
+/// What a report is about. Numbers are part of the debug ABI (wasm/FLAVORS.md, section 9).
 #[derive(Clone, Copy)]
 #[repr(u32)]
 pub enum Code {
