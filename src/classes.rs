@@ -58,6 +58,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "arithmetic over 10^5 sizes, no unsafe code: Miri adds nothing")]
     fn classes_are_monotonic_and_within_range() {
         let mut last = (0, 0);
         for size in (16..1 << 20).step_by(8).chain([u32::MAX & !7, 1 << 31]) {
@@ -73,6 +74,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "arithmetic over 10^5 sizes, no unsafe code: Miri adds nothing")]
     fn good_fit_class_only_holds_blocks_that_fit() {
         for size in (16..1 << 18).step_by(8) {
             let (fl, sl) = class_at_least(size).unwrap();
