@@ -276,6 +276,7 @@ test('a screenshot, and no console error all along', async () => {
   await page.fill('#level-count', '25');
   await click('#btn-level-load');
   await click('#btn-string');
+  await click('#btn-upper');
   await agree('the screenshot\'s state');
   const dir = join(ROOT, 'target/demo-web');
   mkdirSync(dir, { recursive: true });
