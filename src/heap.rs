@@ -141,15 +141,11 @@ impl<S: Source> Heap<S> {
     /// the region cannot hold the heap's own records (the root must exist before it is read).
     /// Returns false when it cannot.
     pub fn ensure_init(self, end: u32) -> bool {
-        match self.set_up(end) {
-            Some(fresh) => {
-                if fresh {
-                    self.segment(0).reset(1, 0);
-                }
-                true
-            }
-            None => false,
+        let Some(fresh) = self.set_up(end) else { return false };
+        if fresh {
+            self.segment(0).reset(1, 0);
         }
+        true
     }
 
     /// `ensure_init` but for segment 0's record, which the caller resets when this returns
@@ -297,15 +293,11 @@ impl<S: Source> Heap<S> {
         if self.is_initialized() {
             return true;
         }
-        match self.set_up(0) {
-            Some(fresh) => {
-                if fresh {
-                    segment.reset(1, 0);
-                }
-                true
-            }
-            None => false,
+        let Some(fresh) = self.set_up(0) else { return false };
+        if fresh {
+            segment.reset(1, 0);
         }
+        true
     }
 
     /// A used block of `size` bytes with an `align`-aligned payload, cut at the top, or 0. The gap
