@@ -336,20 +336,12 @@ export class WasmHeap {
   /** The problems reported from number `from` on that the module still holds (the last 64):
    *  {seq, code, name, ptr, id, detail}, and `reason` for a refused pointer. */
   reports(from = 0) {
-    const x = this.#debug('reports(from)');
     from = u32(from, 'reports(from)', 'from');
-    const out = [];
-    for (;;) {
-      const n = x.debug_reports(from, this.#debugBuffer, 4096 / 20) >>> 0;
-      for (let i = 0; i < n; i++) {
-        const [seq, code, ptr, id, detail] = [0, 1, 2, 3, 4].map((k) => this.#word(this.#debugBuffer, 5 * i + k));
-        const report = { seq, code, name: REPORT_NAMES[code] ?? `code ${code}`, ptr, id, detail };
-        if (code === 1 || code === 2) report.reason = REFUSAL_REASONS[detail];
-        out.push(report);
-      }
-      if (n < 4096 / 20) return out;
-      from = out[out.length - 1].seq + 1;
-    }
+    return this.#walk('reports(from)', 'debug_reports', 5, from).map(([seq, code, ptr, id, detail]) => {
+      const report = { seq, code, name: REPORT_NAMES[code] ?? `code ${code}`, ptr, id, detail };
+      if (code === 1 || code === 2) report.reason = REFUSAL_REASONS[detail];
+      return report;
+    });
   }
 
   /** How many problems were reported so far. */
@@ -360,12 +352,13 @@ export class WasmHeap {
     return this.#x;
   }
 
-  /** All records of a resumable walk, `words` u32 each, the first word its key. */
-  #walk(call, name, words) {
+  /** All records of a resumable walk from `from` on, `words` u32 each, the first word its key
+   *  (resumed from the last key + 1 while a call fills the buffer). */
+  #walk(call, name, words, from = 0) {
     const x = this.#debug(call);
-    const max = 4096 / (4 * words);
+    const max = Math.floor(4096 / (4 * words)); // whole records in the module's buffer
     const out = [];
-    for (let from = 0; ;) {
+    for (;;) {
       const n = x[name](from, this.#debugBuffer, max) >>> 0;
       for (let i = 0; i < n; i++) {
         out.push(Array.from({ length: words }, (_, k) => this.#word(this.#debugBuffer, words * i + k)));
