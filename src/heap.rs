@@ -531,7 +531,9 @@ impl<S: Source> Heap<S> {
         let segment = self.segment_at(live.segment);
         segment.live.take(live.request);
         self.root().frees_and_live_bytes.take_bytes(live.request);
-        self.free_block(segment, live);
+        // Merged, not binned: a block that moved is likely to grow again, and its old place,
+        // merged with its free neighbours, is room for that.
+        self.release(segment, live.block, live.size);
         self.root().reallocations += 1;
         // `newest` again: the old block's segment may be the same one, taken since.
         self.hand_out(self.newest(), block, self.mem.load(block) & SIZE_MASK, request)
