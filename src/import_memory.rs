@@ -20,12 +20,9 @@
 //! inlines the shim's wrappers and drops these `__wasmheap_*` exports, `__stack_pointer`,
 //! `__heap_base` and `__data_end`.
 
-#[cfg(feature = "c-api")]
-use crate::c_api;
 use crate::heap::{CONTROL_SIZE, Heap, ROOT_SIZE};
 use crate::mem::Mem;
 use crate::source::{Source, WasmMemory};
-use crate::stats::Stats;
 use crate::wasm::memory_end;
 
 /// Where the heap's memory comes from: nowhere (a fixed region), or `memory.grow` when `init` was
@@ -79,98 +76,24 @@ pub extern "C" fn __wasmheap_init(start: u32, end: u32) -> u32 {
     }
 }
 
-#[unsafe(no_mangle)]
-pub extern "C" fn __wasmheap_allocate(start: u32, size: u32) -> u32 {
-    heap(start).map_or(0, |h| h.allocate(size))
+/// Each entry of the table (`exports.rs`) a function `__wasmheap_<name>` with the heap's start
+/// first; no heap before `init`.
+macro_rules! shim_exports {
+    ($($(#[$doc:meta])* fn $name:ident($($arg:ident: u32),*) $(-> $ret:ty)?
+        { $way:ident |$h:ident| $body:expr } else { $default:expr })*) => {
+        $(
+            $(#[$doc])*
+            #[unsafe(export_name = concat!("__wasmheap_", stringify!($name)))]
+            pub extern "C" fn $name(start: u32, $($arg: u32),*) $(-> $ret)? {
+                match heap(start) {
+                    Some($h) => $body,
+                    None => $default,
+                }
+            }
+        )*
+    };
 }
 
-#[unsafe(no_mangle)]
-pub extern "C" fn __wasmheap_allocate_aligned(start: u32, size: u32, align: u32) -> u32 {
-    heap(start).map_or(0, |h| h.allocate_aligned(size, align))
-}
-
-#[unsafe(no_mangle)]
-pub extern "C" fn __wasmheap_deallocate(start: u32, ptr: u32) {
-    if let Some(h) = heap(start) {
-        h.deallocate(ptr)
-    }
-}
-
-#[unsafe(no_mangle)]
-pub extern "C" fn __wasmheap_reallocate(start: u32, ptr: u32, size: u32) -> u32 {
-    heap(start).map_or(0, |h| h.reallocate(ptr, size))
-}
-
-#[unsafe(no_mangle)]
-pub extern "C" fn __wasmheap_size(start: u32, ptr: u32) -> u32 {
-    heap(start).map_or(0, |h| h.size(ptr))
-}
-
-#[unsafe(no_mangle)]
-pub extern "C" fn __wasmheap_free_all(start: u32) {
-    if let Some(h) = heap(start) {
-        h.free_all()
-    }
-}
-
-#[unsafe(no_mangle)]
-pub extern "C" fn __wasmheap_free_all_mark(start: u32) {
-    if let Some(h) = heap(start) {
-        h.free_all_mark()
-    }
-}
-
-#[unsafe(no_mangle)]
-pub extern "C" fn __wasmheap_free_get_mark(start: u32) -> u32 {
-    heap(start).map_or(0, |h| h.free_get_mark())
-}
-
-#[unsafe(no_mangle)]
-pub extern "C" fn __wasmheap_free_to_mark(start: u32, mark: u32) {
-    if let Some(h) = heap(start) {
-        h.free_to_mark(mark)
-    }
-}
-
-#[unsafe(no_mangle)]
-pub extern "C" fn __wasmheap_check(start: u32) -> u32 {
-    heap(start).map_or(u32::MAX, |h| h.check())
-}
-
-#[unsafe(no_mangle)]
-pub extern "C" fn __wasmheap_stats(start: u32, out: u32) {
-    let stats = heap(start).map(|h| h.stats()).unwrap_or_default();
-    // Safety: as `stats` of the raw ABI: the 64 bytes at `out` are the caller's.
-    unsafe { core::ptr::write_unaligned(out as *mut Stats, stats) }
-}
-
+crate::exports::raw_abi!(shim_exports);
 #[cfg(feature = "c-api")]
-#[unsafe(no_mangle)]
-pub extern "C" fn __wasmheap_malloc(start: u32, size: u32) -> u32 {
-    heap(start).map_or(0, |h| c_api::malloc(h, size))
-}
-
-#[cfg(feature = "c-api")]
-#[unsafe(no_mangle)]
-pub extern "C" fn __wasmheap_realloc(start: u32, ptr: u32, size: u32) -> u32 {
-    heap(start).map_or(0, |h| c_api::realloc(h, ptr, size))
-}
-
-#[cfg(feature = "c-api")]
-#[unsafe(no_mangle)]
-pub extern "C" fn __wasmheap_calloc(start: u32, n: u32, size: u32) -> u32 {
-    let fresh_from = memory_end();
-    heap(start).map_or(0, |h| c_api::calloc(h, n, size, fresh_from))
-}
-
-#[cfg(feature = "c-api")]
-#[unsafe(no_mangle)]
-pub extern "C" fn __wasmheap_posix_memalign(start: u32, memptr: u32, align: u32, size: u32) -> u32 {
-    heap(start).map_or(c_api::ENOMEM, |h| c_api::posix_memalign(h, memptr, align, size))
-}
-
-#[cfg(not(test))]
-#[panic_handler]
-fn panic(_: &core::panic::PanicInfo) -> ! {
-    core::arch::wasm32::unreachable()
-}
+crate::exports::c_names!(shim_exports);

@@ -7,7 +7,7 @@
 //!
 //! Reading order: `block.rs` (layout), `classes.rs` (size classes), `segment.rs` (lists, bins),
 //! `heap.rs` (the algorithm), `marks.rs`, `tally.rs`, `check.rs`, `stats.rs`; `wasm.rs` and
-//! `abi.rs` bind it to the module.
+//! `abi.rs` (with the table of exports in `exports.rs`) bind it to the module.
 //!
 //! Below: the contract (`src/CONTRACT.md`), then the design (`src/DESIGN.md`). The README has the
 //! ways in, the modules and the numbers.
@@ -54,6 +54,8 @@ pub use wasm::WasmHeap;
 
 #[cfg(all(target_arch = "wasm32", feature = "module"))]
 mod abi;
+#[cfg(all(target_arch = "wasm32", any(feature = "module", feature = "import-memory")))]
+mod exports;
 #[cfg(all(target_arch = "wasm32", feature = "module", feature = "debug"))]
 mod debug;
 #[cfg(all(feature = "debug", any(not(feature = "module"), feature = "c-api", feature = "static-pool")))]
@@ -78,3 +80,10 @@ mod c_api;
 
 #[cfg(test)]
 mod tests;
+
+/// Every module (`module`, `import-memory`, `tiny`) traps on a panic: no formatting, no unwinding.
+#[cfg(all(target_arch = "wasm32", any(feature = "module", feature = "import-memory", feature = "tiny"), not(test)))]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    core::arch::wasm32::unreachable()
+}

@@ -301,12 +301,3 @@ pub extern "C" fn free_all() {
     s.depth = s.floor;
     s.top = base(s);
 }
-
-
-
-
-#[cfg(not(test))]
-#[panic_handler]
-fn panic(_: &core::panic::PanicInfo) -> ! {
-    core::arch::wasm32::unreachable()
-}
