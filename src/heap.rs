@@ -268,7 +268,6 @@ impl<S: Source> Heap<S> {
         }
         root.top = new_top;
         self.mem.store(block, size);
-        segment.bin_cap += size >> 3;
         block
     }
 
@@ -283,7 +282,6 @@ impl<S: Source> Heap<S> {
         let Some(new_top) = block.checked_add(size).filter(|&t| self.reserve(t)) else { return 0 };
         self.root().top = new_top;
         self.mem.store(block, size);
-        segment.bin_cap += size >> 3;
         block
     }
 
@@ -340,14 +338,14 @@ impl<S: Source> Heap<S> {
         }
     }
 
-    /// Writes a free block's header and footer and puts it on its bin (small, and the bins have
-    /// room) or its class list. Both its neighbours must be used. Returns `PREV_FREE`, the flag
+    /// Writes a free block's header and footer and puts it on its bin (up to `BIN_MAX` bytes) or
+    /// its class list. Both its neighbours must be used. Returns `PREV_FREE`, the flag
     /// its successor must carry.
     #[inline(never)]
     fn make_free(self, segment: &mut Segment, block: u32, size: u32) -> u32 {
         debug_assert!(size >= MIN_BLOCK && size % 8 == 0);
         self.mem.store(block + size - 4, size);
-        if segment.bin_fits(size) {
+        if size <= BIN_MAX {
             self.mem.store(block, size | FREE | BINNED);
             segment.bin(self.mem, block, size);
         } else {
@@ -447,12 +445,12 @@ impl<S: Source> Heap<S> {
     }
 
     /// Frees a block that is no longer counted live: onto its bin when it is small, both its
-    /// neighbours are used and the bins have room; otherwise merged into the lists or the top.
+    /// neighbours are used; otherwise merged into the lists or the top.
     #[inline(always)]
     fn free_block(self, segment: &mut Segment, live: Live) {
         let Live { block, size, .. } = live;
         let next = block + size;
-        if next != self.root().top && segment.bin_fits(size) {
+        if next != self.root().top && size <= BIN_MAX {
             let next_header = self.mem.load(next);
             if (self.mem.load(block) | next_header) & (PREV_FREE | FREE) == 0 {
                 self.mem.store(block, size | FREE | BINNED);

@@ -19,9 +19,9 @@
 //!   instructions. A block is binned only when both its
 //!   neighbours are used, and its header says `BINNED`; when a neighbour is freed later it merges
 //!   with the binned block as with any free block (taking it off its bin), so the heap stays fully
-//!   coalesced. Binned bytes are capped (`bin_cap`: 4 KiB, plus an eighth of what the segment has
-//!   cut at the top): bins serve small requests only, so past the cap a freed block goes to the
-//!   class lists.
+//!   coalesced. Bins have no cap: a small free block between used neighbours serves the same
+//!   requests from a bin as from a class list (a request above [`BIN_MAX`] fits neither), so
+//!   binning holds back no memory that listing would give; it only makes taking it cheaper.
 //!
 //! Both kinds are doubly linked through the first two words after the header (next, prev): one
 //! set of link helpers serves both.
@@ -44,10 +44,6 @@ pub const BIN_MAX: u32 = 248;
 /// Bins, indexed by block size / 8 (16..=248 bytes: indices 2..=31).
 pub const BIN_COUNT: usize = (BIN_MAX / 8 + 1) as usize;
 const _: () = assert!(BIN_COUNT.is_power_of_two(), "bin indices are masked, not bounds-checked");
-/// Binned bytes a segment may hold whatever its size; each block cut at its top without growing
-/// memory adds an eighth of its size to that (`Heap::carve`; the cold path that grows memory does
-/// not, which keeps it short: the cap lags by an eighth of the blocks that caused a grow).
-pub const BIN_CAP_MIN: u32 = 4096;
 
 #[repr(C)]
 pub struct Segment {
@@ -64,8 +60,6 @@ pub struct Segment {
     pub free_bytes: u32,
     /// Bytes in this segment's binned blocks, headers included.
     pub binned_bytes: u32,
-    /// The most bytes the bins may hold.
-    pub bin_cap: u32,
     fl_bitmap: u32,
     /// Bit `i` is set iff the bin of `8 * i`-byte blocks is not empty.
     bin_map: u32,
@@ -146,7 +140,6 @@ impl Segment {
     pub fn forget_free(&mut self) {
         self.free_bytes = 0;
         self.binned_bytes = 0;
-        self.bin_cap = BIN_CAP_MIN;
         self.fl_bitmap = 0;
         self.bin_map = 0;
         self.sl_bitmap = [0; FL_ROWS];
@@ -154,12 +147,6 @@ impl Segment {
     }
 
     // ---- bins ----
-
-    /// Whether a block of `size` bytes may go on a bin.
-    #[inline(always)]
-    pub fn bin_fits(&self, size: u32) -> bool {
-        size <= BIN_MAX && self.binned_bytes + size <= self.bin_cap
-    }
 
     /// Takes a block of exactly `size` bytes (≤ [`BIN_MAX`]) off its bin, or 0. Its header still
     /// says free.

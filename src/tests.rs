@@ -141,17 +141,16 @@ fn binned_blocks_merge_when_a_neighbour_is_freed() {
 }
 
 #[test]
-fn bins_are_capped() {
+fn every_small_block_freed_between_used_neighbours_is_binned() {
     let t = TestHeap::with_limit(1 << 20);
     let blocks: Vec<u32> = (0..600).map(|_| t.heap.allocate(16)).collect(); // 24-byte blocks
     for &b in blocks.iter().step_by(2) {
         t.heap.deallocate(b);
     }
-    // 300 freed blocks of 24 bytes: 4096 + 14400 / 8 bytes' worth are binned, the rest listed
+    // 300 freed blocks of 24 bytes, all binned (bins have no cap), none listed
     let s = t.sound();
     let segment = t.heap.newest();
-    assert_eq!(segment.binned_bytes, (crate::segment::BIN_CAP_MIN + 600 * 24 / 8) / 24 * 24);
-    assert_eq!(segment.free_bytes, 300 * 24 - segment.binned_bytes);
+    assert_eq!((segment.binned_bytes, segment.free_bytes), (300 * 24, 0));
     assert_eq!(s.live_blocks, 300);
 }
 

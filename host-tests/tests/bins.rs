@@ -93,7 +93,7 @@ fn bins_belong_to_their_segment_across_marks() {
 }
 
 #[test]
-fn bins_are_capped_and_the_rest_goes_to_the_class_lists() {
+fn bins_have_no_cap_and_serve_their_blocks_newest_first() {
     let mut h = Heap::new();
     let start_top = h.stats().heap_top;
     let blocks = spaced(&mut h, 400, 16); // 24-byte blocks (40 in the debug flavor) between spacers
@@ -102,17 +102,11 @@ fn bins_are_capped_and_the_rest_goes_to_the_class_lists() {
         h.deallocate(p);
     }
     h.assert_sound();
-    // The cap: 4 KiB plus an eighth of what the segment cut at its top. Past it, freed blocks go
-    // to the class lists, where a 24-byte request finds them too: every block comes back, the
-    // binned ones (the first freed, on a LIFO bin) in reverse order.
-    let binned = ((4096 + carved / 8) / block_of(16)) as usize;
-    assert!(binned < blocks.len(), "the test must pass the cap ({binned} blocks)");
+    // No cap: all 400 blocks wait on their bin (LIFO), and come back newest first, with nothing
+    // more cut at the top.
     let again: Vec<u32> = (0..blocks.len()).map(|_| h.allocate(16)).collect();
-    let expected_binned: Vec<u32> = blocks[..binned].iter().rev().copied().collect();
-    assert_eq!(&again[..binned], &expected_binned[..], "binned blocks first, newest first");
-    let mut listed: Vec<u32> = again[binned..].to_vec();
-    listed.sort();
-    assert_eq!(listed, blocks[binned..].to_vec(), "then the listed ones");
+    let newest_first: Vec<u32> = blocks.iter().rev().copied().collect();
+    assert_eq!(again, newest_first, "every block from its bin, newest first");
     assert_eq!(h.stats().heap_top - start_top, carved, "nothing more was cut at the top");
     h.assert_sound();
 }
