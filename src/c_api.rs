@@ -100,6 +100,7 @@ mod tests {
         let limit = 1 << 20;
         let mut buffer = vec![0u64; limit / 8];
         let base = buffer.as_mut_ptr() as *mut u8;
+        // Safety: `buffer` covers `limit` bytes, 8-aligned, used by this heap alone, and outlives it.
         let heap = unsafe { Heap::new(Mem::new(base), 8, Pool { limit: limit as u32 }) };
         assert!(heap.ensure_init(65536));
         // Safety: `buffer` outlives `f`; each slice is used for one statement, between calls.

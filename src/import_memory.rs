@@ -31,6 +31,8 @@ use crate::wasm::memory_end;
 #[derive(Clone, Copy)]
 pub struct Region;
 
+// Safety: scripts/build merges the shim (src/import_memory.wat), which defines this function
+// with this signature.
 #[link(wasm_import_module = "shim")]
 unsafe extern "C" {
     /// Non-zero when the region runs to the end of memory and may grow it (`init(start, 0)`).

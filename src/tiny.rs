@@ -34,6 +34,7 @@ const MAX_REQUEST: u32 = 0xFFFE_0000;
 /// Marks and floors nested at most (`free_get_mark` returns 0 beyond).
 const MAX_DEPTH: u32 = 255;
 
+// Safety: wasm-ld defines `__heap_base` for every module; only its address is taken.
 unsafe extern "C" {
     static __heap_base: u8;
 }
@@ -72,16 +73,21 @@ static mut S: Initial = Initial {
 
 #[inline(always)]
 fn state() -> &'static mut State {
+    // Safety: the module is single-threaded (atomics builds are refused) and every export takes
+    // the state for one step and lets it go before the next call takes it again.
     unsafe { &mut *(core::ptr::addr_of_mut!(S) as *mut State) }
 }
 
 #[inline(always)]
 fn ld(a: u32) -> u32 {
+    // Safety: in wasm every address below the memory size is memory (above it, a trap); callers
+    // pass 4-aligned addresses of the heap's blocks.
     unsafe { *(a as *const u32) }
 }
 
 #[inline(always)]
 fn sto(a: u32, v: u32) {
+    // Safety: as for `ld`.
     unsafe { *(a as *mut u32) = v }
 }
 
@@ -249,6 +255,8 @@ pub extern "C" fn reallocate(p: u32, n: u32) -> u32 {
     let q = allocate(n);
     if q != 0 {
         let old = ld(b + 4);
+        // Safety: `p` is live with `old` bytes and `q` a block just taken from free memory: the
+        // two do not overlap.
         unsafe { core::ptr::copy_nonoverlapping(p as *const u8, q as *mut u8, old.min(n) as usize) };
         release(b);
     }

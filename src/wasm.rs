@@ -14,6 +14,7 @@ use crate::{heap::Heap, mem::Mem, source::WasmMemory};
 #[cfg(not(feature = "static-pool"))]
 #[inline(always)]
 pub(crate) fn heap() -> Heap<WasmMemory> {
+    // Safety: wasm-ld defines `__heap_base` for every module; only its address is taken.
     unsafe extern "C" {
         static __heap_base: u8;
     }
@@ -53,6 +54,9 @@ pub(crate) fn memory_end() -> u32 {
 /// the host puts `#[cfg(target_arch = "wasm32")]` on the static.
 pub struct WasmHeap;
 
+// Safety: every block is at least `layout.size()` bytes at `layout.align()` (allocate_aligned),
+// disjoint from every other live block, and stays so until it is freed; the module is
+// single-threaded, so no two calls interleave.
 unsafe impl GlobalAlloc for WasmHeap {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         heap().allocate_aligned(layout.size() as u32, layout.align() as u32) as *mut u8
