@@ -7,7 +7,7 @@
 //   /demo-web/peers/NAME.wasm      the peer allocators of scripts/bench (talc, rlsf, dlmalloc,
 //                                  lol_alloc), built by cargo in host-tests/bench (once; cargo
 //                                  skips the build when they are up to date)
-//   /demo-web/examples/NAME.wasm   wasm/examples/NAME.wat compiled with binaryen.js (from
+//   /demo-web/examples/NAME.wasm   host-tests/clients/NAME.wat compiled with binaryen.js (from
 //                                  scripts/node_modules: npm ci --prefix scripts), as the node
 //                                  tests compile them
 import { createServer } from 'node:http';
@@ -52,15 +52,15 @@ export function buildPeers({ quiet = false } = {}) {
 
 let binaryen = null;
 const examples = new Map();
-/** wasm/examples/NAME.wat as wasm bytes (binaryen.js, the features the node tests enable). */
+/** host-tests/clients/NAME.wat as wasm bytes (binaryen.js, the features the node tests enable). */
 async function compileExample(name) {
   if (examples.has(name)) return examples.get(name);
   binaryen ??= (await import(pathToFileURL(join(ROOT, 'scripts/node_modules/binaryen/index.js')).href)).default;
-  const text = await readFile(join(ROOT, 'wasm/examples', `${name}.wat`), 'utf8');
+  const text = await readFile(join(ROOT, 'host-tests/clients', `${name}.wat`), 'utf8');
   const module = binaryen.parseText(text);
   module.setFeatures(binaryen.Features.MutableGlobals | binaryen.Features.BulkMemory
     | binaryen.Features.BulkMemoryOpt | binaryen.Features.SignExt | binaryen.Features.Multivalue);
-  if (!module.validate()) throw new Error(`wasm/examples/${name}.wat does not validate`);
+  if (!module.validate()) throw new Error(`host-tests/clients/${name}.wat does not validate`);
   const bytes = Buffer.from(module.emitBinary());
   module.dispose();
   examples.set(name, bytes);
@@ -72,7 +72,7 @@ async function resolve(pathname) {
   if (m) return PEERS.includes(m[1]) ? { file: join(PEER_DIR, `peer_${m[1]}.wasm`) } : null;
   m = /^\/demo-web\/examples\/([a-z_]+)\.wasm$/.exec(pathname);
   if (m) {
-    try { await stat(join(ROOT, 'wasm/examples', `${m[1]}.wat`)); } catch { return null; }
+    try { await stat(join(ROOT, 'host-tests/clients', `${m[1]}.wat`)); } catch { return null; }
     return { bytes: await compileExample(m[1]), type: 'application/wasm' };
   }
   if (pathname.endsWith('/')) pathname += 'index.html';

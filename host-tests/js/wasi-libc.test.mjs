@@ -1,5 +1,5 @@
 // A C program built against wasi-libc, its allocator replaced by wasmheap with the drop-in
-// wasm/wasmheap-libc.c, under Node's WASI: host-tests/examples-src/c-libc/wordfreq.c is built
+// wasm/wasmheap-libc.c, under Node's WASI: host-tests/clients/c-libc/wordfreq.c is built
 // twice with clang (with the drop-in, sharing its memory with wasm/wasmheap-import-memory.wasm;
 // and plain, on wasi-libc's dlmalloc), and both must print the same. The program checks the
 // 16-byte alignment of every block, realloc, calloc, and NULL with ENOMEM for what cannot be had.
@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { WASI } from 'node:wasi';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const PROGRAM = join(root, 'host-tests/examples-src/c-libc/wordfreq.c');
+const PROGRAM = join(root, 'host-tests/clients/c-libc/wordfreq.c');
 const SHIM = join(root, 'wasm/wasmheap-libc.c');
 const HEAP = readFileSync(join(root, 'wasm/wasmheap-import-memory.wasm'));
 // The program's memory: its 64 KiB stack and data fit in the 4 pages it is linked for.

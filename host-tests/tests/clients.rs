@@ -2,7 +2,7 @@
 //! from it, linked with a wasmtime `Linker` under the module name "wasmheap" (README, "Ways in",
 //! 2; wasm/FLAVORS.md, section 2).
 //!
-//! * the hand-written WAT clients of `wasm/examples/`: a string builder that grows with
+//! * the hand-written WAT clients of `host-tests/clients/`: a string builder that grows with
 //!   `reallocate`, a level loader that releases whole levels with `free_to_mark`;
 //! * clients generated with `wasm-encoder`: a recorded sequence of calls compiled into one
 //!   function, run through the import ABI and compared, result by result and byte by byte, with
@@ -17,10 +17,10 @@ use std::path::PathBuf;
 use wasmtime::{Instance, Linker, Module, Store, TypedFunc, WasmParams, WasmResults};
 
 fn examples_dir() -> PathBuf {
-    host_tests::repo_path("wasm/examples")
+    host_tests::repo_path("host-tests/clients")
 }
 
-/// Compiles a WAT file of `wasm/examples/`.
+/// Compiles a WAT file of `host-tests/clients/`.
 fn example(name: &str) -> Module {
     let path = examples_dir().join(name);
     let bytes = wat::parse_file(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
