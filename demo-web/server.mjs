@@ -5,8 +5,8 @@
 //
 // Two kinds of path are made rather than read:
 //   /demo-web/peers/NAME.wasm      the peer allocators of scripts/bench (talc, rlsf, dlmalloc,
-//                                  lol_alloc), built by cargo in host-tests/bench (once; cargo
-//                                  skips the build when they are up to date)
+//                                  lol_alloc), built by cargo in host-tests/bench/peers (once;
+//                                  cargo skips the build when they are up to date)
 //   /demo-web/examples/NAME.wasm   host-tests/clients/NAME.wat compiled with binaryen.js (from
 //                                  scripts/node_modules: npm ci --prefix scripts), as the node
 //                                  tests compile them
@@ -18,7 +18,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
 export const PEERS = ['talc', 'rlsf', 'dlmalloc', 'lol_alloc'];
-const PEER_DIR = join(ROOT, 'host-tests/bench/target/wasm32-unknown-unknown/release');
+const PEERS_WORKSPACE = join(ROOT, 'host-tests/bench/peers');
+const PEER_DIR = join(PEERS_WORKSPACE, 'target/wasm32-unknown-unknown/release');
 
 const TYPES = {
   '.html': 'text/html; charset=utf-8',
@@ -41,13 +42,13 @@ const TYPES = {
  *  up to date). Throws when cargo fails. */
 export function buildPeers({ quiet = false } = {}) {
   const args = ['build', '--quiet', '--release', '--target', 'wasm32-unknown-unknown', '--workspace',
-    '--target-dir', join(ROOT, 'host-tests/bench/target')];
+    '--target-dir', join(PEERS_WORKSPACE, 'target')];
   if (process.env.CI === 'true') args.push('--locked');
   const env = { ...process.env, RUSTFLAGS: '-C link-arg=-zstack-size=8192' };
   for (const v of ['CARGO_ENCODED_RUSTFLAGS', 'CARGO_BUILD_RUSTFLAGS', 'CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS']) delete env[v];
-  if (!quiet) console.error('serve: building the peer allocators (cargo build in host-tests/bench)');
-  const r = spawnSync('cargo', args, { cwd: join(ROOT, 'host-tests/bench'), env, stdio: ['ignore', 'inherit', 'inherit'] });
-  if (r.status !== 0) throw new Error(`cargo build of the peers in host-tests/bench failed (${r.error ?? `exit ${r.status}`})`);
+  if (!quiet) console.error('serve: building the peer allocators (cargo build in host-tests/bench/peers)');
+  const r = spawnSync('cargo', args, { cwd: PEERS_WORKSPACE, env, stdio: ['ignore', 'inherit', 'inherit'] });
+  if (r.status !== 0) throw new Error(`cargo build of the peers in host-tests/bench/peers failed (${r.error ?? `exit ${r.status}`})`);
 }
 
 let binaryen = null;

@@ -12,7 +12,7 @@ use std::process::Command;
 use std::time::Duration;
 
 /// The script Node runs.
-pub const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/bench/v8/time.mjs");
+pub const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/v8/time.mjs");
 /// The script, as the report names it.
 pub const SCRIPT_NAME: &str = "host-tests/bench/v8/time.mjs";
 /// Node's flags: `gc()` for the script, to free each run's memories as wasmtime drops a store.

@@ -116,7 +116,7 @@ fn parse_args() -> Result<Options> {
             "--no-v8" => o.v8 = false,
             "-h" | "--help" => {
                 println!(
-                    "see the doc comment of host-tests/src/bin/bench/main.rs, or scripts/bench --help"
+                    "see the doc comment of host-tests/bench/src/main.rs, or scripts/bench --help"
                 );
                 std::process::exit(0);
             }
