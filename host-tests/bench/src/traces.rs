@@ -1,191 +1,9 @@
-//! Seeded, deterministic operation traces: `(op, slot, size)` lists that the driver replays.
-//!
-//! A *slot* names a live block for the lifetime of the block; freed slots are reused. Every
-//! generator goes through [`Builder`], which keeps the live set, the requested bytes and their
-//! peak, so that every trace knows its peak live bytes (the denominator of the memory figure).
+//! The benchmark's traces: the generators of `small`, `mixed`, `lifo`, `realloc-grow`,
+//! `fragment` and talc's two, and the workloads of the heap-efficiency and scaling measures.
+//! (The `recorded` trace comes from a program: `recorder.rs`.)
 
-use anyhow::{Context, Result, bail};
-use std::collections::HashMap;
-
-pub const ALLOC: u8 = 0;
-pub const FREE: u8 = 1;
-pub const REALLOC: u8 = 2;
-
-#[derive(Clone, Copy, Debug)]
-pub struct Op {
-    pub kind: u8,
-    pub slot: u32,
-    pub size: u32,
-}
-
-pub struct Trace {
-    pub name: &'static str,
-    pub desc: String,
-    pub ops: Vec<Op>,
-    /// Slots used (the slot table's length).
-    pub slots: u32,
-    pub counts: [u64; 3],
-    pub peak_live_bytes: u64,
-    pub peak_live_blocks: u64,
-}
-
-/// SplitMix64.
-#[derive(Clone)]
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Rng(seed)
-    }
-    pub fn u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in `0..n`.
-    pub fn below(&mut self, n: u64) -> u64 {
-        ((self.u64() as u128 * n as u128) >> 64) as u64
-    }
-    /// Uniform in `lo..=hi`.
-    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.below(hi - lo + 1)
-    }
-    pub fn f64(&mut self) -> f64 {
-        (self.u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    pub fn chance(&mut self, p: f64) -> bool {
-        self.f64() < p
-    }
-    /// Log-uniform in `lo..=hi` (each binary order of magnitude about equally likely).
-    pub fn log_uniform(&mut self, lo: u64, hi: u64) -> u64 {
-        let (a, b) = ((lo as f64).ln(), ((hi + 1) as f64).ln());
-        ((a + (b - a) * self.f64()).exp() as u64).clamp(lo, hi)
-    }
-}
-
-/// Builds a trace while tracking the live set.
-pub struct Builder {
-    ops: Vec<Op>,
-    /// Requested size of each slot's block (0 when free).
-    size: Vec<u32>,
-    /// Position of each live slot in `live`.
-    pos: Vec<u32>,
-    pub live: Vec<u32>,
-    free_slots: Vec<u32>,
-    pub live_bytes: u64,
-    peak_bytes: u64,
-    peak_blocks: u64,
-    counts: [u64; 3],
-}
-
-impl Builder {
-    pub fn new() -> Self {
-        Builder {
-            ops: Vec::new(),
-            size: Vec::new(),
-            pos: Vec::new(),
-            live: Vec::new(),
-            free_slots: Vec::new(),
-            live_bytes: 0,
-            peak_bytes: 0,
-            peak_blocks: 0,
-            counts: [0; 3],
-        }
-    }
-
-    pub fn len(&self) -> usize {
-        self.ops.len()
-    }
-
-    fn peak(&mut self) {
-        self.peak_bytes = self.peak_bytes.max(self.live_bytes);
-        self.peak_blocks = self.peak_blocks.max(self.live.len() as u64);
-    }
-
-    pub fn alloc(&mut self, size: u64) -> u32 {
-        let size = size as u32;
-        let slot = self.free_slots.pop().unwrap_or_else(|| {
-            self.size.push(0);
-            self.pos.push(0);
-            self.size.len() as u32 - 1
-        });
-        self.size[slot as usize] = size;
-        self.pos[slot as usize] = self.live.len() as u32;
-        self.live.push(slot);
-        self.live_bytes += size as u64;
-        self.ops.push(Op {
-            kind: ALLOC,
-            slot,
-            size,
-        });
-        self.counts[ALLOC as usize] += 1;
-        self.peak();
-        slot
-    }
-
-    pub fn free(&mut self, slot: u32) {
-        let i = self.pos[slot as usize] as usize;
-        debug_assert_eq!(self.live[i], slot);
-        self.live.swap_remove(i);
-        if let Some(&moved) = self.live.get(i) {
-            self.pos[moved as usize] = i as u32;
-        }
-        self.live_bytes -= self.size[slot as usize] as u64;
-        self.size[slot as usize] = 0;
-        self.free_slots.push(slot);
-        self.ops.push(Op {
-            kind: FREE,
-            slot,
-            size: 0,
-        });
-        self.counts[FREE as usize] += 1;
-    }
-
-    pub fn realloc(&mut self, slot: u32, size: u64) {
-        let size = size as u32;
-        self.live_bytes = self.live_bytes - self.size[slot as usize] as u64 + size as u64;
-        self.size[slot as usize] = size;
-        self.ops.push(Op {
-            kind: REALLOC,
-            slot,
-            size,
-        });
-        self.counts[REALLOC as usize] += 1;
-        self.peak();
-    }
-
-    pub fn size_of(&self, slot: u32) -> u64 {
-        self.size[slot as usize] as u64
-    }
-
-    pub fn random_live(&self, rng: &mut Rng) -> Option<u32> {
-        if self.live.is_empty() {
-            None
-        } else {
-            Some(self.live[rng.below(self.live.len() as u64) as usize])
-        }
-    }
-
-    pub fn free_all(&mut self) {
-        while let Some(&slot) = self.live.last() {
-            self.free(slot);
-        }
-    }
-
-    pub fn finish(self, name: &'static str, desc: String) -> Trace {
-        Trace {
-            name,
-            desc,
-            slots: self.size.len() as u32,
-            ops: self.ops,
-            counts: self.counts,
-            peak_live_bytes: self.peak_bytes,
-            peak_live_blocks: self.peak_blocks,
-        }
-    }
-}
+use crate::rng::Rng;
+use crate::trace::{Builder, Op, Trace};
 
 /// Trace lengths and populations; `quick` shrinks them for CI.
 pub struct Scale {
@@ -393,19 +211,6 @@ pub fn heap_efficiency(seed: u64, cap: u64) -> Trace {
     b.finish("heap-efficiency", String::new())
 }
 
-/// Live requested bytes after the first `n` ops of `trace`.
-pub fn live_bytes_after(trace: &Trace, n: usize) -> u64 {
-    let mut size = vec![0u64; trace.slots as usize];
-    let mut live = 0u64;
-    for op in &trace.ops[..n] {
-        let s = &mut size[op.slot as usize];
-        live -= *s;
-        *s = if op.kind == FREE { 0 } else { op.size as u64 };
-        live += *s;
-    }
-    live
-}
-
 /// Fill to `heap` live bytes with blocks log-uniform 16 B–16 KiB, then free a random half.
 /// Returns the fill trace and the builder state to continue from.
 pub fn scaling_fill(heap: u64, seed: u64) -> (Trace, Builder, Rng) {
@@ -419,23 +224,14 @@ pub fn scaling_fill(heap: u64, seed: u64) -> (Trace, Builder, Rng) {
         let slot = b.random_live(&mut rng).unwrap();
         b.free(slot);
     }
-    let fill = Trace {
-        name: "scaling-fill",
-        desc: String::new(),
-        ops: std::mem::take(&mut b.ops),
-        slots: b.size.len() as u32,
-        counts: b.counts,
-        peak_live_bytes: b.peak_bytes,
-        peak_live_blocks: b.peak_blocks,
-    };
+    let fill = b.take_trace("scaling-fill", String::new());
     (fill, b, rng)
 }
 
 /// Continues a filled heap with `ops` mixed operations (alloc/free/realloc 40/40/20, sizes as
 /// the fill), staying near the same live bytes.
 pub fn scaling_mix(b: &mut Builder, rng: &mut Rng, ops: usize) -> Vec<Op> {
-    b.ops.clear();
-    while b.ops.len() < ops {
+    while b.len() < ops {
         let x = rng.below(10);
         if x < 4 || b.live.is_empty() {
             b.alloc(rng.log_uniform(16, 16384));
@@ -447,59 +243,5 @@ pub fn scaling_mix(b: &mut Builder, rng: &mut Rng, ops: usize) -> Vec<Op> {
             b.realloc(slot, rng.log_uniform(16, 16384));
         }
     }
-    std::mem::take(&mut b.ops)
-}
-
-impl Builder {
-    /// Slots in use so far (for sizing a slot table).
-    pub fn slot_count(&self) -> u32 {
-        self.size.len() as u32
-    }
-}
-
-/// Converts a recorded log of `(op, ptr, size, old_ptr, align)` (op 0 alloc, 1 free, 2 realloc)
-/// into a trace. Returns the trace and how many requests asked for an alignment above 8.
-pub fn from_recording(log: &[[u32; 5]], rounds: u32) -> Result<Trace> {
-    let mut b = Builder::new();
-    let mut slot_of: HashMap<u32, u32> = HashMap::new();
-    let mut over_aligned = 0;
-    for &[op, ptr, size, old, align] in log {
-        if align > 8 {
-            over_aligned += 1;
-        }
-        match op {
-            0 => {
-                let slot = b.alloc(size as u64);
-                if slot_of.insert(ptr, slot).is_some() {
-                    bail!("recorded pointer {ptr:#x} allocated twice");
-                }
-            }
-            1 => {
-                let slot = slot_of
-                    .remove(&ptr)
-                    .context("recorded free of an unknown pointer")?;
-                b.free(slot);
-            }
-            2 => {
-                let slot = slot_of
-                    .remove(&old)
-                    .context("recorded realloc of an unknown pointer")?;
-                b.realloc(slot, size as u64);
-                slot_of.insert(ptr, slot);
-            }
-            _ => bail!("bad recorded op {op}"),
-        }
-    }
-    b.free_all();
-    let align_note = if over_aligned > 0 {
-        format!("; {over_aligned} requests asked for alignment > 8 and are replayed 8-aligned")
-    } else {
-        String::new()
-    };
-    Ok(b.finish(
-        "recorded",
-        format!(
-            "the GlobalAlloc calls of a Rust program compiled to wasm (host-tests/bench/recorder, {rounds} rounds: write JSON, parse into String/Vec/BTreeMap, index, serialize, re-parse){align_note}"
-        ),
-    ))
+    b.take_ops()
 }
