@@ -79,12 +79,7 @@ impl Builder {
         self.pos[slot as usize] = self.live.len() as u32;
         self.live.push(slot);
         self.live_bytes += size as u64;
-        self.ops.push(Op {
-            kind: ALLOC,
-            slot,
-            size,
-        });
-        self.counts[ALLOC as usize] += 1;
+        self.push(ALLOC, slot, size);
         self.peak();
         slot
     }
@@ -99,25 +94,20 @@ impl Builder {
         self.live_bytes -= self.size[slot as usize] as u64;
         self.size[slot as usize] = 0;
         self.free_slots.push(slot);
-        self.ops.push(Op {
-            kind: FREE,
-            slot,
-            size: 0,
-        });
-        self.counts[FREE as usize] += 1;
+        self.push(FREE, slot, 0);
     }
 
     pub fn realloc(&mut self, slot: u32, size: u64) {
         let size = size as u32;
         self.live_bytes = self.live_bytes - self.size[slot as usize] as u64 + size as u64;
         self.size[slot as usize] = size;
-        self.ops.push(Op {
-            kind: REALLOC,
-            slot,
-            size,
-        });
-        self.counts[REALLOC as usize] += 1;
+        self.push(REALLOC, slot, size);
         self.peak();
+    }
+
+    fn push(&mut self, kind: u8, slot: u32, size: u32) {
+        self.ops.push(Op { kind, slot, size });
+        self.counts[kind as usize] += 1;
     }
 
     pub fn size_of(&self, slot: u32) -> u64 {

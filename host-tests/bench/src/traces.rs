@@ -17,14 +17,15 @@ impl Scale {
 }
 
 /// Random alloc/free (and realloc with probability `p_realloc`) keeping about `target` blocks
-/// live; sizes from `size`.
+/// live; sizes from `size`; everything freed at the end.
 fn random_actions(
-    rng: &mut Rng,
+    seed: u64,
     ops: usize,
     target: usize,
     p_realloc: f64,
     mut size: impl FnMut(&mut Rng) -> u64,
 ) -> Builder {
+    let rng = &mut Rng::new(seed);
     let mut b = Builder::new();
     while b.len() < ops {
         if p_realloc > 0.0 && !b.live.is_empty() && rng.chance(p_realloc) {
@@ -47,25 +48,17 @@ fn random_actions(
 }
 
 pub fn small(scale: &Scale) -> Trace {
-    let mut rng = Rng::new(1);
     let (ops, target) = (scale.pick(1_000_000, 60_000), scale.pick(20_000, 2_000));
-    let b = random_actions(&mut rng, ops, target, 0.0, |r| r.range(1, 128));
-    b.finish(
-        "small",
-        format!("random alloc/free, sizes uniform 1–128 B, about {target} blocks live"),
-    )
+    let desc = format!("random alloc/free, sizes uniform 1–128 B, about {target} blocks live");
+    random_actions(1, ops, target, 0.0, |r| r.range(1, 128)).finish("small", desc)
 }
 
 pub fn mixed(scale: &Scale) -> Trace {
-    let mut rng = Rng::new(2);
     let (ops, target) = (scale.pick(500_000, 30_000), scale.pick(2_000, 500));
-    let b = random_actions(&mut rng, ops, target, 0.1, |r| r.log_uniform(1, 65536));
-    b.finish(
-        "mixed",
-        format!(
-            "random alloc/free/realloc (10 % realloc), sizes log-uniform 1 B–64 KiB, about {target} blocks live"
-        ),
-    )
+    let desc = format!(
+        "random alloc/free/realloc (10 % realloc), sizes log-uniform 1 B–64 KiB, about {target} blocks live"
+    );
+    random_actions(2, ops, target, 0.1, |r| r.log_uniform(1, 65536)).finish("mixed", desc)
 }
 
 pub fn lifo(scale: &Scale) -> Trace {

@@ -8,12 +8,8 @@ use crate::results::{Cell, Clock, Efficiency, Results, TraceResult};
 use std::fmt::{self, Write};
 
 pub fn allocators(w: &mut String, r: &Results) -> fmt::Result {
-    writeln!(w, "## Allocators\n")?;
-    writeln!(
-        w,
-        "| allocator | what | module bytes (cargo) | after `wasm-opt -Oz` |"
-    )?;
-    writeln!(w, "| --- | --- | ---: | ---: |")?;
+    let columns = "| allocator | what | module bytes (cargo) | after `wasm-opt -Oz` |";
+    writeln!(w, "## Allocators\n\n{columns}\n| --- | --- | ---: | ---: |")?;
     for a in &r.allocs {
         let opt = a
             .opt_size
@@ -28,12 +24,11 @@ pub fn allocators(w: &mut String, r: &Results) -> fmt::Result {
 }
 
 pub fn traces(w: &mut String, r: &Results) -> fmt::Result {
-    writeln!(w, "## Traces\n")?;
+    let columns = "| trace | ops | alloc / free / realloc | peak live | driver fuel/op | what |";
     writeln!(
         w,
-        "| trace | ops | alloc / free / realloc | peak live | driver fuel/op | what |"
+        "## Traces\n\n{columns}\n| --- | ---: | ---: | ---: | ---: | --- |"
     )?;
-    writeln!(w, "| --- | ---: | ---: | ---: | ---: | --- |")?;
     for t in &r.traces {
         let [allocs, frees, reallocs] = t.counts;
         let live = format!(
