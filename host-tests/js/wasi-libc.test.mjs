@@ -26,6 +26,18 @@ const HEAP = readFileSync(join(root, 'wasm/wasmheap-import-memory.wasm'));
 const PAGES = 4;
 const CFLAGS = ['--target=wasm32-wasi', '-O2', '-Wall', '-Wextra', '-Werror'];
 
+/** A fresh directory for the test's builds, removed after it; null when the test is skipped
+ *  (scripts/test found no wasi-libc). */
+function workDir(t) {
+  if (process.env.WASMHEAP_NO_WASI_LIBC) {
+    t.skip('SKIPPED: clang, wasm-ld or wasi-libc missing (apt-get install clang lld wasi-libc libclang-rt-14-dev-wasm32)');
+    return null;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'wasmheap-wasi-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
 function build(dir) {
   const withHeap = join(dir, 'wordfreq-wasmheap.wasm');
   const plain = join(dir, 'wordfreq-dlmalloc.wasm');
@@ -67,12 +79,8 @@ function runOnWasmheap(dir, module, memory) {
 }
 
 test('a wasi-libc program on wasmheap prints what it prints on dlmalloc, every block 16-aligned', (t) => {
-  if (process.env.WASMHEAP_NO_WASI_LIBC) {
-    t.skip('SKIPPED: clang, wasm-ld or wasi-libc missing (apt-get install clang lld wasi-libc libclang-rt-14-dev-wasm32)');
-    return;
-  }
-  const dir = mkdtempSync(join(tmpdir(), 'wasmheap-wasi-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = workDir(t);
+  if (!dir) return;
   const { withHeap, plain } = build(dir);
 
   // The drop-in left dlmalloc out: the program imports its allocator, and nothing else does.
@@ -97,12 +105,8 @@ test('a wasi-libc program on wasmheap prints what it prints on dlmalloc, every b
 });
 
 test('out of memory in a wasi-libc program on wasmheap: NULL, a clean exit, a sound heap', (t) => {
-  if (process.env.WASMHEAP_NO_WASI_LIBC) {
-    t.skip('SKIPPED: clang, wasm-ld or wasi-libc missing');
-    return;
-  }
-  const dir = mkdtempSync(join(tmpdir(), 'wasmheap-wasi-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = workDir(t);
+  if (!dir) return;
   const { withHeap } = build(dir);
   // Memory may grow by one page only: the text buffer (128 KiB and doubling) cannot be had.
   const ours = runOnWasmheap(dir, withHeap, new WebAssembly.Memory({ initial: PAGES, maximum: PAGES + 1 }));
