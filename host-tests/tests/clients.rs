@@ -112,7 +112,10 @@ fn str_upper_transforms_a_heap_string_in_place() {
     h.write(p, text.as_bytes());
     let neighbour = h.alloc_filled(16, 0x61); // lower-case 'a' bytes right after the block
     let changed: u32 = call(&mut h, c, "str_upper", p);
-    assert_eq!(std::str::from_utf8(h.read(p, text.len() as u32)).unwrap(), "GRüßE, HEAP: 42 ZEBRAS");
+    assert_eq!(
+        std::str::from_utf8(h.read(p, text.len() as u32)).unwrap(),
+        "GRüßE, HEAP: 42 ZEBRAS"
+    );
     assert_eq!(changed, 13, "the ASCII letters");
     h.assert_filled(neighbour, 16, 0x61); // it stopped at size(p)
     let bogus: u32 = call(&mut h, c, "str_upper", p + 8);
