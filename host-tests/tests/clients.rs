@@ -14,6 +14,11 @@ mod common;
 
 use common::{Op, SLOTS, record, replay_direct};
 use host_tests::{CALL_FUEL, Heap, State, engine};
+use wasm_encoder::{
+    BlockType, CodeSection, ConstExpr, EntityType, ExportKind, ExportSection, Function,
+    FunctionSection, GlobalSection, GlobalType, ImportSection, InstructionSink, MemoryType,
+    TypeSection, ValType::I32,
+};
 use wasmtime::{Instance, Linker, Module, TypedFunc, WasmParams, WasmResults};
 
 /// The WAT client `host-tests/clients/NAME`, compiled and instantiated in the heap's store with
@@ -257,15 +262,71 @@ fn level_loader_rolls_back_a_level_that_does_not_fit() {
 
 // ---- a client generated with wasm-encoder: replay a recorded sequence of calls -------------------
 
+/// The generated client's imported functions `(module, name, type)`, in the order of their
+/// indices below; its own functions (`replay`, then one per chunk of calls) come after them.
+const IMPORTS: [(&str, &str, u32); 9] = [
+    ("host", "record", 2),
+    ("wasmheap", "allocate", 0),
+    ("wasmheap", "allocate_aligned", 1),
+    ("wasmheap", "deallocate", 2),
+    ("wasmheap", "reallocate", 1),
+    ("wasmheap", "size", 0),
+    ("wasmheap", "free_get_mark", 3),
+    ("wasmheap", "free_to_mark", 2),
+    ("wasmheap", "check", 3),
+];
+const RECORD: u32 = 0;
+const ALLOCATE: u32 = 1;
+const ALLOCATE_ALIGNED: u32 = 2;
+const DEALLOCATE: u32 = 3;
+const REALLOCATE: u32 = 4;
+const SIZE: u32 = 5;
+const GET_MARK: u32 = 6;
+const TO_MARK: u32 = 7;
+const CHECK: u32 = 8;
+const REPLAY: u32 = IMPORTS.len() as u32;
+/// The type of `replay` and of the chunks: `() -> ()`.
+const NO_PARAMS: u32 = 4;
+/// Calls per generated function: Cranelift's time grows faster than linearly with a function's
+/// size, so `replay` calls one function per CHUNK calls, in order.
+const CHUNK: usize = 100;
+
 /// The client: imports the ABI from "wasmheap" and `host.record(i32)`; exports `replay()`, which
 /// makes the calls of `ops` in order, records every result, and fills every new or moved block.
 /// Slots and marks are globals.
 fn replay_module(ops: &[Op]) -> Vec<u8> {
-    use wasm_encoder::{
-        BlockType, CodeSection, ConstExpr, EntityType, ExportKind, ExportSection, Function,
-        FunctionSection, GlobalSection, GlobalType, ImportSection, MemoryType, Module, TypeSection,
-        ValType::I32,
-    };
+    let chunks = ops.len().div_ceil(CHUNK) as u32;
+    let mut functions = FunctionSection::new();
+    for _ in 0..=chunks {
+        functions.function(NO_PARAMS);
+    }
+    let mut exports = ExportSection::new();
+    exports.export("replay", ExportKind::Func, REPLAY);
+    let mut code = CodeSection::new();
+    let mut replay = Function::new([]);
+    for i in 0..chunks {
+        replay.instructions().call(REPLAY + 1 + i);
+    }
+    replay.instructions().end();
+    code.function(&replay);
+    let mut depth = 0u32;
+    for chunk in ops.chunks(CHUNK) {
+        let mut f = Function::new([(1, I32)]); // local 0: scratch
+        let mut sink = f.instructions();
+        for &op in chunk {
+            emit_op(&mut sink, op, &mut depth);
+        }
+        sink.end();
+        code.function(&f);
+    }
+    let mut module = wasm_encoder::Module::new();
+    module.section(&client_types()).section(&client_imports());
+    module.section(&functions).section(&slot_and_mark_globals());
+    module.section(&exports).section(&code);
+    module.finish()
+}
+
+fn client_types() -> TypeSection {
     let mut types = TypeSection::new();
     let sigs: [(&[_], &[_]); 6] = [
         (&[I32], &[I32]),      // 0: (i32) -> i32
@@ -278,19 +339,12 @@ fn replay_module(ops: &[Op]) -> Vec<u8> {
     for (p, r) in sigs {
         types.ty().function(p.iter().copied(), r.iter().copied());
     }
+    types
+}
+
+fn client_imports() -> ImportSection {
     let mut imports = ImportSection::new();
-    let funcs = [
-        ("host", "record", 2),
-        ("wasmheap", "allocate", 0),
-        ("wasmheap", "allocate_aligned", 1),
-        ("wasmheap", "deallocate", 2),
-        ("wasmheap", "reallocate", 1),
-        ("wasmheap", "size", 0),
-        ("wasmheap", "free_get_mark", 3),
-        ("wasmheap", "free_to_mark", 2),
-        ("wasmheap", "check", 3),
-    ];
-    for (module, name, ty) in funcs {
+    for (module, name, ty) in IMPORTS {
         imports.import(module, name, EntityType::Function(ty));
     }
     let memory = MemoryType {
@@ -301,142 +355,86 @@ fn replay_module(ops: &[Op]) -> Vec<u8> {
         page_size_log2: None,
     };
     imports.import("wasmheap", "memory", memory);
-    let [
-        record,
-        allocate,
-        allocate_aligned,
-        deallocate,
-        reallocate,
-        size,
-        get_mark,
-        to_mark,
-        check,
-    ] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
-    let replay = funcs.len() as u32;
+    imports
+}
 
-    let mut functions = FunctionSection::new();
-    functions.function(4);
-    // Globals 0..SLOTS: the slots; SLOTS..SLOTS+8: the marks by level (1-based: level l is
-    // global SLOTS + l - 1).
+/// Globals 0..SLOTS: the slots; SLOTS..SLOTS+8: the marks by level (1-based: level l is global
+/// SLOTS + l - 1).
+fn slot_and_mark_globals() -> GlobalSection {
     let mut globals = GlobalSection::new();
     for _ in 0..SLOTS + 8 {
-        globals.global(
-            GlobalType {
-                val_type: I32,
-                mutable: true,
-                shared: false,
-            },
-            &ConstExpr::i32_const(0),
-        );
+        let ty = GlobalType {
+            val_type: I32,
+            mutable: true,
+            shared: false,
+        };
+        globals.global(ty, &ConstExpr::i32_const(0));
     }
-    let mut exports = ExportSection::new();
-    exports.export("replay", ExportKind::Func, replay);
+    globals
+}
 
-    // Cranelift's time grows faster than linearly with a function's size: one function per
-    // CHUNK calls, and `replay` calls them in order.
-    const CHUNK: usize = 100;
-    let chunks = ops.len().div_ceil(CHUNK) as u32;
-    for _ in 0..chunks {
-        functions.function(4);
-    }
-    let mut code = CodeSection::new();
-    let mut main = Function::new([]);
-    for i in 0..chunks {
-        main.instructions().call(replay + 1 + i);
-    }
-    main.instructions().end();
-    code.function(&main);
-    // Fill the block in local 0 (if non-zero) with `fill`, `len` bytes.
-    let fill_block = |sink: &mut wasm_encoder::InstructionSink<'_>, fill: u8, len: u32| {
-        sink.local_get(0).if_(BlockType::Empty);
-        sink.local_get(0)
-            .i32_const(fill as i32)
-            .i32_const(len as i32)
-            .memory_fill(0);
-        sink.end();
-    };
-    let mut depth = 0u32;
-    for chunk in ops.chunks(CHUNK) {
-        let mut f = Function::new([(1, I32)]); // local 0: scratch
-        let mut sink = f.instructions();
-        for &op in chunk {
-            match op {
-                Op::Allocate {
-                    slot,
-                    size: n,
-                    fill,
-                } => {
-                    sink.i32_const(n as i32)
-                        .call(allocate)
-                        .local_tee(0)
-                        .global_set(slot);
-                    sink.local_get(0).call(record);
-                    fill_block(&mut sink, fill, n);
-                }
-                Op::AllocateAligned {
-                    slot,
-                    size: n,
-                    align,
-                    fill,
-                } => {
-                    sink.i32_const(n as i32)
-                        .i32_const(align as i32)
-                        .call(allocate_aligned);
-                    sink.local_tee(0).global_set(slot).local_get(0).call(record);
-                    fill_block(&mut sink, fill, n);
-                }
-                Op::Deallocate { slot } => {
-                    sink.global_get(slot)
-                        .call(deallocate)
-                        .i32_const(0)
-                        .global_set(slot);
-                }
-                Op::Reallocate {
-                    slot,
-                    size: n,
-                    fill,
-                } => {
-                    sink.global_get(slot)
-                        .i32_const(n as i32)
-                        .call(reallocate)
-                        .local_tee(0)
-                        .call(record);
-                    sink.local_get(0)
-                        .if_(BlockType::Empty)
-                        .local_get(0)
-                        .global_set(slot)
-                        .end();
-                    fill_block(&mut sink, fill, n);
-                }
-                Op::Size { slot } => {
-                    sink.global_get(slot).call(size).call(record);
-                }
-                Op::GetMark => {
-                    depth += 1;
-                    sink.call(get_mark).local_tee(0).call(record);
-                    sink.local_get(0).global_set(SLOTS + depth - 1);
-                }
-                Op::ToMark { level } => {
-                    depth = level - 1;
-                    sink.global_get(SLOTS + level - 1).call(to_mark);
-                }
-                Op::Check => {
-                    sink.call(check).call(record);
-                }
-            }
+/// One recorded call; `depth` is the number of marks taken (it picks a new mark's global).
+fn emit_op(sink: &mut InstructionSink, op: Op, depth: &mut u32) {
+    match op {
+        Op::Allocate { slot, size, fill } => {
+            sink.i32_const(size as i32).call(ALLOCATE);
+            sink.local_tee(0).global_set(slot).local_get(0).call(RECORD);
+            fill_block(sink, fill, size);
         }
-        sink.end();
-        code.function(&f);
+        Op::AllocateAligned {
+            slot,
+            size,
+            align,
+            fill,
+        } => {
+            sink.i32_const(size as i32)
+                .i32_const(align as i32)
+                .call(ALLOCATE_ALIGNED);
+            sink.local_tee(0).global_set(slot).local_get(0).call(RECORD);
+            fill_block(sink, fill, size);
+        }
+        Op::Deallocate { slot } => {
+            sink.global_get(slot)
+                .call(DEALLOCATE)
+                .i32_const(0)
+                .global_set(slot);
+        }
+        Op::Reallocate { slot, size, fill } => {
+            sink.global_get(slot)
+                .i32_const(size as i32)
+                .call(REALLOCATE);
+            sink.local_tee(0).call(RECORD);
+            // The slot keeps the old block when reallocate fails.
+            sink.local_get(0).if_(BlockType::Empty);
+            sink.local_get(0).global_set(slot).end();
+            fill_block(sink, fill, size);
+        }
+        Op::Size { slot } => {
+            sink.global_get(slot).call(SIZE).call(RECORD);
+        }
+        Op::GetMark => {
+            *depth += 1;
+            sink.call(GET_MARK).local_tee(0).call(RECORD);
+            sink.local_get(0).global_set(SLOTS + *depth - 1);
+        }
+        Op::ToMark { level } => {
+            *depth = level - 1;
+            sink.global_get(SLOTS + level - 1).call(TO_MARK);
+        }
+        Op::Check => {
+            sink.call(CHECK).call(RECORD);
+        }
     }
-    let mut module = Module::new();
-    module
-        .section(&types)
-        .section(&imports)
-        .section(&functions)
-        .section(&globals)
-        .section(&exports)
-        .section(&code);
-    module.finish()
+}
+
+/// Fills the block in local 0 (if non-zero) with `fill`, `len` bytes.
+fn fill_block(sink: &mut InstructionSink, fill: u8, len: u32) {
+    sink.local_get(0).if_(BlockType::Empty);
+    sink.local_get(0)
+        .i32_const(fill as i32)
+        .i32_const(len as i32)
+        .memory_fill(0);
+    sink.end();
 }
 
 /// Runs the generated client against a fresh heap; returns what it recorded.

@@ -220,30 +220,36 @@ impl Panel<'_> {
             top - 12.0
         );
         self.ticks(out, &frame);
-        let group_width = WIDTH / self.groups.len() as f64;
-        let bar_width = (group_width - GROUP_GAP) / self.series as f64;
-        for (g, name) in self.groups.iter().enumerate() {
-            let gx = LEFT + g as f64 * group_width + GROUP_GAP / 2.0;
-            for (series, v) in self.values[g].iter().enumerate() {
-                let x = gx + series as f64 * bar_width;
-                match v {
-                    Some(v) if *v > 0.0 => bar(out, &frame, x, bar_width, series, name, *v),
-                    _ => not_measured(out, &frame, x + bar_width / 2.0, series),
-                }
-            }
-            let label_x = gx + (group_width - GROUP_GAP) / 2.0;
-            let _ = writeln!(
-                out,
-                r#"<text x="{label_x:.1}" y="{:.1}" font-size="11" text-anchor="middle">{}</text>"#,
-                frame.bottom() + 16.0,
-                esc(name)
-            );
+        for g in 0..self.groups.len() {
+            self.group(out, &frame, g);
         }
         let _ = writeln!(
             out,
             r##"<line x1="{LEFT}" y1="{0}" x2="{1}" y2="{0}" stroke="#000"/>"##,
             frame.bottom(),
             LEFT + WIDTH
+        );
+    }
+
+    /// Group `g`: a bar (or a ×) per series, and the group's name under them.
+    fn group(&self, out: &mut String, frame: &Frame, g: usize) {
+        let group_width = WIDTH / self.groups.len() as f64;
+        let bar_width = (group_width - GROUP_GAP) / self.series as f64;
+        let name = self.groups[g];
+        let gx = LEFT + g as f64 * group_width + GROUP_GAP / 2.0;
+        for (series, v) in self.values[g].iter().enumerate() {
+            let x = gx + series as f64 * bar_width;
+            match v {
+                Some(v) if *v > 0.0 => bar(out, frame, x, bar_width, series, name, *v),
+                _ => not_measured(out, frame, x + bar_width / 2.0, series),
+            }
+        }
+        let label_x = gx + (group_width - GROUP_GAP) / 2.0;
+        let _ = writeln!(
+            out,
+            r#"<text x="{label_x:.1}" y="{:.1}" font-size="11" text-anchor="middle">{}</text>"#,
+            frame.bottom() + 16.0,
+            esc(name)
         );
     }
 

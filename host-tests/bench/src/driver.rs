@@ -172,23 +172,62 @@ pub fn driver_wasm() -> Vec<u8> {
 
     let mut functions = FunctionSection::new();
     functions.function(3);
-
     let mut memories = MemorySection::new();
     memories.memory(MemoryType {
         minimum: 1,
         ..any_memory
     });
-
     let mut exports = ExportSection::new();
     exports.export("run", ExportKind::Func, 3);
     exports.export("dmem", ExportKind::Memory, MEM_DRIVER);
+    let mut code = CodeSection::new();
+    code.function(&run_function());
 
+    let mut module = Module::new();
+    module.section(&types).section(&imports);
+    module.section(&functions).section(&memories);
+    module.section(&exports).section(&code);
+    module.finish()
+}
+
+/// `run(ops_ptr, n, slots_ptr)`: for each op, read it, then branch on its kind.
+fn run_function() -> Function {
     let mut func = Function::new([(8, ValType::I32)]);
     let mut f = func.instructions();
     // i = 0 (locals start at zero)
     f.block(BlockType::Empty); // $done
     f.loop_(BlockType::Empty); // $loop
     f.local_get(L_I).local_get(L_N).i32_ge_u().br_if(1);
+    emit_read_op(&mut f);
+    f.block(BlockType::Empty); // $next
+    f.block(BlockType::Empty); // $realloc
+    f.block(BlockType::Empty); // $free
+    f.block(BlockType::Empty); // $alloc
+    f.local_get(L_W)
+        .i32_const(28)
+        .i32_shr_u()
+        .br_table([0, 1, 2], 2);
+    f.end();
+    emit_alloc(&mut f);
+    f.br(2); // -> $next
+    f.end();
+    emit_free(&mut f);
+    f.br(1); // -> $next
+    f.end();
+    emit_realloc(&mut f);
+    f.end(); // $next
+    f.local_get(L_I).i32_const(1).i32_add().local_set(L_I);
+    f.br(0);
+    f.end(); // loop
+    f.end(); // $done
+    f.local_get(L_N);
+    f.end();
+    func
+}
+
+/// Op `i` into `L_W` (kind and slot) and `L_SIZE`; its slot's address into `L_SLOT_ADDR`, and
+/// the slot's tag into `L_TAG`.
+fn emit_read_op(f: &mut InstructionSink) {
     // op_addr = ops + i * 8; w = [op_addr]; size = [op_addr + 4]
     f.local_get(L_OPS)
         .local_get(L_I)
@@ -223,31 +262,28 @@ pub fn driver_wasm() -> Vec<u8> {
         .i32_const(0x0101_0101)
         .i32_mul();
     f.local_set(L_TAG);
-    f.block(BlockType::Empty); // $next
-    f.block(BlockType::Empty); // $realloc
-    f.block(BlockType::Empty); // $free
-    f.block(BlockType::Empty); // $alloc
-    f.local_get(L_W)
-        .i32_const(28)
-        .i32_shr_u()
-        .br_table([0, 1, 2], 2);
-    f.end();
-    // alloc: p = allocate(size); fail -> return i
+}
+
+/// alloc: p = allocate(size); on failure return i; store the slot and tag the block.
+fn emit_alloc(f: &mut InstructionSink) {
     f.local_get(L_SIZE)
         .call(F_ALLOCATE)
         .local_tee(L_P)
         .i32_eqz();
     f.if_(BlockType::Empty).local_get(L_I).return_().end();
-    emit_store_slot_and_touch(&mut f);
-    f.br(2); // -> $next
-    f.end();
-    // free: check, deallocate
-    emit_load_slot_and_check(&mut f);
+    emit_store_slot_and_touch(f);
+}
+
+/// free: check the block's tags, deallocate.
+fn emit_free(f: &mut InstructionSink) {
+    emit_load_slot_and_check(f);
     f.local_get(L_P).call(F_DEALLOCATE);
-    f.br(1); // -> $next
-    f.end();
-    // realloc: check, p = reallocate(p, size), check the first word survived, touch.
-    emit_load_slot_and_check(&mut f);
+}
+
+/// realloc: check, p = reallocate(p, size) (on failure return i), check that the first word
+/// survived, store the slot and tag the block.
+fn emit_realloc(f: &mut InstructionSink) {
+    emit_load_slot_and_check(f);
     f.local_get(L_P)
         .local_get(L_SIZE)
         .call(F_REALLOCATE)
@@ -262,23 +298,8 @@ pub fn driver_wasm() -> Vec<u8> {
         .i32_lt_u()
         .select();
     f.local_set(L_OLD);
-    emit_check(&mut f, L_P, L_OLD, false);
-    emit_store_slot_and_touch(&mut f);
-    f.end(); // $next
-    f.local_get(L_I).i32_const(1).i32_add().local_set(L_I);
-    f.br(0);
-    f.end(); // loop
-    f.end(); // $done
-    f.local_get(L_N);
-    f.end();
-    let mut code = CodeSection::new();
-    code.function(&func);
-
-    let mut module = Module::new();
-    module.section(&types).section(&imports);
-    module.section(&functions).section(&memories);
-    module.section(&exports).section(&code);
-    module.finish()
+    emit_check(f, L_P, L_OLD, false);
+    emit_store_slot_and_touch(f);
 }
 
 /// One op as the driver reads it from its memory: `kind << 28 | slot`, then the size (little

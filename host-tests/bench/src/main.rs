@@ -59,36 +59,7 @@ fn main() -> Result<()> {
     let start = Instant::now();
     let mut opts = Options::parse(std::env::args().skip(1))?;
     let load_at_start = loadavg();
-    let engines = Engines::new()?;
-    let driver = Compiled::new(&engines, &driver::driver_wasm()).context("compile the driver")?;
-    let allocs = load_allocs(&opts, &engines)?;
-    let v8 = start_v8(&opts, &allocs)?;
-    let bench = Bench {
-        opts: &opts,
-        engines: &engines,
-        driver: &driver,
-        allocs: &allocs,
-    };
-    let traces = run_traces(&bench, v8.as_ref())?;
-    let efficiency = if opts.efficiency {
-        bench.heap_efficiency()
-    } else {
-        Vec::new()
-    };
-    let scaling = if opts.scaling {
-        bench.scaling(&SCALING_HEAPS)
-    } else {
-        Vec::new()
-    };
-    let results = Results {
-        allocs,
-        traces,
-        efficiency,
-        scaling,
-        scaling_heaps: SCALING_HEAPS.to_vec(),
-        v8: v8.map(|v| (v.node_version, v.v8_version)),
-        elapsed: start.elapsed(),
-    };
+    let results = measure(&opts, start)?;
     opts.meta.push(format!(
         "load average (1 min) at start / end: {load_at_start} / {} on {} cores",
         loadavg(),
@@ -105,6 +76,32 @@ fn main() -> Result<()> {
         bail!("the subject failed:\n  {}", bad.join("\n  "));
     }
     Ok(())
+}
+
+/// Every measure the options ask for, on every allocator.
+fn measure(opts: &Options, start: Instant) -> Result<Results> {
+    let engines = Engines::new()?;
+    let driver = Compiled::new(&engines, &driver::driver_wasm()).context("compile the driver")?;
+    let allocs = load_allocs(opts, &engines)?;
+    let v8 = start_v8(opts, &allocs)?;
+    let bench = Bench {
+        opts,
+        engines: &engines,
+        driver: &driver,
+        allocs: &allocs,
+    };
+    let traces = run_traces(&bench, v8.as_ref())?;
+    let efficiency = opts.efficiency.then(|| bench.heap_efficiency());
+    let scaling = opts.scaling.then(|| bench.scaling(&SCALING_HEAPS));
+    Ok(Results {
+        allocs,
+        traces,
+        efficiency: efficiency.unwrap_or_default(),
+        scaling: scaling.unwrap_or_default(),
+        scaling_heaps: SCALING_HEAPS.to_vec(),
+        v8: v8.map(|v| (v.node_version, v.v8_version)),
+        elapsed: start.elapsed(),
+    })
 }
 
 pub fn log(msg: impl AsRef<str>) {

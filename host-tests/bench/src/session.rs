@@ -114,30 +114,35 @@ impl Session {
         let allocate = inst.get_typed_func::<u32, u32>(&mut store, "allocate")?;
         let deallocate = inst.get_typed_func::<u32, ()>(&mut store, "deallocate")?;
         let reallocate = inst.get_typed_func::<(u32, u32), u32>(&mut store, "reallocate")?;
-        let driver = match driver {
-            None => None,
-            Some(d) => {
-                let imports: [Extern; 4] = [
-                    (*allocate.func()).into(),
-                    (*deallocate.func()).into(),
-                    (*reallocate.func()).into(),
-                    memory.into(),
-                ];
-                let dinst = Instance::new(&mut store, d.get(fuel), &imports)?;
-                let run = dinst.get_typed_func::<(u32, u32, u32), u32>(&mut store, "run")?;
-                let dmem = dinst.get_memory(&mut store, "dmem").context("no dmem")?;
-                Some((run, dmem))
-            }
-        };
-        Ok(Session {
+        let mut session = Session {
             store,
             memory,
             allocate,
             deallocate,
             reallocate,
-            driver,
+            driver: None,
             fuel,
-        })
+        };
+        if let Some(d) = driver {
+            session.driver = Some(session.link_driver(d.get(fuel))?);
+        }
+        Ok(session)
+    }
+
+    /// Instantiates the driver with the allocator's exports as its imports.
+    fn link_driver(&mut self, driver: &Module) -> Result<(RunFunc, Memory)> {
+        let imports: [Extern; 4] = [
+            (*self.allocate.func()).into(),
+            (*self.deallocate.func()).into(),
+            (*self.reallocate.func()).into(),
+            self.memory.into(),
+        ];
+        let instance = Instance::new(&mut self.store, driver, &imports)?;
+        let run = instance.get_typed_func::<(u32, u32, u32), u32>(&mut self.store, "run")?;
+        let dmem = instance
+            .get_memory(&mut self.store, "dmem")
+            .context("no dmem")?;
+        Ok((run, dmem))
     }
 
     /// Refuses memory growth beyond `bytes` from now on.
