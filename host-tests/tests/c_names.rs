@@ -220,6 +220,34 @@ fn realloc_aligned_alloc_and_posix_memalign_follow_c() {
 #[test]
 fn the_c_names_return_16_aligned_blocks_in_both_modules() {
     for name in ["wasm/wasmheap-c.wasm", "wasm/wasmheap-import-memory.wasm"] {
+        let mut c = CNames::new(name);
+        c.random_workload(3000);
+        let check = c
+            .heap
+            .get_typed_func::<(), u32>(&mut c.store, "check")
+            .unwrap();
+        assert_eq!(check.call(&mut c.store, ()).unwrap(), 0, "{name}");
+    }
+}
+
+/// A module's C names, called from the host as a C program calls them, and the blocks it holds:
+/// `(ptr, size, tag)`, every byte of the block the tag.
+struct CNames {
+    name: &'static str,
+    store: Store<()>,
+    heap: Instance,
+    memory: wasmtime::Memory,
+    malloc: TypedFunc<u32, u32>,
+    calloc: TypedFunc<(u32, u32), u32>,
+    realloc: TypedFunc<(u32, u32), u32>,
+    free: TypedFunc<u32, ()>,
+    blocks: Vec<(u32, u32, u8)>,
+}
+
+impl CNames {
+    /// The module `name` (the repository's path), instantiated; the import-memory flavor gets a
+    /// memory and `init`.
+    fn new(name: &'static str) -> CNames {
         let module = Module::from_file(engine(), host_tests::repo_path(name)).unwrap();
         let mut store = Store::new(engine(), ());
         store.set_fuel(u64::MAX).unwrap();
@@ -237,66 +265,83 @@ fn the_c_names_return_16_aligned_blocks_in_both_modules() {
             assert_eq!(init.call(&mut store, (1000, 0)).unwrap(), 1, "{name}: init");
             (heap, memory)
         };
-        let malloc = heap
-            .get_typed_func::<u32, u32>(&mut store, "malloc")
-            .unwrap();
-        let calloc = heap
-            .get_typed_func::<(u32, u32), u32>(&mut store, "calloc")
-            .unwrap();
-        let realloc = heap
-            .get_typed_func::<(u32, u32), u32>(&mut store, "realloc")
-            .unwrap();
-        let free = heap.get_typed_func::<u32, ()>(&mut store, "free").unwrap();
-        let check = heap.get_typed_func::<(), u32>(&mut store, "check").unwrap();
+        CNames {
+            name,
+            malloc: heap.get_typed_func(&mut store, "malloc").unwrap(),
+            calloc: heap.get_typed_func(&mut store, "calloc").unwrap(),
+            realloc: heap.get_typed_func(&mut store, "realloc").unwrap(),
+            free: heap.get_typed_func(&mut store, "free").unwrap(),
+            store,
+            heap,
+            memory,
+            blocks: Vec::new(),
+        }
+    }
+
+    /// `steps` random calls: half malloc or calloc, a quarter realloc, a quarter free (the
+    /// last two of a random held block). Every block must be 16-aligned and keep its bytes.
+    fn random_workload(&mut self, steps: u32) {
         let mut rng = 0x9E37_79B9_7F4A_7C15u64;
-        let mut blocks: Vec<(u32, u32, u8)> = Vec::new();
-        for step in 0..3000u32 {
+        for step in 0..steps {
             rng ^= rng << 13;
             rng ^= rng >> 7;
             rng ^= rng << 17;
             let r = rng;
             let size = (r >> 8) as u32 % if r % 7 == 0 { 5000 } else { 120 };
             let tag = (step % 251) as u8 + 1;
-            let span = |p: u32, n: u32| p as usize..(p + n) as usize;
+            let held = self.blocks.len();
             match r % 4 {
-                0 | 1 => {
-                    let p = if r % 8 < 4 {
-                        malloc.call(&mut store, size)
-                    } else {
-                        calloc.call(&mut store, (size, 1))
-                    };
-                    let p = p.unwrap();
-                    assert!(p != 0 && p % 16 == 0, "{name} step {step}: {p:#x}");
-                    memory.data_mut(&mut store)[span(p, size)].fill(tag);
-                    blocks.push((p, size, tag));
-                }
-                2 if !blocks.is_empty() => {
-                    let i = (r >> 32) as usize % blocks.len();
-                    let (p, n, old) = blocks[i];
-                    let q = realloc.call(&mut store, (p, size)).unwrap();
-                    assert!(
-                        q != 0 && q % 16 == 0,
-                        "{name} step {step}: realloc to {q:#x}"
-                    );
-                    let data = memory.data_mut(&mut store);
-                    assert!(
-                        data[span(q, n.min(size))].iter().all(|&b| b == old),
-                        "{name} step {step}: contents kept"
-                    );
-                    data[span(q, size)].fill(tag);
-                    blocks[i] = (q, size, tag);
-                }
-                _ if !blocks.is_empty() => {
-                    let (p, n, tag) = blocks.swap_remove((r >> 32) as usize % blocks.len());
-                    assert!(
-                        memory.data(&store)[span(p, n)].iter().all(|&b| b == tag),
-                        "{name} step {step}"
-                    );
-                    free.call(&mut store, p).unwrap();
-                }
+                0 | 1 => self.allocate(step, size, tag, r % 8 < 4),
+                2 if held > 0 => self.reallocate(step, (r >> 32) as usize % held, size, tag),
+                _ if held > 0 => self.release(step, (r >> 32) as usize % held),
                 _ => {}
             }
         }
-        assert_eq!(check.call(&mut store, ()).unwrap(), 0, "{name}");
     }
+
+    fn allocate(&mut self, step: u32, size: u32, tag: u8, with_malloc: bool) {
+        let p = if with_malloc {
+            self.malloc.call(&mut self.store, size)
+        } else {
+            self.calloc.call(&mut self.store, (size, 1))
+        };
+        let p = p.unwrap();
+        assert!(p != 0 && p % 16 == 0, "{} step {step}: {p:#x}", self.name);
+        self.memory.data_mut(&mut self.store)[span(p, size)].fill(tag);
+        self.blocks.push((p, size, tag));
+    }
+
+    fn reallocate(&mut self, step: u32, i: usize, size: u32, tag: u8) {
+        let (p, n, old) = self.blocks[i];
+        let q = self.realloc.call(&mut self.store, (p, size)).unwrap();
+        let name = self.name;
+        assert!(
+            q != 0 && q % 16 == 0,
+            "{name} step {step}: realloc to {q:#x}"
+        );
+        let data = self.memory.data_mut(&mut self.store);
+        assert!(
+            data[span(q, n.min(size))].iter().all(|&b| b == old),
+            "{name} step {step}: contents kept"
+        );
+        data[span(q, size)].fill(tag);
+        self.blocks[i] = (q, size, tag);
+    }
+
+    fn release(&mut self, step: u32, i: usize) {
+        let (p, n, tag) = self.blocks.swap_remove(i);
+        assert!(
+            self.memory.data(&self.store)[span(p, n)]
+                .iter()
+                .all(|&b| b == tag),
+            "{} step {step}",
+            self.name
+        );
+        self.free.call(&mut self.store, p).unwrap();
+    }
+}
+
+/// The bytes of a block in memory.
+fn span(p: u32, n: u32) -> std::ops::Range<usize> {
+    p as usize..(p + n) as usize
 }
