@@ -1,4 +1,4 @@
-// The in-page benchmark: four of the traces of scripts/bench (host-tests/src/bin/bench/traces.rs:
+// The in-page benchmark: four of the traces of scripts/bench (host-tests/bench/src/traces.rs:
 // small, mixed, lifo, fragment; the same generators, seeds and SplitMix64), replayed from
 // JavaScript on fresh instances of wasm/wasmheap.wasm and of the peers scripts/bench builds.
 // Every call crosses from JavaScript into wasm, the same for every allocator (scripts/bench

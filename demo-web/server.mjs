@@ -5,9 +5,9 @@
 //
 // Two kinds of path are made rather than read:
 //   /demo-web/peers/NAME.wasm      the peer allocators of scripts/bench (talc, rlsf, dlmalloc,
-//                                  lol_alloc), built by cargo in host-tests/bench (once; cargo
-//                                  skips the build when they are up to date)
-//   /demo-web/examples/NAME.wasm   wasm/examples/NAME.wat compiled with binaryen.js (from
+//                                  lol_alloc), built by cargo in host-tests/bench/peers (once;
+//                                  cargo skips the build when they are up to date)
+//   /demo-web/examples/NAME.wasm   host-tests/clients/NAME.wat compiled with binaryen.js (from
 //                                  scripts/node_modules: npm ci --prefix scripts), as the node
 //                                  tests compile them
 import { createServer } from 'node:http';
@@ -18,7 +18,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
 export const PEERS = ['talc', 'rlsf', 'dlmalloc', 'lol_alloc'];
-const PEER_DIR = join(ROOT, 'host-tests/bench/target/wasm32-unknown-unknown/release');
+const PEERS_WORKSPACE = join(ROOT, 'host-tests/bench/peers');
+const PEER_DIR = join(PEERS_WORKSPACE, 'target/wasm32-unknown-unknown/release');
 
 const TYPES = {
   '.html': 'text/html; charset=utf-8',
@@ -41,26 +42,26 @@ const TYPES = {
  *  up to date). Throws when cargo fails. */
 export function buildPeers({ quiet = false } = {}) {
   const args = ['build', '--quiet', '--release', '--target', 'wasm32-unknown-unknown', '--workspace',
-    '--target-dir', join(ROOT, 'host-tests/bench/target')];
+    '--target-dir', join(PEERS_WORKSPACE, 'target')];
   if (process.env.CI === 'true') args.push('--locked');
   const env = { ...process.env, RUSTFLAGS: '-C link-arg=-zstack-size=8192' };
   for (const v of ['CARGO_ENCODED_RUSTFLAGS', 'CARGO_BUILD_RUSTFLAGS', 'CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS']) delete env[v];
-  if (!quiet) console.error('serve: building the peer allocators (cargo build in host-tests/bench)');
-  const r = spawnSync('cargo', args, { cwd: join(ROOT, 'host-tests/bench'), env, stdio: ['ignore', 'inherit', 'inherit'] });
-  if (r.status !== 0) throw new Error(`cargo build of the peers in host-tests/bench failed (${r.error ?? `exit ${r.status}`})`);
+  if (!quiet) console.error('serve: building the peer allocators (cargo build in host-tests/bench/peers)');
+  const r = spawnSync('cargo', args, { cwd: PEERS_WORKSPACE, env, stdio: ['ignore', 'inherit', 'inherit'] });
+  if (r.status !== 0) throw new Error(`cargo build of the peers in host-tests/bench/peers failed (${r.error ?? `exit ${r.status}`})`);
 }
 
 let binaryen = null;
 const examples = new Map();
-/** wasm/examples/NAME.wat as wasm bytes (binaryen.js, the features the node tests enable). */
+/** host-tests/clients/NAME.wat as wasm bytes (binaryen.js, the features the node tests enable). */
 async function compileExample(name) {
   if (examples.has(name)) return examples.get(name);
   binaryen ??= (await import(pathToFileURL(join(ROOT, 'scripts/node_modules/binaryen/index.js')).href)).default;
-  const text = await readFile(join(ROOT, 'wasm/examples', `${name}.wat`), 'utf8');
+  const text = await readFile(join(ROOT, 'host-tests/clients', `${name}.wat`), 'utf8');
   const module = binaryen.parseText(text);
   module.setFeatures(binaryen.Features.MutableGlobals | binaryen.Features.BulkMemory
     | binaryen.Features.BulkMemoryOpt | binaryen.Features.SignExt | binaryen.Features.Multivalue);
-  if (!module.validate()) throw new Error(`wasm/examples/${name}.wat does not validate`);
+  if (!module.validate()) throw new Error(`host-tests/clients/${name}.wat does not validate`);
   const bytes = Buffer.from(module.emitBinary());
   module.dispose();
   examples.set(name, bytes);
@@ -72,7 +73,7 @@ async function resolve(pathname) {
   if (m) return PEERS.includes(m[1]) ? { file: join(PEER_DIR, `peer_${m[1]}.wasm`) } : null;
   m = /^\/demo-web\/examples\/([a-z_]+)\.wasm$/.exec(pathname);
   if (m) {
-    try { await stat(join(ROOT, 'wasm/examples', `${m[1]}.wat`)); } catch { return null; }
+    try { await stat(join(ROOT, 'host-tests/clients', `${m[1]}.wat`)); } catch { return null; }
     return { bytes: await compileExample(m[1]), type: 'application/wasm' };
   }
   if (pathname.endsWith('/')) pathname += 'index.html';

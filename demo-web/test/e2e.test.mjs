@@ -130,9 +130,14 @@ test('allocate, free, reallocate, marks, free_to_mark, free_all_mark, free_all',
   assert.equal(s.module.live_blocks, s0.module.live_blocks + 3);
   assert.equal(s.module.live_bytes, s0.module.live_bytes + 5340);
 
-  await click('#btn-free'); // the 40-byte block
-  s = await agree('one freed');
-  assert.equal(s.module.live_blocks, s0.module.live_blocks + 2);
+  // A click, the page agreeing with the module after it, and the live blocks it leaves.
+  const step = async (button, what, blocks, message) => {
+    await click(button);
+    const after = await agree(what);
+    assert.equal(after.module.live_blocks, s0.module.live_blocks + blocks, message ?? what);
+    return after;
+  };
+  s = await step('#btn-free', 'one freed', 2); // the 40-byte block
 
   { // select the 5000-byte block on the map: hover shows it, a click selects it
     const { address } = (await snapshot()).walk.find((b) => b.ptr === big);
@@ -162,19 +167,13 @@ test('allocate, free, reallocate, marks, free_to_mark, free_all_mark, free_all',
   await click('#btn-allocate');
   s = await agree('a mark and 2 blocks after it');
   assert.equal(s.module.mark_depth, s0.module.mark_depth + 1);
-  await click('#marks li:last-child button.free-to-mark');
-  s = await agree('free_to_mark');
+  s = await step('#marks li:last-child button.free-to-mark', 'free_to_mark', 2, 'the 2 blocks after the mark went');
   assert.equal(s.marks, 0, 'the mark is used up');
-  assert.equal(s.module.live_blocks, s0.module.live_blocks + 2, 'the 2 blocks after the mark went');
   assert.equal(s.module.mark_depth, s0.module.mark_depth);
 
   await click('#btn-free-all-mark');
-  await click('#btn-allocate');
-  s = await agree('free_all_mark and a block');
-  assert.equal(s.module.live_blocks, s0.module.live_blocks + 3);
-  await click('#btn-free-all');
-  s = await agree('free_all');
-  assert.equal(s.module.live_blocks, s0.module.live_blocks + 2, 'blocks under the floor survive free_all');
+  await step('#btn-allocate', 'free_all_mark and a block', 3);
+  await step('#btn-free-all', 'free_all', 2, 'blocks under the floor survive free_all');
 
   await page.fill('#random-ops', '400');
   await page.fill('#speed', '100');

@@ -1,5 +1,5 @@
 // Wasm client modules linked to a wasmheap instance in JavaScript, with an import object: the
-// WAT examples of wasm/examples/ (compiled here with binaryen.js, from scripts/node_modules).
+// WAT examples of host-tests/clients/ (compiled here with binaryen.js, from scripts/node_modules).
 //
 //   node --test host-tests/js/          (scripts/test runs it)
 import { test } from 'node:test';
@@ -14,7 +14,7 @@ const bytes = await readFile(path('wasm/wasmheap.wasm'));
 const imBytes = await readFile(path('wasm/wasmheap-import-memory.wasm'));
 
 async function wat(name) {
-  const module = binaryen.parseText(await readFile(path(`wasm/examples/${name}`), 'utf8'));
+  const module = binaryen.parseText(await readFile(path(`host-tests/clients/${name}`), 'utf8'));
   // What the examples use; with Features.All binaryen may pick encodings Node 20 does not know.
   module.setFeatures(binaryen.Features.MutableGlobals | binaryen.Features.BulkMemory
     | binaryen.Features.BulkMemoryOpt | binaryen.Features.SignExt | binaryen.Features.Multivalue);

@@ -1,5 +1,5 @@
 // A C program built against wasi-libc, its allocator replaced by wasmheap with the drop-in
-// wasm/wasmheap-libc.c, under Node's WASI: host-tests/examples-src/c-libc/wordfreq.c is built
+// wasm/wasmheap-libc.c, under Node's WASI: host-tests/clients/c-libc/wordfreq.c is built
 // twice with clang (with the drop-in, sharing its memory with wasm/wasmheap-import-memory.wasm;
 // and plain, on wasi-libc's dlmalloc), and both must print the same. The program checks the
 // 16-byte alignment of every block, realloc, calloc, and NULL with ENOMEM for what cannot be had.
@@ -19,12 +19,24 @@ import { fileURLToPath } from 'node:url';
 import { WASI } from 'node:wasi';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const PROGRAM = join(root, 'host-tests/examples-src/c-libc/wordfreq.c');
+const PROGRAM = join(root, 'host-tests/clients/c-libc/wordfreq.c');
 const SHIM = join(root, 'wasm/wasmheap-libc.c');
 const HEAP = readFileSync(join(root, 'wasm/wasmheap-import-memory.wasm'));
 // The program's memory: its 64 KiB stack and data fit in the 4 pages it is linked for.
 const PAGES = 4;
 const CFLAGS = ['--target=wasm32-wasi', '-O2', '-Wall', '-Wextra', '-Werror'];
+
+/** A fresh directory for the test's builds, removed after it; null when the test is skipped
+ *  (scripts/test found no wasi-libc). */
+function workDir(t) {
+  if (process.env.WASMHEAP_NO_WASI_LIBC) {
+    t.skip('SKIPPED: clang, wasm-ld or wasi-libc missing (apt-get install clang lld wasi-libc libclang-rt-14-dev-wasm32)');
+    return null;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'wasmheap-wasi-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
 
 function build(dir) {
   const withHeap = join(dir, 'wordfreq-wasmheap.wasm');
@@ -67,12 +79,8 @@ function runOnWasmheap(dir, module, memory) {
 }
 
 test('a wasi-libc program on wasmheap prints what it prints on dlmalloc, every block 16-aligned', (t) => {
-  if (process.env.WASMHEAP_NO_WASI_LIBC) {
-    t.skip('SKIPPED: clang, wasm-ld or wasi-libc missing (apt-get install clang lld wasi-libc libclang-rt-14-dev-wasm32)');
-    return;
-  }
-  const dir = mkdtempSync(join(tmpdir(), 'wasmheap-wasi-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = workDir(t);
+  if (!dir) return;
   const { withHeap, plain } = build(dir);
 
   // The drop-in left dlmalloc out: the program imports its allocator, and nothing else does.
@@ -97,12 +105,8 @@ test('a wasi-libc program on wasmheap prints what it prints on dlmalloc, every b
 });
 
 test('out of memory in a wasi-libc program on wasmheap: NULL, a clean exit, a sound heap', (t) => {
-  if (process.env.WASMHEAP_NO_WASI_LIBC) {
-    t.skip('SKIPPED: clang, wasm-ld or wasi-libc missing');
-    return;
-  }
-  const dir = mkdtempSync(join(tmpdir(), 'wasmheap-wasi-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = workDir(t);
+  if (!dir) return;
   const { withHeap } = build(dir);
   // Memory may grow by one page only: the text buffer (128 KiB and doubling) cannot be had.
   const ours = runOnWasmheap(dir, withHeap, new WebAssembly.Memory({ initial: PAGES, maximum: PAGES + 1 }));

@@ -1,6 +1,6 @@
 //! A C program compiled with clang to wasm32 that takes malloc, free, calloc, realloc,
 //! aligned_alloc and posix_memalign from wasm/wasmheap-import-memory.wasm, sharing one memory:
-//! host-tests/examples-src/c-program, built by scripts/test (stage "example clients") into
+//! host-tests/clients/c-program, built by scripts/test (stage "example clients") into
 //! `$WASMHEAP_EXAMPLES_DIR/c_program.wasm` (default: target/examples).
 
 mod common;

@@ -2,39 +2,37 @@
 //! from it, linked with a wasmtime `Linker` under the module name "wasmheap" (README, "Ways in",
 //! 2; wasm/FLAVORS.md, section 2).
 //!
-//! * the hand-written WAT clients of `wasm/examples/`: a string builder that grows with
+//! * the hand-written WAT clients of `host-tests/clients/`: a string builder that grows with
 //!   `reallocate`, a level loader that releases whole levels with `free_to_mark`;
 //! * clients generated with `wasm-encoder`: a recorded sequence of calls compiled into one
 //!   function, run through the import ABI and compared, result by result and byte by byte, with
-//!   the same calls made from the host;
-//! * the C names of `wasm/wasmheap-c.wasm`, from a WAT client and from the host.
+//!   the same calls made from the host.
+//!
+//! The C names as a client calls them: `c_names.rs`.
 
 mod common;
 
 use common::{Op, SLOTS, record, replay_direct};
 use host_tests::{CALL_FUEL, Heap, State, engine};
-use std::path::PathBuf;
-use wasmtime::{Instance, Linker, Module, Store, TypedFunc, WasmParams, WasmResults};
+use wasm_encoder::{
+    BlockType, CodeSection, ConstExpr, EntityType, ExportKind, ExportSection, Function,
+    FunctionSection, GlobalSection, GlobalType, ImportSection, InstructionSink, MemoryType,
+    TypeSection, ValType::I32,
+};
+use wasmtime::{Instance, Linker, Module, TypedFunc, WasmParams, WasmResults};
 
-fn examples_dir() -> PathBuf {
-    host_tests::repo_path("wasm/examples")
-}
-
-/// Compiles a WAT file of `wasm/examples/`.
-fn example(name: &str) -> Module {
-    let path = examples_dir().join(name);
+/// The WAT client `host-tests/clients/NAME`, compiled and instantiated in the heap's store with
+/// its imports taken from the heap's instance.
+fn client(heap: &mut Heap, name: &str) -> Instance {
+    let path = host_tests::repo_path("host-tests/clients").join(name);
     let bytes = wat::parse_file(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    Module::new(engine(), bytes).unwrap_or_else(|e| panic!("{name}: {e}"))
-}
-
-/// Instantiates `module` in the heap's store, its imports taken from the heap's instance.
-fn link(heap: &mut Heap, module: &Module) -> Instance {
+    let module = Module::new(engine(), bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
     let mut linker = Linker::new(engine());
     linker
         .instance(&mut heap.store, "wasmheap", heap.instance)
         .expect("register the wasmheap instance");
     linker
-        .instantiate(&mut heap.store, module)
+        .instantiate(&mut heap.store, &module)
         .expect("instantiate the client")
 }
 
@@ -58,8 +56,7 @@ fn call<P: WasmParams, R: WasmResults>(
 #[test]
 fn string_builder_grows_with_reallocate_and_hands_over_its_text() {
     let mut h = Heap::new();
-    let sb_module = example("string_builder.wat");
-    let c = link(&mut h, &sb_module);
+    let c = client(&mut h, "string_builder.wat");
     let before = h.stats();
 
     let sb: u32 = call(&mut h, c, "sb_new", ());
@@ -114,13 +111,16 @@ fn string_builder_grows_with_reallocate_and_hands_over_its_text() {
 #[test]
 fn str_upper_transforms_a_heap_string_in_place() {
     let mut h = Heap::new();
-    let c = link(&mut h, &example("string_builder.wat"));
+    let c = client(&mut h, "string_builder.wat");
     let text = "grüße, heap: 42 zebras";
     let p = h.allocate(text.len() as u32);
     h.write(p, text.as_bytes());
     let neighbour = h.alloc_filled(16, 0x61); // lower-case 'a' bytes right after the block
     let changed: u32 = call(&mut h, c, "str_upper", p);
-    assert_eq!(std::str::from_utf8(h.read(p, text.len() as u32)).unwrap(), "GRüßE, HEAP: 42 ZEBRAS");
+    assert_eq!(
+        std::str::from_utf8(h.read(p, text.len() as u32)).unwrap(),
+        "GRüßE, HEAP: 42 ZEBRAS"
+    );
     assert_eq!(changed, 13, "the ASCII letters");
     h.assert_filled(neighbour, 16, 0x61); // it stopped at size(p)
     let bogus: u32 = call(&mut h, c, "str_upper", p + 8);
@@ -131,8 +131,7 @@ fn str_upper_transforms_a_heap_string_in_place() {
 #[test]
 fn string_builder_reports_out_of_memory_and_keeps_its_text() {
     let mut h = Heap::with_cap(4 << 20);
-    let sb_module = example("string_builder.wat");
-    let c = link(&mut h, &sb_module);
+    let c = client(&mut h, "string_builder.wat");
     let sb: u32 = call(&mut h, c, "sb_new", ());
     // 1 KiB of text from a host block, appended until the 4 MiB cap stops the doubling.
     let chunk = h.alloc_filled(1024, b'x');
@@ -163,8 +162,7 @@ fn string_builder_reports_out_of_memory_and_keeps_its_text() {
 #[test]
 fn level_loader_releases_a_level_at_once_and_reuses_its_memory() {
     let mut h = Heap::new();
-    let module = example("level_loader.wat");
-    let c = link(&mut h, &module);
+    let c = client(&mut h, "level_loader.wat");
     // Something the game keeps across levels, allocated before any mark.
     let save = h.alloc_filled(500, 0x5A);
     let base = h.stats();
@@ -212,8 +210,7 @@ fn level_loader_releases_a_level_at_once_and_reuses_its_memory() {
 #[test]
 fn level_loader_nests_levels_like_marks() {
     let mut h = Heap::new();
-    let module = example("level_loader.wat");
-    let c = link(&mut h, &module);
+    let c = client(&mut h, "level_loader.wat");
     let base = h.stats();
 
     let world: u32 = call(&mut h, c, "level_load", (7u32, 300u32));
@@ -246,8 +243,7 @@ fn level_loader_nests_levels_like_marks() {
 #[test]
 fn level_loader_rolls_back_a_level_that_does_not_fit() {
     let mut h = Heap::with_cap(1 << 20);
-    let module = example("level_loader.wat");
-    let c = link(&mut h, &module);
+    let c = client(&mut h, "level_loader.wat");
     let keep: u32 = call(&mut h, c, "level_load", (1u32, 1000u32));
     assert!(keep != 0);
     let before = h.stats();
@@ -266,15 +262,71 @@ fn level_loader_rolls_back_a_level_that_does_not_fit() {
 
 // ---- a client generated with wasm-encoder: replay a recorded sequence of calls -------------------
 
+/// The generated client's imported functions `(module, name, type)`, in the order of their
+/// indices below; its own functions (`replay`, then one per chunk of calls) come after them.
+const IMPORTS: [(&str, &str, u32); 9] = [
+    ("host", "record", 2),
+    ("wasmheap", "allocate", 0),
+    ("wasmheap", "allocate_aligned", 1),
+    ("wasmheap", "deallocate", 2),
+    ("wasmheap", "reallocate", 1),
+    ("wasmheap", "size", 0),
+    ("wasmheap", "free_get_mark", 3),
+    ("wasmheap", "free_to_mark", 2),
+    ("wasmheap", "check", 3),
+];
+const RECORD: u32 = 0;
+const ALLOCATE: u32 = 1;
+const ALLOCATE_ALIGNED: u32 = 2;
+const DEALLOCATE: u32 = 3;
+const REALLOCATE: u32 = 4;
+const SIZE: u32 = 5;
+const GET_MARK: u32 = 6;
+const TO_MARK: u32 = 7;
+const CHECK: u32 = 8;
+const REPLAY: u32 = IMPORTS.len() as u32;
+/// The type of `replay` and of the chunks: `() -> ()`.
+const NO_PARAMS: u32 = 4;
+/// Calls per generated function: Cranelift's time grows faster than linearly with a function's
+/// size, so `replay` calls one function per CHUNK calls, in order.
+const CHUNK: usize = 100;
+
 /// The client: imports the ABI from "wasmheap" and `host.record(i32)`; exports `replay()`, which
 /// makes the calls of `ops` in order, records every result, and fills every new or moved block.
 /// Slots and marks are globals.
 fn replay_module(ops: &[Op]) -> Vec<u8> {
-    use wasm_encoder::{
-        BlockType, CodeSection, ConstExpr, EntityType, ExportKind, ExportSection, Function,
-        FunctionSection, GlobalSection, GlobalType, ImportSection, MemoryType, Module, TypeSection,
-        ValType::I32,
-    };
+    let chunks = ops.len().div_ceil(CHUNK) as u32;
+    let mut functions = FunctionSection::new();
+    for _ in 0..=chunks {
+        functions.function(NO_PARAMS);
+    }
+    let mut exports = ExportSection::new();
+    exports.export("replay", ExportKind::Func, REPLAY);
+    let mut code = CodeSection::new();
+    let mut replay = Function::new([]);
+    for i in 0..chunks {
+        replay.instructions().call(REPLAY + 1 + i);
+    }
+    replay.instructions().end();
+    code.function(&replay);
+    let mut depth = 0u32;
+    for chunk in ops.chunks(CHUNK) {
+        let mut f = Function::new([(1, I32)]); // local 0: scratch
+        let mut sink = f.instructions();
+        for &op in chunk {
+            emit_op(&mut sink, op, &mut depth);
+        }
+        sink.end();
+        code.function(&f);
+    }
+    let mut module = wasm_encoder::Module::new();
+    module.section(&client_types()).section(&client_imports());
+    module.section(&functions).section(&slot_and_mark_globals());
+    module.section(&exports).section(&code);
+    module.finish()
+}
+
+fn client_types() -> TypeSection {
     let mut types = TypeSection::new();
     let sigs: [(&[_], &[_]); 6] = [
         (&[I32], &[I32]),      // 0: (i32) -> i32
@@ -287,19 +339,12 @@ fn replay_module(ops: &[Op]) -> Vec<u8> {
     for (p, r) in sigs {
         types.ty().function(p.iter().copied(), r.iter().copied());
     }
+    types
+}
+
+fn client_imports() -> ImportSection {
     let mut imports = ImportSection::new();
-    let funcs = [
-        ("host", "record", 2),
-        ("wasmheap", "allocate", 0),
-        ("wasmheap", "allocate_aligned", 1),
-        ("wasmheap", "deallocate", 2),
-        ("wasmheap", "reallocate", 1),
-        ("wasmheap", "size", 0),
-        ("wasmheap", "free_get_mark", 3),
-        ("wasmheap", "free_to_mark", 2),
-        ("wasmheap", "check", 3),
-    ];
-    for (module, name, ty) in funcs {
+    for (module, name, ty) in IMPORTS {
         imports.import(module, name, EntityType::Function(ty));
     }
     let memory = MemoryType {
@@ -310,142 +355,86 @@ fn replay_module(ops: &[Op]) -> Vec<u8> {
         page_size_log2: None,
     };
     imports.import("wasmheap", "memory", memory);
-    let [
-        record,
-        allocate,
-        allocate_aligned,
-        deallocate,
-        reallocate,
-        size,
-        get_mark,
-        to_mark,
-        check,
-    ] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
-    let replay = funcs.len() as u32;
+    imports
+}
 
-    let mut functions = FunctionSection::new();
-    functions.function(4);
-    // Globals 0..SLOTS: the slots; SLOTS..SLOTS+8: the marks by level (1-based: level l is
-    // global SLOTS + l - 1).
+/// Globals 0..SLOTS: the slots; SLOTS..SLOTS+8: the marks by level (1-based: level l is global
+/// SLOTS + l - 1).
+fn slot_and_mark_globals() -> GlobalSection {
     let mut globals = GlobalSection::new();
     for _ in 0..SLOTS + 8 {
-        globals.global(
-            GlobalType {
-                val_type: I32,
-                mutable: true,
-                shared: false,
-            },
-            &ConstExpr::i32_const(0),
-        );
+        let ty = GlobalType {
+            val_type: I32,
+            mutable: true,
+            shared: false,
+        };
+        globals.global(ty, &ConstExpr::i32_const(0));
     }
-    let mut exports = ExportSection::new();
-    exports.export("replay", ExportKind::Func, replay);
+    globals
+}
 
-    // Cranelift's time grows faster than linearly with a function's size: one function per
-    // CHUNK calls, and `replay` calls them in order.
-    const CHUNK: usize = 100;
-    let chunks = ops.len().div_ceil(CHUNK) as u32;
-    for _ in 0..chunks {
-        functions.function(4);
-    }
-    let mut code = CodeSection::new();
-    let mut main = Function::new([]);
-    for i in 0..chunks {
-        main.instructions().call(replay + 1 + i);
-    }
-    main.instructions().end();
-    code.function(&main);
-    // Fill the block in local 0 (if non-zero) with `fill`, `len` bytes.
-    let fill_block = |sink: &mut wasm_encoder::InstructionSink<'_>, fill: u8, len: u32| {
-        sink.local_get(0).if_(BlockType::Empty);
-        sink.local_get(0)
-            .i32_const(fill as i32)
-            .i32_const(len as i32)
-            .memory_fill(0);
-        sink.end();
-    };
-    let mut depth = 0u32;
-    for chunk in ops.chunks(CHUNK) {
-        let mut f = Function::new([(1, I32)]); // local 0: scratch
-        let mut sink = f.instructions();
-        for &op in chunk {
-            match op {
-                Op::Allocate {
-                    slot,
-                    size: n,
-                    fill,
-                } => {
-                    sink.i32_const(n as i32)
-                        .call(allocate)
-                        .local_tee(0)
-                        .global_set(slot);
-                    sink.local_get(0).call(record);
-                    fill_block(&mut sink, fill, n);
-                }
-                Op::AllocateAligned {
-                    slot,
-                    size: n,
-                    align,
-                    fill,
-                } => {
-                    sink.i32_const(n as i32)
-                        .i32_const(align as i32)
-                        .call(allocate_aligned);
-                    sink.local_tee(0).global_set(slot).local_get(0).call(record);
-                    fill_block(&mut sink, fill, n);
-                }
-                Op::Deallocate { slot } => {
-                    sink.global_get(slot)
-                        .call(deallocate)
-                        .i32_const(0)
-                        .global_set(slot);
-                }
-                Op::Reallocate {
-                    slot,
-                    size: n,
-                    fill,
-                } => {
-                    sink.global_get(slot)
-                        .i32_const(n as i32)
-                        .call(reallocate)
-                        .local_tee(0)
-                        .call(record);
-                    sink.local_get(0)
-                        .if_(BlockType::Empty)
-                        .local_get(0)
-                        .global_set(slot)
-                        .end();
-                    fill_block(&mut sink, fill, n);
-                }
-                Op::Size { slot } => {
-                    sink.global_get(slot).call(size).call(record);
-                }
-                Op::GetMark => {
-                    depth += 1;
-                    sink.call(get_mark).local_tee(0).call(record);
-                    sink.local_get(0).global_set(SLOTS + depth - 1);
-                }
-                Op::ToMark { level } => {
-                    depth = level - 1;
-                    sink.global_get(SLOTS + level - 1).call(to_mark);
-                }
-                Op::Check => {
-                    sink.call(check).call(record);
-                }
-            }
+/// One recorded call; `depth` is the number of marks taken (it picks a new mark's global).
+fn emit_op(sink: &mut InstructionSink, op: Op, depth: &mut u32) {
+    match op {
+        Op::Allocate { slot, size, fill } => {
+            sink.i32_const(size as i32).call(ALLOCATE);
+            sink.local_tee(0).global_set(slot).local_get(0).call(RECORD);
+            fill_block(sink, fill, size);
         }
-        sink.end();
-        code.function(&f);
+        Op::AllocateAligned {
+            slot,
+            size,
+            align,
+            fill,
+        } => {
+            sink.i32_const(size as i32)
+                .i32_const(align as i32)
+                .call(ALLOCATE_ALIGNED);
+            sink.local_tee(0).global_set(slot).local_get(0).call(RECORD);
+            fill_block(sink, fill, size);
+        }
+        Op::Deallocate { slot } => {
+            sink.global_get(slot)
+                .call(DEALLOCATE)
+                .i32_const(0)
+                .global_set(slot);
+        }
+        Op::Reallocate { slot, size, fill } => {
+            sink.global_get(slot)
+                .i32_const(size as i32)
+                .call(REALLOCATE);
+            sink.local_tee(0).call(RECORD);
+            // The slot keeps the old block when reallocate fails.
+            sink.local_get(0).if_(BlockType::Empty);
+            sink.local_get(0).global_set(slot).end();
+            fill_block(sink, fill, size);
+        }
+        Op::Size { slot } => {
+            sink.global_get(slot).call(SIZE).call(RECORD);
+        }
+        Op::GetMark => {
+            *depth += 1;
+            sink.call(GET_MARK).local_tee(0).call(RECORD);
+            sink.local_get(0).global_set(SLOTS + *depth - 1);
+        }
+        Op::ToMark { level } => {
+            *depth = level - 1;
+            sink.global_get(SLOTS + level - 1).call(TO_MARK);
+        }
+        Op::Check => {
+            sink.call(CHECK).call(RECORD);
+        }
     }
-    let mut module = Module::new();
-    module
-        .section(&types)
-        .section(&imports)
-        .section(&functions)
-        .section(&globals)
-        .section(&exports)
-        .section(&code);
-    module.finish()
+}
+
+/// Fills the block in local 0 (if non-zero) with `fill`, `len` bytes.
+fn fill_block(sink: &mut InstructionSink, fill: u8, len: u32) {
+    sink.local_get(0).if_(BlockType::Empty);
+    sink.local_get(0)
+        .i32_const(fill as i32)
+        .i32_const(len as i32)
+        .memory_fill(0);
+    sink.end();
 }
 
 /// Runs the generated client against a fresh heap; returns what it recorded.
@@ -516,300 +505,4 @@ fn the_import_abi_is_checked_by_the_validator() {
         panic!("a client importing `allocate` with the wrong type was linked")
     };
     assert!(format!("{err:#}").contains("allocate"), "{err:#}");
-}
-
-// ---- the C names: wasm/wasmheap-c.wasm --------------------------------------------------------
-
-fn c_wasm() -> PathBuf {
-    host_tests::repo_path("wasm/wasmheap-c.wasm")
-}
-
-/// A client of the C names, in WAT: what a C program compiled to wasm calls.
-const C_CLIENT: &str = r#"
-(module
-  (import "wasmheap" "memory" (memory 1))
-  (import "wasmheap" "malloc" (func $malloc (param i32) (result i32)))
-  (import "wasmheap" "free" (func $free (param i32)))
-  (import "wasmheap" "calloc" (func $calloc (param i32 i32) (result i32)))
-  (import "wasmheap" "realloc" (func $realloc (param i32 i32) (result i32)))
-  (import "wasmheap" "aligned_alloc" (func $aligned_alloc (param i32 i32) (result i32)))
-  (import "wasmheap" "posix_memalign" (func $posix_memalign (param i32 i32 i32) (result i32)))
-  ;; dirty(n) -> ptr: malloc(n) filled with 0xEE, then freed: the next calloc of n reuses it.
-  (func (export "dirty") (param $n i32) (result i32)
-    (local $p i32)
-    (local.set $p (call $malloc (local.get $n)))
-    (memory.fill (local.get $p) (i32.const 0xEE) (local.get $n))
-    (call $free (local.get $p))
-    (local.get $p))
-  ;; zeros(p, n) -> 1 when n bytes at p are zero
-  (func (export "zeros") (param $p i32) (param $n i32) (result i32)
-    (local $k i32)
-    (block $no
-      (loop $bytes
-        (br_if $no (i32.ge_u (local.get $k) (local.get $n)))
-        (if (i32.load8_u (i32.add (local.get $p) (local.get $k))) (then (return (i32.const 0))))
-        (local.set $k (i32.add (local.get $k) (i32.const 1)))
-        (br $bytes)))
-    (i32.const 1))
-  (func (export "calloc") (param i32 i32) (result i32) (call $calloc (local.get 0) (local.get 1)))
-  (func (export "realloc") (param i32 i32) (result i32) (call $realloc (local.get 0) (local.get 1)))
-  (func (export "free") (param i32) (call $free (local.get 0)))
-  (func (export "aligned_alloc") (param i32 i32) (result i32)
-    (call $aligned_alloc (local.get 0) (local.get 1)))
-  ;; memalign(align, size) -> (errno, ptr): posix_memalign into a malloc'd cell
-  (func (export "memalign") (param $align i32) (param $size i32) (result i32 i32)
-    (local $cell i32) (local $err i32) (local $p i32)
-    (local.set $cell (call $malloc (i32.const 4)))
-    (i32.store (local.get $cell) (i32.const 0x77777777))
-    (local.set $err (call $posix_memalign (local.get $cell) (local.get $align) (local.get $size)))
-    (local.set $p (i32.load (local.get $cell)))
-    (call $free (local.get $cell))
-    (local.get $err) (local.get $p))
-)
-"#;
-
-struct CHeap {
-    store: Store<()>,
-    heap: Instance,
-    client: Instance,
-}
-
-impl CHeap {
-    fn new() -> CHeap {
-        let bytes = std::fs::read(c_wasm())
-            .unwrap_or_else(|e| panic!("{}: {e} (scripts/build)", c_wasm().display()));
-        let module = Module::new(engine(), bytes).unwrap();
-        let mut store = Store::new(engine(), ());
-        store.set_fuel(u64::MAX).unwrap();
-        let heap = Instance::new(&mut store, &module, &[]).unwrap();
-        let mut linker = Linker::new(engine());
-        linker.instance(&mut store, "wasmheap", heap).unwrap();
-        let client_module = Module::new(engine(), wat::parse_str(C_CLIENT).unwrap()).unwrap();
-        let client = linker.instantiate(&mut store, &client_module).unwrap();
-        CHeap {
-            store,
-            heap,
-            client,
-        }
-    }
-
-    fn call<P: WasmParams, R: WasmResults>(&mut self, name: &str, args: P) -> R {
-        let f: TypedFunc<P, R> = self.client.get_typed_func(&mut self.store, name).unwrap();
-        f.call(&mut self.store, args).unwrap()
-    }
-
-    fn heap<P: WasmParams, R: WasmResults>(&mut self, name: &str, args: P) -> R {
-        let f: TypedFunc<P, R> = self.heap.get_typed_func(&mut self.store, name).unwrap();
-        f.call(&mut self.store, args).unwrap()
-    }
-
-    fn stats(&mut self) -> host_tests::Stats {
-        let out: u32 = self.heap("allocate", 64u32);
-        self.heap::<_, ()>("stats", out);
-        let mem = self.heap.get_memory(&mut self.store, "memory").unwrap();
-        let mut w = [0u32; 16];
-        for (i, w) in w.iter_mut().enumerate() {
-            let at = out as usize + 4 * i;
-            *w = u32::from_le_bytes(mem.data(&self.store)[at..at + 4].try_into().unwrap());
-        }
-        self.heap::<_, ()>("deallocate", out);
-        host_tests::Stats::from_words(w)
-    }
-}
-
-#[test]
-fn the_c_flavor_exports_the_raw_abi_and_the_c_names() {
-    let bytes = std::fs::read(c_wasm()).unwrap();
-    let module = Module::new(engine(), bytes).unwrap();
-    assert_eq!(module.imports().len(), 0);
-    for (name, params, results) in host_tests::ABI.iter().chain(&host_tests::C_NAMES).copied() {
-        let Some(wasmtime::ExternType::Func(f)) = module.get_export(name) else {
-            panic!("`{name}` is not exported as a function")
-        };
-        assert_eq!(
-            (f.params().len(), f.results().len()),
-            (params, results),
-            "`{name}`"
-        );
-    }
-}
-
-#[test]
-fn calloc_clears_reused_memory_and_checks_for_overflow() {
-    let mut c = CHeap::new();
-    for n in [1u32, 7, 64, 1000, 50_000] {
-        let dirty: u32 = c.call("dirty", n);
-        let p: u32 = c.call("calloc", (1u32, n));
-        assert_eq!(p, dirty, "calloc({n}) reuses the freed block");
-        assert_eq!(
-            c.call::<_, u32>("zeros", (p, n)),
-            1,
-            "calloc({n}) left old bytes"
-        );
-        c.call::<_, ()>("free", p);
-        let p: u32 = c.call("calloc", (n, 3u32));
-        assert_eq!(c.call::<_, u32>("zeros", (p, 3 * n)), 1);
-        c.call::<_, ()>("free", p);
-    }
-    // A big calloc that grows memory: the fresh pages are zero without clearing.
-    let p: u32 = c.call("calloc", (1024u32, 1024u32));
-    assert!(p != 0);
-    assert_eq!(c.call::<_, u32>("zeros", (p, 1 << 20)), 1);
-    assert!(c.stats().memory_grows >= 1);
-    c.call::<_, ()>("free", p);
-    let failures = c.stats().failures;
-    for (n, size) in [
-        (0x1_0000u32, 0x1_0000u32),
-        (u32::MAX, 2),
-        (2, 0x8000_0000),
-        (3, 0x5555_5556),
-    ] {
-        assert_eq!(
-            c.call::<_, u32>("calloc", (n, size)),
-            0,
-            "calloc({n:#x}, {size:#x}) overflows"
-        );
-    }
-    let s = c.stats();
-    assert_eq!(
-        s.failures,
-        failures + 4,
-        "each overflow is a counted failure"
-    );
-    assert_eq!(c.heap::<_, u32>("check", ()), 0);
-}
-
-#[test]
-fn realloc_aligned_alloc_and_posix_memalign_follow_c() {
-    let mut c = CHeap::new();
-    // realloc(NULL, n) is malloc; contents survive growth.
-    let p: u32 = c.call("realloc", (0u32, 10u32));
-    assert!(p != 0);
-    let q: u32 = c.call("realloc", (p, 100_000u32));
-    assert!(q != 0);
-    assert_eq!(c.heap::<_, u32>("size", q), 100_000);
-    c.call::<_, ()>("free", q);
-    // aligned_alloc(align, size): alignment first, as in C.
-    for align in [8u32, 64, 4096, 65536] {
-        let p: u32 = c.call("aligned_alloc", (align, 24u32));
-        assert!(
-            p != 0 && p.is_multiple_of(align),
-            "aligned_alloc({align}, 24) = {p:#x}"
-        );
-        assert_eq!(c.heap::<_, u32>("size", p), 24);
-        c.call::<_, ()>("free", p);
-    }
-    assert_eq!(
-        c.call::<_, u32>("aligned_alloc", (3u32, 24u32)),
-        0,
-        "not a power of two"
-    );
-    // posix_memalign: 0 and the pointer, or EINVAL / ENOMEM (WASI numbers) and *memptr untouched.
-    let (err, p): (u32, u32) = c.call("memalign", (256u32, 40u32));
-    assert_eq!(err, 0);
-    assert!(p != 0 && p % 256 == 0);
-    c.call::<_, ()>("free", p);
-    for bad in [0u32, 2, 24, 3] {
-        let (err, p): (u32, u32) = c.call("memalign", (bad, 40u32));
-        assert_eq!((err, p), (28, 0x7777_7777), "posix_memalign(.., {bad}, 40)");
-    }
-    let (err, p): (u32, u32) = c.call("memalign", (1u32 << 17, 40u32));
-    assert_eq!(
-        (err, p),
-        (48, 0x7777_7777),
-        "alignment above 64 KiB: ENOMEM"
-    );
-    assert_eq!(c.heap::<_, u32>("check", ()), 0);
-    assert_eq!(
-        c.stats().live_blocks,
-        1,
-        "nothing but the block `stats` wrote into"
-    );
-}
-
-/// C requires `malloc`, `calloc` and `realloc` to be aligned to `alignof(max_align_t)`, 16 on
-/// wasm32 (wasi-libc's dlmalloc is): both modules with the C names, called as a C program calls
-/// them, over a random workload; `realloc` keeps the contents.
-#[test]
-fn the_c_names_return_16_aligned_blocks_in_both_modules() {
-    for name in ["wasm/wasmheap-c.wasm", "wasm/wasmheap-import-memory.wasm"] {
-        let module = Module::from_file(engine(), host_tests::repo_path(name)).unwrap();
-        let mut store = Store::new(engine(), ());
-        store.set_fuel(u64::MAX).unwrap();
-        let (heap, memory) = if module.imports().len() == 0 {
-            let heap = Instance::new(&mut store, &module, &[]).unwrap();
-            let memory = heap.get_memory(&mut store, "memory").unwrap();
-            (heap, memory)
-        } else {
-            let memory =
-                wasmtime::Memory::new(&mut store, wasmtime::MemoryType::new(1, None)).unwrap();
-            let heap = Instance::new(&mut store, &module, &[memory.into()]).unwrap();
-            let init = heap
-                .get_typed_func::<(u32, u32), u32>(&mut store, "init")
-                .unwrap();
-            assert_eq!(init.call(&mut store, (1000, 0)).unwrap(), 1, "{name}: init");
-            (heap, memory)
-        };
-        let malloc = heap
-            .get_typed_func::<u32, u32>(&mut store, "malloc")
-            .unwrap();
-        let calloc = heap
-            .get_typed_func::<(u32, u32), u32>(&mut store, "calloc")
-            .unwrap();
-        let realloc = heap
-            .get_typed_func::<(u32, u32), u32>(&mut store, "realloc")
-            .unwrap();
-        let free = heap.get_typed_func::<u32, ()>(&mut store, "free").unwrap();
-        let check = heap.get_typed_func::<(), u32>(&mut store, "check").unwrap();
-        let mut rng = 0x9E37_79B9_7F4A_7C15u64;
-        let mut blocks: Vec<(u32, u32, u8)> = Vec::new();
-        for step in 0..3000u32 {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            let r = rng;
-            let size = (r >> 8) as u32 % if r % 7 == 0 { 5000 } else { 120 };
-            let tag = (step % 251) as u8 + 1;
-            let span = |p: u32, n: u32| p as usize..(p + n) as usize;
-            match r % 4 {
-                0 | 1 => {
-                    let p = if r % 8 < 4 {
-                        malloc.call(&mut store, size)
-                    } else {
-                        calloc.call(&mut store, (size, 1))
-                    };
-                    let p = p.unwrap();
-                    assert!(p != 0 && p % 16 == 0, "{name} step {step}: {p:#x}");
-                    memory.data_mut(&mut store)[span(p, size)].fill(tag);
-                    blocks.push((p, size, tag));
-                }
-                2 if !blocks.is_empty() => {
-                    let i = (r >> 32) as usize % blocks.len();
-                    let (p, n, old) = blocks[i];
-                    let q = realloc.call(&mut store, (p, size)).unwrap();
-                    assert!(
-                        q != 0 && q % 16 == 0,
-                        "{name} step {step}: realloc to {q:#x}"
-                    );
-                    let data = memory.data_mut(&mut store);
-                    assert!(
-                        data[span(q, n.min(size))].iter().all(|&b| b == old),
-                        "{name} step {step}: contents kept"
-                    );
-                    data[span(q, size)].fill(tag);
-                    blocks[i] = (q, size, tag);
-                }
-                _ if !blocks.is_empty() => {
-                    let (p, n, tag) = blocks.swap_remove((r >> 32) as usize % blocks.len());
-                    assert!(
-                        memory.data(&store)[span(p, n)].iter().all(|&b| b == tag),
-                        "{name} step {step}"
-                    );
-                    free.call(&mut store, p).unwrap();
-                }
-                _ => {}
-            }
-        }
-        assert_eq!(check.call(&mut store, ()).unwrap(), 0, "{name}");
-    }
 }

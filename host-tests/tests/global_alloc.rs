@@ -1,12 +1,12 @@
 //! `wasmheap::WasmHeap` as the `#[global_allocator]` of a Rust program compiled to
-//! wasm32-unknown-unknown: host-tests/examples-src/global-alloc, built by scripts/test (stage
+//! wasm32-unknown-unknown: host-tests/clients/global-alloc, built by scripts/test (stage
 //! "example clients") into `$WASMHEAP_EXAMPLES_DIR` (default: target/examples).
 //!
 //! The program's workload (Vec, String, HashMap, BTreeMap, over-aligned Box churn) is compiled
 //! here natively as well: both must compute the same checksum, and afterwards the heap must be
 //! sound and empty.
 
-#[path = "../examples-src/global-alloc/src/workload.rs"]
+#[path = "../clients/global-alloc/src/workload.rs"]
 mod workload;
 
 use host_tests::engine;
@@ -23,7 +23,7 @@ fn program() -> Module {
     let path = examples_dir().join("wasm32-unknown-unknown/release/global_alloc_example.wasm");
     let bytes = std::fs::read(&path).unwrap_or_else(|e| {
         panic!(
-            "{}: {e}\nbuild it with scripts/test, or: cd host-tests/examples-src/global-alloc && \
+            "{}: {e}\nbuild it with scripts/test, or: cd host-tests/clients/global-alloc && \
              RUSTFLAGS= CARGO_TARGET_DIR=../../../target/examples cargo build --release --target wasm32-unknown-unknown",
             path.display()
         )

@@ -1,7 +1,7 @@
 //! `wasm/wasmheap-import-memory.wasm`: imports `env.memory`, manages the region that `init(start,
 //! end)` names, and owns nothing else in that memory (no data segments, no stack of its own
 //! placement). The coexistence tests run it beside a client that has its own data and stack at
-//! low addresses (`wasm/examples/shared_memory_client.wat`) and prove that neither overwrites the
+//! low addresses (`host-tests/clients/shared_memory_client.wat`) and prove that neither overwrites the
 //! other; the negative controls show that those checks fail when one does.
 
 mod common;
@@ -348,7 +348,7 @@ fn it_behaves_exactly_as_the_default_module_moved_up() {
 
 // ---- coexistence with a client that has its own data and stack ----------------------------------
 
-/// The client's layout (wasm/examples/shared_memory_client.wat).
+/// The client's layout (host-tests/clients/shared_memory_client.wat).
 const TABLE: u32 = 0;
 const SLOTS: u32 = 128;
 const DATA: std::ops::Range<u32> = 0x400..0x1400;
@@ -362,7 +362,7 @@ fn data_byte(j: u32) -> u8 {
 fn client_module() -> &'static Module {
     static M: OnceLock<Module> = OnceLock::new();
     M.get_or_init(|| {
-        let path = host_tests::repo_path("wasm/examples/shared_memory_client.wat");
+        let path = host_tests::repo_path("host-tests/clients/shared_memory_client.wat");
         Module::new(engine(), wat::parse_file(path).unwrap()).unwrap()
     })
 }

@@ -1,4 +1,4 @@
-// V8 timing for the benchmark runner (host-tests/src/bin/bench/v8.rs), run under Node as
+// V8 timing for the benchmark runner (host-tests/bench/src/v8.rs), run under Node as
 //
 //   node --expose-gc host-tests/bench/v8/time.mjs JOB.json
 //

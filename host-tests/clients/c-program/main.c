@@ -2,7 +2,7 @@
  *
  *   clang --target=wasm32 -O2 -mbulk-memory -fno-builtin -nostdlib -Wl,--no-entry \
  *         -Wl,--import-memory -Wl,--export=setup -Wl,--export=run -Wl,--export=greeting \
- *         -I wasm -o c_program.wasm host-tests/examples-src/c-program/main.c
+ *         -I wasm -o c_program.wasm host-tests/clients/c-program/main.c
  *
  * -fno-builtin: without a libc, clang must not treat malloc & co. as the builtins it knows (it
  * folded away checks of their results); __builtin_memcpy/memset still become memory.copy/fill.

@@ -7,7 +7,7 @@
  * clearing, NULL and ENOMEM for requests that cannot be served.
  *
  *     clang --target=wasm32-wasi -O2 -I wasm -Wl,--import-memory -Wl,--initial-memory=262144 \
- *         -o wordfreq.wasm host-tests/examples-src/c-libc/wordfreq.c wasm/wasmheap-libc.c
+ *         -o wordfreq.wasm host-tests/clients/c-libc/wordfreq.c wasm/wasmheap-libc.c
  */
 #include <errno.h>
 #include <malloc.h>

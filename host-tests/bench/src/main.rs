@@ -1,0 +1,227 @@
+//! The wasmheap benchmark runner (issue #3). Run it through `scripts/bench`, which builds the
+//! modules and passes their paths:
+//!
+//! ```text
+//! bench [--quick] --alloc wasmheap=PATH --alloc talc=PATH ... [--recorder PATH]
+//!       [--wasm-opt PATH] [--cache DIR] [--run-raw] [--out DIR] [--reps N] [--only TRACE,...]
+//!       [--no-scaling] [--no-efficiency] [--meta TEXT]... [--node PATH] [--v8-dir DIR] [--no-v8]
+//! ```
+//!
+//! The first `--alloc` is the subject (wasmheap); the others are its peers. For every trace and
+//! allocator it measures, in this order:
+//!
+//! 1. fuel: the whole trace replayed inside wasm by the generated driver on a fuel-metered
+//!    engine (total fuel and memory size at the end), then replayed op by op from the host with
+//!    fuel read around each call (allocator-only fuel per call: mean and maximum);
+//! 2. time: the single driver call on an engine without fuel, in rounds that visit the
+//!    allocators in a rotating order (A/B interleaved); medians, and the median of the paired
+//!    ratios wasmheap ÷ peer;
+//! 3. time in V8: the same modules, trace and rounds under Node (`--node`, default `node`;
+//!    needs Node 22 or later) by `host-tests/bench/v8/time.mjs`, the modules and ops written to
+//!    `--v8-dir`; `--no-v8` skips it.
+//!
+//! Then talc's heap-efficiency measure (capped memory) and the scaling of the worst call with
+//! the heap size. Results go to stdout, and with `--out DIR` to DIR/BENCHMARKS.md and
+//! DIR/chart.svg.
+
+mod chart;
+mod driver;
+mod json;
+mod options;
+mod peers;
+mod recorder;
+mod replay;
+mod report;
+mod results;
+mod rng;
+mod runner;
+mod session;
+mod trace;
+mod traces;
+mod v8;
+mod wasm_opt;
+
+use anyhow::{Context, Result, bail};
+use options::Options;
+use peers::Alloc;
+use results::{Results, TraceResult};
+use runner::Bench;
+use session::{Compiled, Engines};
+use std::time::Instant;
+use trace::Trace;
+use traces::Scale;
+use v8::V8;
+
+/// The heap sizes of the scaling measure.
+const SCALING_HEAPS: [u64; 3] = [1 << 20, 16 << 20, 256 << 20];
+
+fn main() -> Result<()> {
+    let start = Instant::now();
+    let mut opts = Options::parse(std::env::args().skip(1))?;
+    let load_at_start = loadavg();
+    let results = measure(&opts, start)?;
+    opts.meta.push(format!(
+        "load average (1 min) at start / end: {load_at_start} / {} on {} cores",
+        loadavg(),
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0)
+    ));
+    write_report(&opts, &results)?;
+    log(format!("total {:.1?}", start.elapsed()));
+    // The subject must never corrupt a block, trap or run out of memory where a peer did not:
+    // that is a bug, and the exit status says so (after the report is written).
+    let bad = results.subject_failures();
+    if !bad.is_empty() {
+        bail!("the subject failed:\n  {}", bad.join("\n  "));
+    }
+    Ok(())
+}
+
+/// Every measure the options ask for, on every allocator.
+fn measure(opts: &Options, start: Instant) -> Result<Results> {
+    let engines = Engines::new()?;
+    let driver = Compiled::new(&engines, &driver::driver_wasm()).context("compile the driver")?;
+    let allocs = load_allocs(opts, &engines)?;
+    let v8 = start_v8(opts, &allocs)?;
+    let bench = Bench {
+        opts,
+        engines: &engines,
+        driver: &driver,
+        allocs: &allocs,
+    };
+    let traces = run_traces(&bench, v8.as_ref())?;
+    let efficiency = opts.efficiency.then(|| bench.heap_efficiency());
+    let scaling = opts.scaling.then(|| bench.scaling(&SCALING_HEAPS));
+    Ok(Results {
+        allocs,
+        traces,
+        efficiency: efficiency.unwrap_or_default(),
+        scaling: scaling.unwrap_or_default(),
+        scaling_heaps: SCALING_HEAPS.to_vec(),
+        v8: v8.map(|v| (v.node_version, v.v8_version)),
+        elapsed: start.elapsed(),
+    })
+}
+
+pub fn log(msg: impl AsRef<str>) {
+    eprintln!("bench: {}", msg.as_ref());
+}
+
+/// The 1-minute load average (the machine is shared: a high load makes wall times noisy).
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(String::from))
+        .unwrap_or_else(|| "?".into())
+}
+
+/// Every allocator's module, optimized by wasm-opt unless `--run-raw` or no `--wasm-opt`.
+fn load_allocs(opts: &Options, engines: &Engines) -> Result<Vec<Alloc>> {
+    let raws: Vec<_> = opts.allocs.iter().map(|(_, p)| p.clone()).collect();
+    let optimized: Vec<Option<Vec<u8>>> = match &opts.wasm_opt {
+        Some(tool) => {
+            let t = Instant::now();
+            let all = wasm_opt::optimize_all(tool, &raws, &opts.cache)?;
+            let flags = wasm_opt::WASM_OPT_FLAGS.join(" ");
+            log(format!("wasm-opt {flags} in {:.2?}", t.elapsed()));
+            all.into_iter().map(Some).collect()
+        }
+        None => vec![None; raws.len()],
+    };
+    opts.allocs
+        .iter()
+        .zip(optimized)
+        .map(|((name, path), opt)| Alloc::load(engines, name, path, opt, opts.run_raw))
+        .collect()
+}
+
+/// Node, checked and given the modules, unless `--no-v8`.
+fn start_v8(opts: &Options, allocs: &[Alloc]) -> Result<Option<V8>> {
+    if !opts.v8 {
+        log("--no-v8: no V8 timing");
+        return Ok(None);
+    }
+    let v = V8::new(&opts.node, &opts.v8_dir, &driver::driver_wasm(), allocs)?;
+    let node = opts.node.display();
+    log(format!(
+        "V8 timing: Node {} (V8 {}), {node}",
+        v.node_version, v.v8_version
+    ));
+    Ok(Some(v))
+}
+
+/// A trace's name and how to make it (the recorded one runs a program, and can fail).
+type Maker<'a> = (&'static str, Box<dyn Fn() -> Result<Trace> + 'a>);
+
+/// The traces, in the report's order.
+fn trace_makers<'a>(bench: &'a Bench, scale: &'a Scale) -> Vec<Maker<'a>> {
+    let mut makers: Vec<Maker> = vec![
+        ("small", Box::new(|| Ok(traces::small(scale)))),
+        ("mixed", Box::new(|| Ok(traces::mixed(scale)))),
+        ("lifo", Box::new(|| Ok(traces::lifo(scale)))),
+        ("realloc-grow", Box::new(|| Ok(traces::realloc_grow(scale)))),
+        ("fragment", Box::new(|| Ok(traces::fragment(scale)))),
+    ];
+    match &bench.opts.recorder {
+        Some(program) => {
+            let rounds = bench.opts.effort.recorder_rounds;
+            makers.push((
+                "recorded",
+                Box::new(move || recorder::record(bench.engines, program, rounds)),
+            ));
+        }
+        None => log("no --recorder: skipping the recorded trace"),
+    }
+    makers.push(("talc-perf", Box::new(|| Ok(traces::talc_perf(scale, true)))));
+    makers.push((
+        "talc-perf-norealloc",
+        Box::new(|| Ok(traces::talc_perf(scale, false))),
+    ));
+    makers
+}
+
+/// Every trace (or those of `--only`), made and then measured.
+fn run_traces(bench: &Bench, v8: Option<&V8>) -> Result<Vec<TraceResult>> {
+    let scale = Scale {
+        quick: bench.opts.quick,
+    };
+    let mut results = Vec::new();
+    for (name, make) in trace_makers(bench, &scale) {
+        if !bench.opts.wants(name) {
+            continue;
+        }
+        let t = Instant::now();
+        let trace = make()?;
+        log(format!(
+            "trace {:<20} {:>8} ops, peak {} live bytes in {} blocks (generated in {:.2?})",
+            trace.name,
+            trace.ops.len(),
+            trace.peak_live_bytes,
+            trace.peak_live_blocks,
+            t.elapsed()
+        ));
+        let mut tr = bench.measure_trace(&trace)?;
+        if let Some(v8) = v8 {
+            bench.time_in_v8(v8, &trace, &mut tr)?;
+        }
+        results.push(tr);
+    }
+    Ok(results)
+}
+
+/// The report to stdout, and with `--out` to DIR/BENCHMARKS.md and DIR/chart.svg.
+fn write_report(opts: &Options, results: &Results) -> Result<()> {
+    let md = report::markdown(opts, results);
+    println!("{md}");
+    if let Some(out) = &opts.out {
+        std::fs::create_dir_all(out)?;
+        std::fs::write(out.join("BENCHMARKS.md"), &md)?;
+        std::fs::write(out.join("chart.svg"), chart::svg(results))?;
+        log(format!(
+            "wrote {}/BENCHMARKS.md and chart.svg",
+            out.display()
+        ));
+    }
+    Ok(())
+}

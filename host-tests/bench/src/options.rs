@@ -1,0 +1,134 @@
+//! The runner's command line (see `main.rs`; scripts/bench passes it), and how much a run measures:
+//! `--quick` for CI, or the full run of the committed report.
+
+use anyhow::{Context, Result, bail};
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub struct Options {
+    pub quick: bool,
+    /// `(name, module path)`; the first is the subject (wasmheap).
+    pub allocs: Vec<(String, PathBuf)>,
+    pub recorder: Option<PathBuf>,
+    pub wasm_opt: Option<PathBuf>,
+    pub run_raw: bool,
+    pub out: Option<PathBuf>,
+    /// Where `wasm-opt` outputs are cached.
+    pub cache: PathBuf,
+    /// Only the traces of these names.
+    pub only: Option<Vec<String>>,
+    pub scaling: bool,
+    pub efficiency: bool,
+    /// Lines for the report's list of facts about the run.
+    pub meta: Vec<String>,
+    /// Node for the V8 timing, unless `--no-v8` (whatever the order of the two flags).
+    pub node: PathBuf,
+    pub v8: bool,
+    /// Where the modules and traces for Node are written.
+    pub v8_dir: PathBuf,
+    pub effort: Effort,
+}
+
+/// How much a run measures; quick or full.
+pub struct Effort {
+    /// Timed rounds per trace (`--reps` overrides).
+    pub reps: usize,
+    /// Fuel budget of one whole-trace replay, and of a scaling fill or mix; past it the cell reads
+    /// "over budget".
+    pub fuel_budget: u64,
+    /// An allocator whose timed run takes longer than this is timed once only.
+    pub slow: Duration,
+    /// The memory cap of the heap-efficiency measure, and its number of seeded trials.
+    pub efficiency_cap: usize,
+    pub efficiency_trials: u64,
+    /// Single calls measured after each scaling fill.
+    pub scaling_ops: usize,
+    /// Rounds of the recorder's workload.
+    pub recorder_rounds: u32,
+}
+
+impl Effort {
+    fn new(quick: bool) -> Self {
+        let pick = |quick_value: u64, full_value: u64| if quick { quick_value } else { full_value };
+        Effort {
+            reps: pick(5, 7) as usize,
+            fuel_budget: pick(3_000_000_000, 40_000_000_000),
+            slow: Duration::from_millis(pick(1500, 5000)),
+            efficiency_cap: pick(8 << 20, 32 << 20) as usize,
+            efficiency_trials: pick(5, 30),
+            scaling_ops: pick(300, 3000) as usize,
+            recorder_rounds: pick(8, 100) as u32,
+        }
+    }
+}
+
+impl Options {
+    fn defaults() -> Self {
+        Options {
+            quick: false,
+            allocs: Vec::new(),
+            recorder: None,
+            wasm_opt: None,
+            run_raw: false,
+            out: None,
+            cache: std::env::temp_dir().join("wasmheap-bench-cache"),
+            only: None,
+            scaling: true,
+            efficiency: true,
+            meta: Vec::new(),
+            node: "node".into(),
+            v8: true,
+            v8_dir: std::env::temp_dir().join("wasmheap-bench-v8"),
+            effort: Effort::new(false),
+        }
+    }
+
+    pub fn parse(mut args: impl Iterator<Item = String>) -> Result<Self> {
+        let mut o = Options::defaults();
+        let mut reps = None;
+        while let Some(a) = args.next() {
+            let mut val = || args.next().with_context(|| format!("{a} needs a value"));
+            match a.as_str() {
+                "--quick" => o.quick = true,
+                "--alloc" => {
+                    let v = val()?;
+                    let (name, path) = v.split_once('=').context("--alloc NAME=PATH")?;
+                    o.allocs.push((name.to_string(), PathBuf::from(path)));
+                }
+                "--recorder" => o.recorder = Some(val()?.into()),
+                "--wasm-opt" => o.wasm_opt = Some(val()?.into()),
+                "--run-raw" => o.run_raw = true,
+                "--out" => o.out = Some(val()?.into()),
+                "--cache" => o.cache = val()?.into(),
+                "--reps" => reps = Some(val()?.parse()?),
+                "--only" => o.only = Some(val()?.split(',').map(String::from).collect()),
+                "--no-scaling" => o.scaling = false,
+                "--no-efficiency" => o.efficiency = false,
+                "--meta" => o.meta.push(val()?),
+                "--node" => o.node = val()?.into(),
+                "--v8-dir" => o.v8_dir = val()?.into(),
+                "--no-v8" => o.v8 = false,
+                "-h" | "--help" => {
+                    println!(
+                        "see the doc comment of host-tests/bench/src/main.rs, or scripts/bench --help"
+                    );
+                    std::process::exit(0);
+                }
+                other => bail!("unknown argument {other}"),
+            }
+        }
+        if o.allocs.is_empty() {
+            bail!("no --alloc given (scripts/bench passes them)");
+        }
+        o.effort = Effort::new(o.quick);
+        o.effort.reps = reps.unwrap_or(o.effort.reps);
+        Ok(o)
+    }
+
+    /// Whether the trace `name` is to be run (`--only`).
+    pub fn wants(&self, name: &str) -> bool {
+        self.only
+            .as_ref()
+            .is_none_or(|only| only.iter().any(|o| o == name))
+    }
+}

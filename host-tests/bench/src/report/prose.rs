@@ -1,0 +1,170 @@
+//! The report's prose: the title and the facts of the run, how it measures, and what it could not
+//! measure.
+
+use crate::options::Options;
+use crate::results::Results;
+use std::fmt::{self, Write};
+use std::time::Duration;
+
+/// The title, what wrote the file, the facts of the run (mode, versions, machine) and the chart.
+pub fn title_and_facts(w: &mut String, opts: &Options, r: &Results) -> fmt::Result {
+    let subject = r.allocs[0].name.as_str();
+    writeln!(w, "# wasmheap benchmarks\n")?;
+    writeln!(
+        w,
+        "Written by `scripts/bench{}` — do not edit by hand; run it again. Every number below was \
+         measured in that run; nothing is copied from elsewhere.\n",
+        if opts.quick { " --quick" } else { "" }
+    )?;
+    writeln!(
+        w,
+        "- mode: **{}** ({} timed rounds)",
+        if opts.quick { "quick" } else { "full" },
+        opts.effort.reps
+    )?;
+    for m in &opts.meta {
+        writeln!(w, "- {m}")?;
+    }
+    writeln!(w, "- machine: {}", machine())?;
+    writeln!(
+        w,
+        "- runtime: wasmtime 48 (Cranelift), fuel metering for instruction counts, a second engine without fuel for time"
+    )?;
+    writeln!(w, "- {}", v8_meta(r))?;
+    writeln!(
+        w,
+        "- modules run: {}",
+        if r.allocs.iter().all(|a| a.ran_opt) {
+            "after `wasm-opt -Oz --enable-bulk-memory` (all alike)"
+        } else {
+            "as cargo built them (`--run-raw`)"
+        }
+    )?;
+    writeln!(w, "- the whole run took {:.0} s\n", r.elapsed.as_secs_f64())?;
+    writeln!(
+        w,
+        "![time per operation relative to {subject}, and fuel per operation](chart.svg)\n"
+    )?;
+    Ok(())
+}
+
+/// How each figure is measured.
+pub fn method(w: &mut String, opts: &Options, r: &Results) -> fmt::Result {
+    let subject = r.allocs[0].name.as_str();
+    writeln!(w, "## How it is measured\n")?;
+    writeln!(
+        w,
+        "- Every allocator is a wasm module with the same raw ABI (`allocate`, `deallocate`, `reallocate`, `memory`; all `i32`). The peers are small `#![no_std]` wrapper crates in `host-tests/bench/peers/`, built for wasm32-unknown-unknown with wasmheap's profile (opt-level \"s\", LTO, one codegen unit, panic abort, strip, `-zstack-size=8192`). `GlobalAlloc` needs the size at free, so **each peer block carries an 8-byte header** in the wrapper (the requested size; 8 bytes keep 8-byte alignment): peers pay 8 bytes per block and a few instructions per call for it. wasmheap runs as it ships, with no wrapper."
+    )?;
+    writeln!(
+        w,
+        "- Traces are seeded and deterministic lists of (op, slot, size). A driver module generated with `wasm-encoder` imports the allocator's functions and memory, keeps the op list and its slot table in a second memory of its own (multi-memory), and replays the list inside wasm. It writes the first and last word of every block (bytes below 4 B) with a per-slot tag and checks them before free and realloc, and the first word after realloc; a mismatch traps."
+    )?;
+    writeln!(
+        w,
+        "- **fuel/op**: wasmtime fuel (one unit per wasm instruction, plus — in wasmtime 48's default cost table — one per byte moved by `memory.copy`/`memory.fill`, so a realloc that moves a block is charged for its copy) spent inside the allocator's exports, from a replay op by op from the host with fuel read around each call; mean over all ops. **max**: the largest single call (by kind: alloc / free / realloc). The whole in-wasm replay's fuel minus these calls is the driver's own work, identical for every allocator (checked), shown per trace below. **reallocs moved**: the share of reallocations that returned a new address, and the bytes each such move had to keep (the smaller of the old and new size), so that the copy's part of the realloc fuel can be told from the allocator's own work."
+    )?;
+    writeln!(
+        w,
+        "- **ns/op**: wall time of the single in-wasm replay call ÷ ops, on an engine without fuel, median of the rounds. Each run is a fresh instance that replays the trace once untimed (growing the memory and faulting its pages in; every trace ends with all blocks freed) and then timed, so that the figure is the allocator's work rather than the kernel's — except for bump, which never reuses memory. A trace whose replay takes under 0.3 s is timed 3 times back to back in that instance and the fastest counts (this filters out preemption on a shared machine). Rounds visit the allocators in a rotating order, so that A and B alternate. **{subject} ÷ peer**: median over rounds of the paired ratio (< 1: {subject} is faster). An allocator whose run takes over {:.1} s is timed once.",
+        opts.effort.slow.as_secs_f64()
+    )?;
+    if r.v8.is_some() {
+        writeln!(
+            w,
+            "- **Time in V8**: the same driver and allocator modules (the bytes timed in wasmtime), the same traces, rounds and rules, run by `{}` under Node: every run a fresh allocator instance with a fresh driver instance linked to it, one untimed replay, then the fastest of 3 timed replays (`process.hrtime.bigint()`), rotating order, paired ratios. A warm-up comes first (a fresh instance per allocator replays the trace once, untimed) so that V8's tiering (Liftoff first, TurboFan for hot functions, as in a browser) has settled, and a full GC after each run (untimed) frees its memories as dropping the wasmtime store does.",
+            crate::v8::SCRIPT_NAME
+        )?;
+    }
+    writeln!(
+        w,
+        "- **memory ÷ peak live**: the memory size at the end (wasm memory never shrinks, so it is the peak) ÷ the trace's peak of live requested bytes. It includes each module's static data and 8 KiB stack."
+    )?;
+    writeln!(
+        w,
+        "- Wall times come from a shared 2-core machine; treat differences under ~10 % as noise. Fuel counts are exact and repeatable.\n"
+    )?;
+    Ok(())
+}
+
+/// What holds for every run, then each cell that was not measured (or timed fewer times).
+pub fn gaps(w: &mut String, opts: &Options, r: &Results) -> fmt::Result {
+    let notes = cell_notes(opts, r);
+    writeln!(w, "## Gaps and caveats\n")?;
+    writeln!(
+        w,
+        "- Every peer in the issue built on this toolchain (rustc 1.95, wasm32-unknown-unknown). talc is version 5, whose documented wasm setup is `talc::wasm::new_wasm_dynamic_allocator()`; the `Talck`/`WasmHandler` names belong to talc 4."
+    )?;
+    writeln!(
+        w,
+        "- talc's wasm-perf draws alignments above 8 for some requests; the raw ABI's `allocate` is 8-aligned, so every request here is 8-aligned."
+    )?;
+    if r.v8.is_some() {
+        writeln!(
+            w,
+            "- In V8, growing a wasm memory counts as external memory and can start full GCs, so a timed run that grows memory pays for them: bump's, which never reuses memory (its V8 times vary a lot from round to round). The other allocators grow in the untimed replay before the timed ones."
+        )?;
+    }
+    if notes.is_empty() {
+        writeln!(w, "- Every cell was measured.")?;
+    }
+    for n in notes {
+        writeln!(w, "- {n}")?;
+    }
+    Ok(())
+}
+
+/// A note for each cell that was not measured, or was timed fewer times than asked (slow).
+fn cell_notes(opts: &Options, r: &Results) -> Vec<String> {
+    let names = r.names();
+    let reps = opts.effort.reps;
+    let timed_less = |times: &[Duration]| !times.is_empty() && times.len() < reps;
+    let mut notes = Vec::new();
+    for t in &r.traces {
+        for (c, name) in t.cells.iter().zip(&names) {
+            let at = format!("{name} on `{}`", t.name);
+            if !c.ok() {
+                notes.push(format!("{at}: {}", c.status));
+            } else if timed_less(&c.times) {
+                notes.push(format!("{at}: timed {} time(s) only (slow)", c.times.len()));
+            }
+            if let Some(e) = &c.v8_error {
+                notes.push(format!("{at} in V8: {e}"));
+            } else if r.v8.is_some() && timed_less(&c.v8_times) {
+                notes.push(format!(
+                    "{at} in V8: timed {} time(s) only (slow)",
+                    c.v8_times.len()
+                ));
+            }
+        }
+    }
+    notes
+}
+
+/// The metadata line on the V8 timing.
+fn v8_meta(r: &Results) -> String {
+    match &r.v8 {
+        Some((node, v8)) => format!(
+            "V8: Node {node} (V8 {v8}), default tiering (Liftoff, then TurboFan), run as `node {} {}`",
+            crate::v8::NODE_FLAGS.join(" "),
+            crate::v8::SCRIPT_NAME
+        ),
+        None => "V8: not timed (`--no-v8`)".into(),
+    }
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    format!("{cores} cores, {cpu}")
+}

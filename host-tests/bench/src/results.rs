@@ -1,0 +1,192 @@
+//! What a run measured: a [`Cell`] per allocator and trace, the heap-efficiency trials and the
+//! scaling cells, and the figures derived from them (medians, paired ratios, per-op means) that
+//! the report and the chart both show.
+
+use crate::peers::Alloc;
+use crate::replay::PerCall;
+use std::fmt;
+use std::time::Duration;
+
+/// Everything measured for one allocator on one trace.
+#[derive(Default)]
+pub struct Cell {
+    pub status: Status,
+    /// Fuel of the whole in-wasm replay (driver included).
+    pub replay_fuel: u64,
+    /// Memory size in bytes at the end.
+    pub memory: usize,
+    pub per_call: Option<PerCall>,
+    /// Timed runs in wasmtime and in V8.
+    pub times: Vec<Duration>,
+    pub v8_times: Vec<Duration>,
+    /// Why the V8 timing failed, if it did.
+    pub v8_error: Option<String>,
+}
+
+/// Which runtime's wall times.
+#[derive(Clone, Copy, PartialEq)]
+pub enum Clock {
+    Wasmtime,
+    V8,
+}
+
+impl Cell {
+    pub fn times(&self, c: Clock) -> &[Duration] {
+        match c {
+            Clock::Wasmtime => &self.times,
+            Clock::V8 => &self.v8_times,
+        }
+    }
+
+    /// Whether the fuel replay ran to the end (the cell has figures, not a reason).
+    pub fn ok(&self) -> bool {
+        self.status == Status::Ok
+    }
+}
+
+/// How an allocator's replay of a trace ended.
+#[derive(Default, Clone, PartialEq)]
+pub enum Status {
+    #[default]
+    Ok,
+    /// An allocation returned 0 at this op.
+    Failed(u32),
+    /// The replay ran out of this fuel budget.
+    OverBudget(u64),
+    Error(String),
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self {
+            Status::Ok => write!(f, "ok"),
+            Status::Failed(at) => write!(f, "out of memory at op {at}"),
+            Status::OverBudget(b) => write!(f, "over the fuel budget ({:.0e})", *b as f64),
+            Status::Error(e) => write!(f, "error: {e}"),
+        }
+    }
+}
+
+/// One trace: what it is, and a cell per allocator (in the order of [`Results::allocs`]).
+pub struct TraceResult {
+    pub name: &'static str,
+    pub desc: String,
+    pub ops: usize,
+    pub counts: [u64; 3],
+    pub peak_live_bytes: u64,
+    pub peak_live_blocks: u64,
+    /// Driver fuel per op (whole replay minus the allocator's calls), when it could be taken.
+    pub driver_per_op: Option<f64>,
+    pub cells: Vec<Cell>,
+}
+
+impl TraceResult {
+    pub fn median_time(&self, c: Clock, a: usize) -> Option<Duration> {
+        median_duration(self.cells[a].times(c))
+    }
+
+    /// Median over rounds of `time(0) / time(a)` (subject ÷ allocator `a`), paired by round.
+    pub fn ratio(&self, c: Clock, a: usize) -> Option<f64> {
+        let (x, y) = (self.cells[0].times(c), self.cells[a].times(c));
+        let mut r: Vec<f64> = x
+            .iter()
+            .zip(y)
+            .map(|(p, q)| p.as_secs_f64() / q.as_secs_f64())
+            .collect();
+        median(&mut r)
+    }
+
+    /// Median wall time per op, in ns.
+    pub fn ns_per_op(&self, c: Clock, a: usize) -> Option<f64> {
+        self.median_time(c, a)
+            .map(|d| d.as_secs_f64() * 1e9 / self.ops as f64)
+    }
+
+    /// Mean allocator fuel per op (from the host's op-by-op replay).
+    pub fn fuel_per_op(&self, a: usize) -> Option<f64> {
+        self.cells[a]
+            .per_call
+            .as_ref()
+            .map(|pc| pc.total() as f64 / self.ops as f64)
+    }
+
+    /// Memory size at the end ÷ the trace's peak of live requested bytes, for a cell that ran.
+    pub fn memory_per_live(&self, a: usize) -> Option<f64> {
+        let c = &self.cells[a];
+        (c.ok() && c.memory > 0).then(|| c.memory as f64 / self.peak_live_bytes.max(1) as f64)
+    }
+}
+
+pub fn median(v: &mut [f64]) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let n = v.len();
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    })
+}
+
+fn median_duration(v: &[Duration]) -> Option<Duration> {
+    let mut s: Vec<f64> = v.iter().map(|d| d.as_secs_f64()).collect();
+    median(&mut s).map(Duration::from_secs_f64)
+}
+
+/// talc's heap-efficiency measure for one allocator.
+pub struct Efficiency {
+    /// Share of the cap in live requested bytes at the first failure, per trial.
+    pub shares: Vec<f64>,
+    pub error: Option<String>,
+}
+
+/// The fill-then-mix measure of one allocator at one heap size: the per-call fuel of the mix and
+/// the memory size at the end, or why it did not finish.
+pub struct ScalingCell {
+    pub heap: u64,
+    pub result: Result<(PerCall, usize), String>,
+}
+
+pub struct Results {
+    pub allocs: Vec<Alloc>,
+    pub traces: Vec<TraceResult>,
+    pub efficiency: Vec<Efficiency>,
+    /// A row per allocator, a cell per heap size of `scaling_heaps`.
+    pub scaling: Vec<Vec<ScalingCell>>,
+    pub scaling_heaps: Vec<u64>,
+    /// Node's and V8's versions, when V8 timed the traces.
+    pub v8: Option<(String, String)>,
+    pub elapsed: Duration,
+}
+
+impl Results {
+    pub fn names(&self) -> Vec<&str> {
+        self.allocs.iter().map(|a| a.name.as_str()).collect()
+    }
+
+    /// Where the subject (the first allocator) failed: corrupted a block, trapped, or ran out of
+    /// memory in any measure. The runner's exit status says so, since it is a bug.
+    pub fn subject_failures(&self) -> Vec<String> {
+        let subject = &self.allocs[0].name;
+        let mut bad = Vec::new();
+        for t in &self.traces {
+            if !t.cells[0].ok() {
+                bad.push(format!("{subject} on {}: {}", t.name, t.cells[0].status));
+            }
+            if let Some(e) = &t.cells[0].v8_error {
+                bad.push(format!("{subject} on {} in V8: {e}", t.name));
+            }
+        }
+        if let Some(Efficiency { error: Some(e), .. }) = self.efficiency.first() {
+            bad.push(format!("{subject} in heap efficiency: {e}"));
+        }
+        for c in self.scaling.first().into_iter().flatten() {
+            if let Err(e) = &c.result {
+                bad.push(format!("{subject} in scaling at {} MiB: {e}", c.heap >> 20));
+            }
+        }
+        bad
+    }
+}
