@@ -6,10 +6,10 @@
 
 mod common;
 
-use common::{Raw, record, replay_direct};
-use host_tests::{ABI, C_NAMES, Stats, engine};
+use common::{Call, record, replay_direct};
+use host_tests::{ABI, C_NAMES, Instance, Layout, Stats, engine};
 use std::sync::OnceLock;
-use wasmtime::{ExternType, Linker, Memory, MemoryType, Module, Store};
+use wasmtime::{ExternType, Linker, Memory, MemoryType, Module};
 
 const PAGE: u32 = 65536;
 /// Stack the module reserves at the start of its region (after rounding the start up to 16).
@@ -26,18 +26,18 @@ fn module() -> &'static Module {
 }
 
 /// A fresh instance on a new memory of `pages` pages, every byte `fill`.
-fn instance(pages: u32, fill: u8) -> Raw {
-    let mut store = Store::new(engine(), ());
+/// The layout of the import-memory flavor's instances here: each test calls `init` itself, with a
+/// start of its own.
+const IMPORTED: Layout = Layout::Imported { start: 0 };
+
+fn instance(pages: u32, fill: u8) -> Instance {
+    let mut store = common::store();
     store.set_fuel(u64::MAX).unwrap();
     let memory = Memory::new(&mut store, MemoryType::new(pages, None)).unwrap();
     memory.data_mut(&mut store).fill(fill);
     let instance =
         wasmtime::Instance::new(&mut store, module(), &[memory.into()]).expect("instantiate");
-    Raw {
-        store,
-        instance,
-        memory,
-    }
+    Instance::from_parts(store, instance, memory, IMPORTED)
 }
 
 /// The sections of a wasm binary, as (id, payload).
@@ -187,7 +187,7 @@ fn a_fixed_region_is_all_that_the_heap_touches_and_memory_never_grows() {
     let (start, end) = (0x8003u32, 0x8003 + 3 * PAGE / 2);
     assert_eq!(h.call::<_, u32>("init", (start, end)), 1);
     let heap_start = start.div_ceil(16) * 16 + STACK;
-    let s = h.stats();
+    let s = h.scratch_stats();
     // The start rounds up to 16 (then the 4 KiB stack), the end down to 8.
     assert_eq!(
         (s.heap_start, s.heap_bytes),
@@ -205,7 +205,7 @@ fn a_fixed_region_is_all_that_the_heap_touches_and_memory_never_grows() {
         blocks.push((p, n));
         n = n % 3000 + 7;
     }
-    let s = h.stats();
+    let s = h.scratch_stats();
     assert!(s.failures >= 1 && s.memory_grows == 0, "{s:?}");
     assert!(s.heap_top <= end);
     assert_eq!(h.mem().len(), 4 * PAGE as usize, "memory grew");
@@ -230,7 +230,7 @@ fn a_fixed_region_is_all_that_the_heap_touches_and_memory_never_grows() {
     for &(p, _) in &blocks {
         h.call::<_, ()>("free", p);
     }
-    let s = h.stats();
+    let s = h.scratch_stats();
     assert_eq!(
         (s.live_blocks, s.live_bytes),
         (1, 64),
@@ -245,7 +245,7 @@ fn init_with_end_zero_takes_memory_to_its_end_and_grows_it() {
     assert_eq!(h.call::<_, u32>("init", (0x4000u32, 0u32)), 1);
     let p: u32 = h.call("allocate", 300_000u32);
     assert!(p != 0);
-    let s = h.stats();
+    let s = h.scratch_stats();
     assert!(
         s.memory_grows >= 1 && h.mem().len() >= 0x5000 + 300_000,
         "{s:?}"
@@ -275,7 +275,7 @@ fn init_again_starts_an_empty_heap() {
     assert!(p != 0 && m != 0);
     assert_eq!(h.call::<_, u32>("init", (0x1000u32, 0x20000u32)), 1);
     assert_eq!(h.call::<_, u32>("size", p), 0, "the old block is forgotten");
-    let s = h.stats();
+    let s = h.scratch_stats();
     assert_eq!(
         (s.live_blocks, s.mark_depth, s.allocations),
         (1, 0, 1),
@@ -283,7 +283,7 @@ fn init_again_starts_an_empty_heap() {
     );
     // Another region: the heap and its stack move there.
     assert_eq!(h.call::<_, u32>("init", (0x30000u32, 0u32)), 1);
-    assert_eq!(h.stats().heap_start, 0x30000 + STACK);
+    assert_eq!(h.scratch_stats().heap_start, 0x30000 + STACK);
     assert_eq!(h.call::<_, u32>("check", ()), 0);
 }
 
@@ -295,20 +295,16 @@ fn it_behaves_exactly_as_the_default_module_moved_up() {
     let default_bytes = std::fs::read(host_tests::repo_path("wasm/wasmheap.wasm")).unwrap();
     let default_module = Module::new(engine(), default_bytes).unwrap();
     for seed in [11u64, 12, 13] {
-        let mut store = Store::new(engine(), ());
+        let mut store = common::store();
         store.set_fuel(u64::MAX).unwrap();
         let default = wasmtime::Instance::new(&mut store, &default_module, &[]).unwrap();
         let memory = default.get_memory(&mut store, "memory").unwrap();
-        let mut d = Raw {
-            store,
-            instance: default,
-            memory,
-        };
-        let hs = d.stats().heap_start;
+        let mut d = Instance::from_parts(store, default, memory, Layout::Own);
+        let hs = d.scratch_stats().heap_start;
         let shift = 2 * PAGE;
         let mut h = instance(3, 0xEE);
         assert_eq!(h.call::<_, u32>("init", (hs + shift - STACK, 0u32)), 1);
-        assert_eq!(h.stats().heap_start, hs + shift);
+        assert_eq!(h.scratch_stats().heap_start, hs + shift);
 
         let ops = record(seed, 3000);
         let a = replay_direct(&mut d, &ops);
@@ -327,7 +323,7 @@ fn it_behaves_exactly_as_the_default_module_moved_up() {
             };
             assert_eq!(*y, expected, "seed {seed}: result {i} of {op:?}");
         }
-        let (sd, sh) = (d.stats(), h.stats());
+        let (sd, sh) = (d.scratch_stats(), h.scratch_stats());
         let moved = Stats {
             heap_start: sd.heap_start + shift,
             heap_top: sd.heap_top + shift,
@@ -368,13 +364,13 @@ fn client_module() -> &'static Module {
 }
 
 struct Pair {
-    heap: Raw,
+    heap: Instance,
     client: wasmtime::Instance,
 }
 
 /// Memory of `pages` pages, the client's stack area 0xA5, the rest 0x3C; both instances on it.
 fn pair(pages: u32) -> Pair {
-    let mut store = Store::new(engine(), ());
+    let mut store = common::store();
     store.set_fuel(u64::MAX).unwrap();
     let memory = Memory::new(&mut store, MemoryType::new(pages, None)).unwrap();
     memory.data_mut(&mut store).fill(0x3C);
@@ -386,11 +382,7 @@ fn pair(pages: u32) -> Pair {
     linker.instance(&mut store, "wasmheap", heap).unwrap();
     let client = linker.instantiate(&mut store, client_module()).unwrap();
     Pair {
-        heap: Raw {
-            store,
-            instance: heap,
-            memory,
-        },
+        heap: Instance::from_parts(store, heap, memory, IMPORTED),
         client,
     }
 }
@@ -519,7 +511,7 @@ fn coexist(
     if code != 0 {
         return Err(format!("check() = {code}"));
     }
-    let s = p.heap.stats();
+    let s = p.heap.scratch_stats();
     let live_bytes: u32 = blocks.iter().map(|b| b.1).sum();
     if (s.live_blocks, s.live_bytes) != (blocks.len() as u32 + 1, live_bytes + 64) {
         return Err(format!(

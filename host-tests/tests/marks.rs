@@ -1,6 +1,6 @@
 //! Marks: `free_get_mark`, `free_to_mark`, `free_all_mark`, `free_all` (src/CONTRACT.md, "Marks").
 
-use host_tests::{Counter, Heap, XorShift};
+use host_tests::{Counter, Heap, Rng};
 
 fn mark(h: &mut Heap) -> u32 {
     let m = h.free_get_mark();
@@ -165,15 +165,15 @@ fn memory_released_by_marks_is_reused_over_many_cycles() {
     let mut h = Heap::new();
     let keep = h.alloc_filled(128, 0x42);
     let base = h.stats();
-    let mut rng = XorShift::new(7);
+    let mut rng = Rng::seeded(7);
     let mut mem_after_first = 0;
     for cycle in 0..500 {
         let m = mark(&mut h);
         for _ in 0..40 {
-            let n = rng.below(3000);
+            let n = rng.below32(3000);
             let p = h.allocate(n);
             assert!(p != 0);
-            if rng.below(3) == 0 {
+            if rng.below32(3) == 0 {
                 h.deallocate(p);
             }
         }
@@ -368,13 +368,13 @@ fn stale_and_bogus_marks_change_nothing() {
     rej(&mut h, m2, "used twice");
     // Tokens that point at real depths with wrong ids, and random values.
     let live = [m1, m2b];
-    let mut rng = XorShift::new(99);
+    let mut rng = Rng::seeded(99);
     let mut tried = 0;
     while tried < 300 {
         let m = match tried % 3 {
-            0 => rng.next_u32(),
-            1 => (rng.next_u32() & !0xFF) | (1 + rng.below(2)), // depth 1 or 2
-            _ => m1 ^ (1 << (8 + rng.below(24))),               // one bit off a live token
+            0 => rng.u32(),
+            1 => (rng.u32() & !0xFF) | (1 + rng.below32(2)), // depth 1 or 2
+            _ => m1 ^ (1 << (8 + rng.below32(24))),               // one bit off a live token
         };
         if live.contains(&m) {
             continue;

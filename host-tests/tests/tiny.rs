@@ -6,11 +6,11 @@
 
 mod common;
 
-use common::{Op, Raw};
-use host_tests::{CapLimiter, Heap, State, XorShift, engine, pattern, read_repo_file};
+use common::{Call, Op};
+use host_tests::{Heap, Instance, Layout, Limiter, Rng, engine, pattern, read_repo_file};
 use std::collections::HashMap;
 use std::sync::OnceLock;
-use wasmtime::{ExternType, Instance, Module, Store};
+use wasmtime::{ExternType, Module};
 
 /// The size goal of the tiny flavor: 1.5 KiB after `wasm-opt -Oz`.
 const SIZE_GOAL: usize = 1536;
@@ -27,31 +27,17 @@ fn module() -> &'static Module {
 }
 
 /// A fresh instance whose memory may grow up to `cap` bytes.
-fn tiny(cap: usize) -> Raw<State> {
-    let limiter = CapLimiter {
-        max_bytes: cap,
-        granted: 0,
-        refused: 0,
-    };
-    let mut store = Store::new(engine(), State { limiter });
-    store.limiter(|s| &mut s.limiter);
-    store.set_fuel(u64::MAX).unwrap();
-    let instance = Instance::new(&mut store, module(), &[]).expect("instantiate");
-    let memory = instance.get_memory(&mut store, "memory").unwrap();
-    Raw {
-        store,
-        instance,
-        memory,
-    }
+fn tiny(cap: usize) -> Instance {
+    Instance::instantiate(module(), Layout::Own, Limiter::new(cap, Rng::seeded(0))).expect("instantiate")
 }
 
-fn refused(t: &Raw<State>) -> u32 {
-    t.store.data().limiter.refused
+fn refused(t: &Instance) -> u32 {
+    t.limiter().refused
 }
 
 /// Runs `f`, a call that must be rejected or a no-op, and asserts that no byte of memory changed.
 #[track_caller]
-fn assert_untouched<R>(t: &mut Raw<State>, what: &str, f: impl FnOnce(&mut Raw<State>) -> R) -> R {
+fn assert_untouched<R>(t: &mut Instance, what: &str, f: impl FnOnce(&mut Instance) -> R) -> R {
     let before = t.mem().to_vec();
     let r = f(t);
     let after = t.mem();
@@ -261,7 +247,7 @@ fn marks_release_exactly_what_came_after_them() {
 fn out_of_memory_returns_0_changes_nothing_and_recovers() {
     let mut t = tiny(64 << 20);
     let mem = t.mem().len();
-    t.store.data_mut().limiter.max_bytes = mem; // no growth from now on
+    t.set_cap(mem); // no growth from now on
     let mut blocks = Vec::new();
     loop {
         let p: u32 = t.call("allocate", 1000u32);
@@ -309,7 +295,7 @@ fn out_of_memory_returns_0_changes_nothing_and_recovers() {
             );
         }
     }
-    t.store.data_mut().limiter.max_bytes = 64 << 20;
+    t.set_cap(64 << 20);
     assert!(
         t.call::<_, u32>("allocate", 100_000u32) != 0,
         "growth allowed again"
@@ -342,7 +328,7 @@ impl Model {
     }
 }
 
-fn check_block(t: &Raw<State>, p: u32, (size, id, _): (u32, u64, u64)) {
+fn check_block(t: &Instance, p: u32, (size, id, _): (u32, u64, u64)) {
     let got = &t.mem()[p as usize..(p + size) as usize];
     assert!(
         got == pattern(id, size).as_slice(),
@@ -353,7 +339,7 @@ fn check_block(t: &Raw<State>, p: u32, (size, id, _): (u32, u64, u64)) {
 #[test]
 fn random_calls_match_the_model() {
     for seed in 1..=6u64 {
-        let mut rng = XorShift::new(seed);
+        let mut rng = Rng::seeded(seed);
         let mut t = tiny(16 << 20);
         let mut m = Model::default();
         let mut next_id = 1u64;
@@ -363,25 +349,25 @@ fn random_calls_match_the_model() {
                 v.sort();
                 v
             };
-            let pick = |rng: &mut XorShift| live[rng.below(live.len() as u32) as usize];
-            let size = match rng.below(20) {
-                0 => rng.below(40_000),
+            let pick = |rng: &mut Rng| live[rng.index(live.len())];
+            let size = match rng.below32(20) {
+                0 => rng.below32(40_000),
                 1 => 0,
-                2 => MAX_REQUEST + rng.below(100),
-                _ => rng.below(300),
+                2 => MAX_REQUEST + rng.below32(100),
+                _ => rng.below32(300),
             };
             // Refuse growth now and then.
-            t.store.data_mut().limiter.max_bytes = if rng.below(10) == 0 {
+            t.set_cap(if rng.below32(10) == 0 {
                 t.mem().len()
             } else {
                 16 << 20
-            };
+            });
             let refused0 = refused(&t);
             let ctx = format!("seed {seed} step {step}");
-            match rng.below(100) {
+            match rng.below32(100) {
                 0..=34 => {
-                    let align = if rng.below(4) == 0 {
-                        1 << rng.below(17)
+                    let align = if rng.below32(4) == 0 {
+                        1 << rng.below32(17)
                     } else {
                         0
                     };
@@ -460,11 +446,11 @@ fn random_calls_match_the_model() {
                 }
                 80..=84 => {
                     // A bad pointer: freed, released, interior, misaligned or random.
-                    let p = match rng.below(4) {
-                        0 if !m.dead.is_empty() => m.dead[rng.below(m.dead.len() as u32) as usize],
-                        1 if !live.is_empty() => pick(&mut rng) + 8 * (1 + rng.below(4)),
-                        2 if !live.is_empty() => pick(&mut rng) + 1 + rng.below(7),
-                        _ => rng.next_u32(),
+                    let p = match rng.below32(4) {
+                        0 if !m.dead.is_empty() => m.dead[rng.index(m.dead.len())],
+                        1 if !live.is_empty() => pick(&mut rng) + 8 * (1 + rng.below32(4)),
+                        2 if !live.is_empty() => pick(&mut rng) + 1 + rng.below32(7),
+                        _ => rng.u32(),
                     };
                     if m.live.contains_key(&p) {
                         continue;
@@ -481,7 +467,7 @@ fn random_calls_match_the_model() {
                     m.marks.push((tok, m.now));
                 }
                 90..=93 if !m.marks.is_empty() => {
-                    let i = rng.below(m.marks.len() as u32) as usize;
+                    let i = rng.index(m.marks.len());
                     let (tok, seq) = m.marks[i];
                     t.call::<_, ()>("free_to_mark", tok);
                     m.drop_after(seq);
