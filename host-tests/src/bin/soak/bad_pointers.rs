@@ -89,14 +89,14 @@ impl Runner {
         self.t.bad_tried[kind] += 1;
         // `size` must not take it for a live block; if it does, the check bits accepted a stray
         // pointer by chance (src/CONTRACT.md: at most 2^-19): count it and leave the pointer alone.
-        let n = self.w.size(p)?;
+        let n = self.w.try_size(p)?;
         self.watch(p, || format!("bad pointer ({}): size() = {n}", BAD_KINDS[kind]));
         if n != 0 {
             return self.false_accept(p, kind, n);
         }
         if realloc {
             let size = self.request();
-            let q = self.w.reallocate(p, size)?;
+            let q = self.w.try_reallocate(p, size)?;
             note!(self, "reallocate({p:#x}, {size:#x}) [{}] -> {q:#x}", BAD_KINDS[kind]);
             ensure!(
                 q == 0,
@@ -105,7 +105,7 @@ impl Runner {
             );
         } else {
             note!(self, "deallocate({p:#x}) [{}]", BAD_KINDS[kind]);
-            self.w.deallocate(p)?;
+            self.w.try_deallocate(p)?;
         }
         self.c.rejected_frees += 1;
         Ok(Some(true))
@@ -159,7 +159,6 @@ impl Runner {
     fn stale_death(&self, p: u32) -> Option<Dead> {
         let now = self.word_before(p);
         self.dead
-            .items
             .iter()
             .find(|d| d.ptr == p && self.generations.get(d.seg as usize) == Some(&d.generation) && d.tag == now)
             .copied()

@@ -4,11 +4,9 @@
 //! with a live block or the stats block, inside memory, a 0 only when `memory.grow` was refused
 //! or the request cannot fit, contents kept by `reallocate`.
 
-use super::runner::{Block, Dead, MAX_DEPTH, R, Runner, SCRATCH, Seg, Why, ensure, note};
-use super::wasm::Weather;
-
-/// Largest request served (src/CONTRACT.md, "Limits": MAX_REQUEST).
-const MAX_REQUEST: u32 = 0xFFFE_0000;
+use super::runner::{Block, Dead, R, Runner, SCRATCH, Why, ensure, note};
+use host_tests::Weather;
+use wasmheap_model::{MAX_DEPTH, MAX_REQUEST, rules};
 
 impl Runner {
     // ---- choosing an operation --------------------------------------------------------------
@@ -36,7 +34,7 @@ impl Runner {
         let depth = self.depth();
         let full = self.live.len() >= self.cfg.max_live || self.c.live_bytes >= self.cfg.budget;
         let empty = self.live.is_empty();
-        let has_marks = self.segs.iter().any(|s| matches!(s, Seg::Mark(_)));
+        let has_marks = self.segments.marks().next().is_some();
         let bad = self.cfg.bad;
         let calm = if self.calm { 20 } else { 1 };
         [
@@ -119,8 +117,8 @@ impl Runner {
     /// `deallocate(0)` does nothing, and `size(0)` is 0.
     fn op_deallocate_null(&mut self) -> R<Option<bool>> {
         note!(self, "deallocate(0)");
-        self.w.deallocate(0)?;
-        ensure!(self.w.size(0)? == 0, "size(0) != 0");
+        self.w.try_deallocate(0)?;
+        ensure!(self.w.try_size(0)? == 0, "size(0) != 0");
         Ok(Some(false))
     }
 
@@ -136,7 +134,7 @@ impl Runner {
             self.calm = !self.calm;
         }
         note!(self, "weather: {weather:?}, calm {}", self.calm);
-        self.w.limiter().weather = weather;
+        self.w.limiter_mut().weather = weather;
         Ok(None)
     }
 
@@ -209,7 +207,6 @@ impl Runner {
         self.index.insert(q, self.live.len());
         self.live.push(Block { ptr: q, size, align, seg, id, tag });
         self.seg_live[seg as usize] += 1;
-        self.add_live_bytes(size as u64);
         self.fresh.push(q);
     }
 
@@ -237,11 +234,11 @@ impl Runner {
         }
         let seg = self.depth() as u16;
         self.track(q, size, align, seg, || format!("{what}: live, size {size}, segment {seg}"));
-        self.c.allocations += 1;
+        self.c.allocated(size);
         Ok(())
     }
 
-    /// Removes live block `i` from the model.
+    /// Removes live block `i` from the model (the caller counts it: freed, released, moved).
     pub(super) fn remove(&mut self, i: usize, why: Option<Why>) -> Block {
         let b = self.live.swap_remove(i);
         self.index.remove(&b.ptr);
@@ -249,7 +246,6 @@ impl Runner {
             self.index.insert(self.live[i].ptr, i);
         }
         self.seg_live[b.seg as usize] -= 1;
-        self.c.live_bytes -= b.size as u64;
         if let Some(why) = why {
             let generation = self.generations[b.seg as usize];
             self.dead.push(Dead {
@@ -275,15 +271,15 @@ impl Runner {
             return self.op_deallocate();
         }
         let (q, what) = match align {
-            None => (self.w.allocate(size)?, format!("allocate({size:#x})")),
+            None => (self.w.try_allocate(size)?, format!("allocate({size:#x})")),
             Some(a) => (
-                self.w.allocate_aligned(size, a)?,
+                self.w.try_allocate_aligned(size, a)?,
                 format!("allocate_aligned({size:#x}, {a:#x})"),
             ),
         };
         note!(self, "{what} -> {q:#x}");
         if let Some(a) = align
-            && !(a.is_power_of_two() && a <= 65536)
+            && !rules::valid_align(a)
         {
             ensure!(q == 0, "{what} with a bad alignment returned {q:#x}");
             self.c.failures += 1;
@@ -294,7 +290,7 @@ impl Runner {
 
     /// `reallocate(0, size)`: an allocation.
     fn op_realloc_null(&mut self, size: u32) -> R<Option<bool>> {
-        let q = self.w.reallocate(0, size)?;
+        let q = self.w.try_reallocate(0, size)?;
         let what = format!("reallocate(0, {size:#x})");
         note!(self, "{what} -> {q:#x}");
         self.new_block(&what, q, size, 8)
@@ -325,9 +321,9 @@ impl Runner {
         let b = self.live[i];
         self.pattern_check(&b, b.size)?;
         note!(self, "deallocate({:#x}) [size {}, segment {}]", b.ptr, b.size, b.seg);
-        self.w.deallocate(b.ptr)?;
+        self.w.try_deallocate(b.ptr)?;
         self.remove(i, Some(Why::Freed));
-        self.c.frees += 1;
+        self.c.freed(b.size);
         Ok(None)
     }
 
@@ -335,7 +331,7 @@ impl Runner {
     fn op_size(&mut self) -> R<Option<bool>> {
         let i = self.rng.below(self.live.len() as u64) as usize;
         let b = self.live[i];
-        let n = self.w.size(b.ptr)?;
+        let n = self.w.try_size(b.ptr)?;
         note!(self, "size({:#x}) -> {n}", b.ptr);
         ensure!(
             n == b.size,
@@ -366,7 +362,7 @@ impl Runner {
             b.seg,
             self.depth()
         );
-        let q = self.w.reallocate(b.ptr, size)?;
+        let q = self.w.try_reallocate(b.ptr, size)?;
         let fuel = self.w.last_fuel;
         note!(self, "{what} -> {q:#x}");
         if q == 0 {
@@ -450,7 +446,7 @@ impl Runner {
         let seg = if moved { self.depth() as u16 } else { b.seg };
         let align = if moved { 8 } else { b.align };
         self.track(q, size, align, seg, || format!("{what} -> {q:#x}: live, size {size}, segment {seg}"));
-        self.c.reallocations += 1;
+        self.c.reallocated(b.size, size);
         self.fresh.push(b.ptr);
         Ok(None)
     }
