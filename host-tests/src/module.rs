@@ -10,26 +10,14 @@ pub const PAGE: u32 = 65536;
 
 /// Every export of the raw ABI, as (name, parameter count, result count).
 pub const ABI: [(&str, usize, usize); 11] = [
-    ("allocate", 1, 1),
-    ("allocate_aligned", 2, 1),
-    ("deallocate", 1, 0),
-    ("reallocate", 2, 1),
-    ("size", 1, 1),
-    ("free_all", 0, 0),
-    ("free_all_mark", 0, 0),
-    ("free_get_mark", 0, 1),
-    ("free_to_mark", 1, 0),
-    ("check", 0, 1),
-    ("stats", 1, 0),
+    ("allocate", 1, 1), ("allocate_aligned", 2, 1), ("deallocate", 1, 0), ("reallocate", 2, 1),
+    ("size", 1, 1), ("free_all", 0, 0), ("free_all_mark", 0, 0), ("free_get_mark", 0, 1),
+    ("free_to_mark", 1, 0), ("check", 0, 1), ("stats", 1, 0),
 ];
 
 /// The C names that `wasm/wasmheap-c.wasm` and the import-memory flavor export beside the raw ABI.
 pub const C_NAMES: [(&str, usize, usize); 6] = [
-    ("malloc", 1, 1),
-    ("free", 1, 0),
-    ("calloc", 2, 1),
-    ("realloc", 2, 1),
-    ("aligned_alloc", 2, 1),
+    ("malloc", 1, 1), ("free", 1, 0), ("calloc", 2, 1), ("realloc", 2, 1), ("aligned_alloc", 2, 1),
     ("posix_memalign", 3, 1),
 ];
 

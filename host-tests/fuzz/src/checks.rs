@@ -45,30 +45,30 @@ impl Harness {
             self.segments.get(d as usize + 1).map_or(s.heap_top, |next| next.control)
         };
         let newest = self.depth();
-        let newest_empty = self.live.values().all(|b| b.depth != newest);
+        let newest_empty = self.live.values().all(|b| b.seg != newest as usize);
         assert_eq!(
             newest_empty,
             s.heap_top == self.segments[newest as usize].control + CONTROL_SIZE,
             "step {step}: the newest segment is empty iff the top is right above its control block: {s:?}"
         );
 
-        let full = full || self.live.values().map(|b| b.filled as u64).sum::<u64>() <= FULL_CHECK_BYTES;
+        let full = full || self.live.values().map(|b| b.tag.filled as u64).sum::<u64>() <= FULL_CHECK_BYTES;
         let mut prev_end = self.first_payload() as u64 - HEADER as u64;
         for (&p, b) in &self.live {
-            let seg = self.segments[b.depth as usize];
+            let seg = self.segments[b.seg];
             assert!(p % b.align.max(HEADER) == 0, "step {step}: {p:#x} lost its alignment {}", b.align);
             assert!(
-                p - HEADER >= seg.control + CONTROL_SIZE && p as u64 + b.request as u64 <= segment_end(b.depth) as u64,
+                p - HEADER >= seg.control + CONTROL_SIZE && p as u64 + b.size as u64 <= segment_end(b.seg as u32) as u64,
                 "step {step}: {p:#x} ({b:?}) outside its segment"
             );
             assert!(p as u64 - HEADER as u64 >= prev_end, "step {step}: {p:#x} overlaps the block below");
-            prev_end = p as u64 + b.request as u64;
-            assert_eq!(heap.size(p), b.request, "step {step}: size({p:#x})");
-            if full || b.filled <= 2 * WINDOW {
-                self.check_bytes(p, b, 0, b.filled);
+            prev_end = p as u64 + b.size as u64;
+            assert_eq!(heap.size(p), b.size, "step {step}: size({p:#x})");
+            if full || b.tag.filled <= 2 * WINDOW {
+                self.check_bytes(p, b, 0, b.tag.filled);
             } else {
                 self.check_bytes(p, b, 0, WINDOW);
-                self.check_bytes(p, b, b.filled - WINDOW, b.filled);
+                self.check_bytes(p, b, b.tag.filled - WINDOW, b.tag.filled);
             }
         }
     }

@@ -29,7 +29,7 @@ impl Harness {
 
     /// Checks bytes `from..to` of the block at `p` against its pattern.
     pub(crate) fn check_bytes(&self, p: u32, b: &Block, from: u32, to: u32) {
-        let to = to.min(b.filled);
+        let to = to.min(b.tag.filled);
         if from >= to {
             return;
         }
@@ -40,7 +40,7 @@ impl Harness {
         // whole words first, with one comparison at the end (the fuzz build traces every one)
         let mut diff = 0u64;
         for k in w0..w1 {
-            diff |= unsafe { (self.base.add(p as usize + k as usize * 8) as *const u64).read() } ^ word(b.seed, k);
+            diff |= unsafe { (self.base.add(p as usize + k as usize * 8) as *const u64).read() } ^ word(b.tag.seed, k);
         }
         if diff != 0 {
             self.check_bytes_slowly(p, b, w0 * 8, w1 * 8);
@@ -53,7 +53,7 @@ impl Harness {
     pub(crate) fn check_bytes_slowly(&self, p: u32, b: &Block, from: u32, to: u32) {
         for i in from..to {
             let got = unsafe { *self.base.add(p as usize + i as usize) };
-            let expect = word(b.seed, i / 8).to_le_bytes()[(i & 7) as usize];
+            let expect = word(b.tag.seed, i / 8).to_le_bytes()[(i & 7) as usize];
             assert_eq!(got, expect, "step {}: byte {i} of the live block {p:#x} ({b:?}) was overwritten", self.step);
         }
     }

@@ -12,16 +12,16 @@ use crate::{Input, MarkRef, Options, Ptr, START};
 /// Dead pointers and issued mark tokens kept for reuse by later operations.
 const HISTORY: usize = 256;
 
+/// What a block holds: its first `filled` bytes are the pattern of `seed` (see `fill.rs`).
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Block {
-    pub(crate) request: u32,
-    pub(crate) align: u32,
-    /// The segment the block lives in.
-    pub(crate) depth: u32,
+pub(crate) struct Fill {
     pub(crate) seed: u8,
-    /// The first `filled` bytes hold the pattern of `seed`.
     pub(crate) filled: u32,
 }
+
+/// A live block of the model: its request (`size`), alignment, the depth of its segment (`seg`)
+/// and what it holds.
+pub(crate) type Block = wasmheap_model::Block<Fill>;
 
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Segment {
@@ -164,10 +164,10 @@ impl Harness {
 
     /// Drops the blocks of segments `depth` and above; they must be gone from the heap.
     pub(crate) fn drop_blocks_from(&mut self, depth: u32) {
-        let dropped: Vec<u32> = self.live.iter().filter(|(_, b)| b.depth >= depth).map(|(&p, _)| p).collect();
+        let dropped: Vec<u32> = self.live.iter().filter(|(_, b)| b.seg >= depth as usize).map(|(&p, _)| p).collect();
         for p in dropped {
             let b = self.remove_live(p);
-            self.counters.released(b.request);
+            self.counters.released(b.size);
             assert_eq!(self.heap().size(p), 0, "step {}: {p:#x} still live after its segment was released", self.step);
         }
     }
@@ -187,14 +187,14 @@ impl Harness {
                 if self.dead.is_empty() { 0 } else { self.dead[i as usize % self.dead.len()] }
             }
             Ptr::Interior { block, offset } => {
-                live(block).map_or(0, |(p, b)| p + offset as u32 % b.request.max(1) + 1)
+                live(block).map_or(0, |(p, b)| p + offset as u32 % b.size.max(1) + 1)
             }
             Ptr::InteriorAligned { block, words } => {
-                live(block).map_or(0, |(p, b)| p + 8 * (words as u32 % (b.request / 8 + 1) + 1))
+                live(block).map_or(0, |(p, b)| p + 8 * (words as u32 % (b.size / 8 + 1) + 1))
             }
             Ptr::Misaligned { block, by } => live(block).map_or(0, |(p, _)| p + by as u32 % 7 + 1),
             Ptr::Header { block, words } => live(block).map_or(0, |(p, _)| p.saturating_sub(8 * (words as u32 % 4 + 1))),
-            Ptr::PastEnd(i) => live(i).map_or(0, |(p, b)| p + b.request),
+            Ptr::PastEnd(i) => live(i).map_or(0, |(p, b)| p + b.size),
             Ptr::Control(d) => self.segments[d as usize % self.segments.len()].control + HEADER,
             Ptr::Special(k) => {
                 let s = self.stats();

@@ -4,7 +4,7 @@ use wasmheap::MAX_DEPTH;
 use wasmheap::block::{HEADER, block_size};
 use wasmheap::{CONTROL_SIZE, Stats};
 
-use crate::harness::{Block, Expect, Harness, Segment};
+use crate::harness::{Block, Expect, Fill, Harness, Segment};
 use crate::{Limit, Op};
 
 impl Harness {
@@ -21,14 +21,14 @@ impl Harness {
             Op::Realloc { ptr, size, write } => self.reallocate(self.resolve(ptr), size.value(), write),
             Op::Size(ptr) => {
                 let p = self.resolve(ptr);
-                let expect = self.live.get(&p).map_or(0, |b| b.request);
+                let expect = self.live.get(&p).map_or(0, |b| b.size);
                 assert_eq!(self.heap().size(p), expect, "step {}: size({p:#x})", self.step);
             }
             Op::Write { block, seed } => {
                 if let Some((p, b)) = self.nth_live(block) {
-                    self.fill(p, b.request, seed);
+                    self.fill(p, b.size, seed);
                     let b = self.live.get_mut(&p).unwrap();
-                    (b.seed, b.filled) = (seed, b.request);
+                    b.tag = Fill { seed, filled: b.size };
                 }
             }
             Op::GetMark => self.get_mark(),
@@ -87,7 +87,7 @@ impl Harness {
         assert!(p as u64 + request as u64 <= self.stats().heap_top as u64, "step {step}: {p:#x}+{request} past the top");
         let (seed, filled) = self.write_new(p, request, write);
         let depth = self.depth();
-        self.add_live(p, Block { request, align, depth, seed, filled });
+        self.add_live(p, Block { size: request, align, seg: depth as usize, tag: Fill { seed, filled } });
     }
 
     pub(crate) fn deallocate(&mut self, p: u32) {
@@ -98,7 +98,7 @@ impl Harness {
         }
         if was_live {
             let b = self.remove_live(p);
-            self.counters.freed(b.request);
+            self.counters.freed(b.size);
             assert_eq!(self.heap().size(p), 0, "step {}: {p:#x} still live after deallocate", self.step);
         } else {
             self.counters.rejected_frees += 1;
@@ -124,7 +124,7 @@ impl Harness {
         let s = self.stats();
         let expect = match block_size(request) {
             None => Expect::Fail,
-            Some(size) if size <= block_size(old.request).unwrap() => Expect::Succeed,
+            Some(size) if size <= block_size(old.size).unwrap() => Expect::Succeed,
             Some(size) if self.fits(&s, s.heap_top as u64 + size as u64) => Expect::Succeed,
             Some(_) => Expect::Either,
         };
@@ -136,20 +136,20 @@ impl Harness {
             return; // the block must be untouched: the checks after the step see to it
         }
         assert_ne!(expect, Expect::Fail, "step {step}: reallocate({p:#x}, {request}) cannot succeed: {q:#x}");
-        self.counters.reallocated(old.request, request);
-        let kept = old.filled.min(request);
+        self.counters.reallocated(old.size, request);
+        let kept = old.tag.filled.min(request);
         self.live.remove(&p);
         if q != p {
             self.note_dead(p);
         }
-        let depth = if q == p { old.depth } else { self.depth() };
+        let seg = if q == p { old.seg } else { self.depth() as usize };
         assert!(q.is_multiple_of(HEADER), "step {step}: reallocate gave a misaligned {q:#x}");
         assert!(q as u64 + request as u64 <= self.stats().heap_top as u64, "step {step}: {q:#x}+{request} past the top");
-        let kept_block = Block { request, align: HEADER, depth, seed: old.seed, filled: kept };
+        let kept_block = Block { size: request, align: HEADER, seg, tag: Fill { seed: old.tag.seed, filled: kept } };
         self.check_bytes(q, &kept_block, 0, kept);
         let block = if write {
             let (seed, filled) = self.write_new(q, request, true);
-            Block { seed, filled, ..kept_block }
+            Block { tag: Fill { seed, filled }, ..kept_block }
         } else {
             kept_block
         };
@@ -213,7 +213,7 @@ impl Harness {
 
     pub(crate) fn free_all_mark(&mut self) {
         let newest_is_empty_floor =
-            self.depth() == self.floor && self.live.values().all(|b| b.depth != self.depth());
+            self.depth() == self.floor && self.live.values().all(|b| b.seg != self.depth() as usize);
         let s = self.stats();
         let (expect, control) = (self.can_push(&s), s.heap_top);
         self.heap().free_all_mark();

@@ -8,12 +8,15 @@ use crate::{Check, Stats};
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Counters {
+    // What is live (bytes as requested), and the most there ever was.
     pub live_blocks: u32,
     pub live_bytes: u64,
     pub peak_live_bytes: u64,
+    // The calls that did something.
     pub allocations: u32,
-    pub frees: u32,
     pub reallocations: u32,
+    pub frees: u32,
+    // The calls that did nothing: refused requests, bad pointers, stale or bogus marks.
     pub failures: u32,
     pub rejected_frees: u32,
     pub rejected_marks: u32,

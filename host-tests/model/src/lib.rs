@@ -41,7 +41,7 @@ pub type Check<T = ()> = Result<T, String>;
 macro_rules! ensure {
     ($cond:expr, $($fmt:tt)*) => {
         if !$cond {
-            return Err(format!($($fmt)*));
+            return Err(::std::format!($($fmt)*));
         }
     };
 }

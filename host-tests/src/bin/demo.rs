@@ -1,7 +1,7 @@
 //! The demo: loads `wasm/wasmheap.wasm` in wasmtime, shows what it exports, runs a mixed
 //! workload, prints the statistics and `check()`, and measures the fuel (wasm instructions,
 //! roughly) that each call costs. Every number printed is measured here, deterministically
-//! (a fixed xorshift seed).
+//! (a fixed seed of the shared generator, `wasmheap_model::Rng`).
 
 use host_tests::{Heap, Stats, Rng, module, wasm_bytes, wasm_path};
 use wasmtime::ExternType;

@@ -39,7 +39,7 @@ impl Runner {
                     if d.why != want {
                         continue;
                     }
-                    d.ptr
+                    d.was.ptr
                 }
                 3 => {
                     if self.live.is_empty() {
@@ -122,7 +122,7 @@ impl Runner {
                  block. Its old tag {:#010x} is still in front of it and the word before ({header:#010x}) \
                  passes for a used header: the allocator would accept this double free (rerun with \
                  --watch {p:#x} for its history)",
-                BAD_KINDS[kind], d.why, d.tag
+                BAD_KINDS[kind], d.why, d.was.tag
             ));
         }
         self.t.false_accepts += 1;
@@ -160,7 +160,7 @@ impl Runner {
         let now = self.word_before(p);
         self.dead
             .iter()
-            .find(|d| d.ptr == p && self.generations.get(d.seg as usize) == Some(&d.generation) && d.tag == now)
+            .find(|d| d.was.ptr == p && self.generations.get(d.was.seg as usize) == Some(&d.generation) && d.was.tag == now)
             .copied()
     }
 }

@@ -4,7 +4,7 @@
 //! are dead after it, floors come and go as the heap says; stale and bogus marks (released ones,
 //! guessed ids, wrong depths) are rejected and counted.
 
-use super::runner::{Dead, R, Runner, SCRATCH, Why, ensure, note};
+use super::runner::{Block, Dead, R, Runner, SCRATCH, Why, ensure, note};
 use wasmheap_model::MAX_DEPTH;
 
 impl Runner {
@@ -233,13 +233,8 @@ impl Runner {
             self.seg_live[0] -= 1;
             self.c.released(SCRATCH);
             let generation = self.generations[0];
-            self.dead.push(Dead {
-                ptr: self.out,
-                why: Why::Released,
-                tag: 0,
-                seg: 0,
-                generation,
-            });
+            let was = Block { ptr: self.out, size: SCRATCH, align: 8, seg: 0, id: 0, tag: 0 };
+            self.dead.push(Dead { was, why: Why::Released, generation });
             self.alloc_scratch()?;
             self.fresh.push(self.out);
         }

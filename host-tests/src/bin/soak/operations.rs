@@ -248,13 +248,7 @@ impl Runner {
         self.seg_live[b.seg as usize] -= 1;
         if let Some(why) = why {
             let generation = self.generations[b.seg as usize];
-            self.dead.push(Dead {
-                ptr: b.ptr,
-                why,
-                tag: b.tag,
-                seg: b.seg,
-                generation,
-            });
+            self.dead.push(Dead { was: b, why, generation });
         }
         self.watch(b.ptr, || {
             format!("dead ({why:?}), was size {}, segment {}", b.size, b.seg)

@@ -74,14 +74,12 @@ pub(super) struct Block {
     pub(super) tag: u32,
 }
 
-/// A pointer that was live once.
+/// A pointer that was live once: the block it was (its tag: the word in front of it while it was
+/// live), why it died, and the instance of the segment it was in.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Dead {
-    pub(super) ptr: u32,
+    pub(super) was: Block,
     pub(super) why: Why,
-    /// The word in front of it while it was live, and the instance of the segment it was in.
-    pub(super) tag: u32,
-    pub(super) seg: u16,
     pub(super) generation: u64,
 }
 
