@@ -67,7 +67,7 @@ impl<T: Copy> Model<T> {
     pub fn allocated(&mut self, q: u32, size: u32, align: u32, tag: T) -> Check {
         let align = block_align(align);
         ensure!(q.is_multiple_of(align), "pointer {q:#x} is not aligned to {align}");
-        ensure!(!self.blocks.contains_key(&q), "pointer {q:#x} is already a live block");
+        self.clear_of_others(q, size, 0)?; // 0 is never live: q itself is checked too
         let seg = self.depth();
         self.blocks.insert(q, Block { size, align, seg, tag });
         self.counters.allocated(size);
@@ -118,9 +118,9 @@ impl<T: Copy> Model<T> {
         let what = || format!("reallocate({p:#x}, {size}) of a block of size {}", old.size);
         ensure!(size > old.size || q == p, "{} moved it to {q:#x} though it shrank", what());
         let mut new = Block { size, tag, ..old };
+        self.clear_of_others(q, size, p).map_err(|e| format!("{}: {e}", what()))?;
         if q != p {
             ensure!(q.is_multiple_of(8), "{} moved it to a misaligned {q:#x}", what());
-            ensure!(!self.blocks.contains_key(&q), "{} moved it onto live block {q:#x}", what());
             self.blocks.remove(&p);
             self.dead.push(p);
             (new.align, new.seg) = (8, self.depth());
@@ -128,6 +128,21 @@ impl<T: Copy> Model<T> {
         self.blocks.insert(q, new);
         self.counters.reallocated(old.size, size);
         Ok(old)
+    }
+
+    /// A block at `q` of `size` bytes (at least one) overlaps no live block but `except`: its
+    /// neighbours in address order are checked, so the cost is O(log blocks).
+    fn clear_of_others(&self, q: u32, size: u32, except: u32) -> Check {
+        let others = |b: &(&u32, &Block<T>)| *b.0 != except;
+        if let Some((&a, b)) = self.blocks.range(..=q).rev().find(others) {
+            let end = a as u64 + b.size.max(1) as u64;
+            ensure!(end <= q as u64, "{q:#x}+{size} overlaps live block {a:#x}+{}", b.size);
+        }
+        if let Some((&a, _)) = self.blocks.range(q..).find(others) {
+            let end = q as u64 + size.max(1) as u64;
+            ensure!(end <= a as u64, "{q:#x}+{size} overlaps live block {a:#x}");
+        }
+        Ok(())
     }
 
     /// Drops every block of the segments from depth `d` up; returns them.
