@@ -28,6 +28,45 @@ impl Heap {
         }
     }
 
+    /// `alloc_filled` for each (size, byte), in order; returns the blocks.
+    pub fn alloc_filled_each<const N: usize>(&mut self, blocks: [(u32, u8); N]) -> [u32; N] {
+        blocks.map(|(size, byte)| self.alloc_filled(size, byte))
+    }
+
+    /// `deallocate` of each pointer, in order; then asserts `check() == 0` and returns the
+    /// statistics (without the scratch block).
+    #[track_caller]
+    pub fn deallocate_each(&mut self, ptrs: &[u32]) -> crate::Stats {
+        for &p in ptrs {
+            self.deallocate(p);
+        }
+        self.sound_stats()
+    }
+
+    /// Asserts that the heap's top is `top` (what was freed went back to it); returns the
+    /// statistics.
+    #[track_caller]
+    pub fn assert_top(&mut self, top: u32, what: &str) -> crate::Stats {
+        let s = self.stats();
+        assert_eq!(s.heap_top, top, "{what}: the top did not come back down");
+        s
+    }
+
+    /// `assert_filled` for each (pointer, length, byte).
+    #[track_caller]
+    pub fn assert_filled_each(&self, blocks: &[(u32, u32, u8)]) {
+        for &(ptr, len, byte) in blocks {
+            self.assert_filled(ptr, len, byte);
+        }
+    }
+
+    /// Asserts `check() == 0`, then returns the statistics (without the scratch block).
+    #[track_caller]
+    pub fn sound_stats(&mut self) -> crate::Stats {
+        self.assert_sound();
+        self.stats()
+    }
+
     /// `allocate(size)`, asserting success, and fills the block with `byte`.
     pub fn alloc_filled(&mut self, size: u32, byte: u8) -> u32 {
         let p = self.allocate(size);

@@ -1,8 +1,9 @@
 //! The module under test: one fuel-metered wasmtime `Engine` and one compiled `Module` per
 //! process, what its exports are, and which flavor it is.
 
-use crate::repo_path;
-use std::sync::OnceLock;
+use crate::{read_repo_file, repo_path};
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 use wasmtime::{Config, Engine, Module};
 
 /// Size of a wasm page.
@@ -52,6 +53,25 @@ pub fn wasm_bytes() -> &'static [u8] {
 pub fn module() -> &'static Module {
     static MODULE: OnceLock<Module> = OnceLock::new();
     MODULE.get_or_init(|| Module::new(engine(), wasm_bytes()).expect("compile wasmheap.wasm"))
+}
+
+/// A module of the repository: its bytes and its compiled form.
+pub struct Compiled {
+    pub bytes: Vec<u8>,
+    pub module: Module,
+}
+
+/// The module at `relative` in the repository (e.g. "wasm/wasmheap-tiny.wasm"), read and compiled
+/// once per process: the tests of a flavor share it.
+pub fn repo_module(relative: &str) -> &'static Compiled {
+    static CACHE: OnceLock<Mutex<HashMap<String, &'static Compiled>>> = OnceLock::new();
+    let mut cache = CACHE.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    cache.entry(relative.to_string()).or_insert_with(|| {
+        let bytes = read_repo_file(relative);
+        let module = Module::new(engine(), &bytes).unwrap_or_else(|e| panic!("compile {relative}: {e}"));
+        // Kept for the rest of the process, as the module under test is.
+        Box::leak(Box::new(Compiled { bytes, module }))
+    })
 }
 
 /// Whether the code of `wasm` executes `memory.grow` anywhere (any function, any memory).

@@ -3,9 +3,7 @@
 //! live allocations and every block; the switches trap or check after every call. (The shared
 //! suite runs on this module too: scripts/test, stage 5.)
 
-use host_tests::{Heap, Rng, engine, read_repo_file};
-use std::sync::OnceLock;
-use wasmtime::Module;
+use host_tests::{Compiled, Heap, Rng, repo_module};
 
 const BAD_DEALLOCATE: u32 = 1;
 const BAD_REALLOCATE: u32 = 2;
@@ -22,11 +20,9 @@ const NOT_LIVE: u32 = 4;
 const BROKEN_CANARY: u32 = 20;
 const BROKEN_POISON: u32 = 21;
 
-fn module() -> &'static Module {
-    static MODULE: OnceLock<Module> = OnceLock::new();
-    MODULE.get_or_init(|| {
-        Module::new(engine(), read_repo_file("wasm/wasmheap-debug.wasm")).expect("compile wasmheap-debug.wasm")
-    })
+/// The module these tests are about, and its bytes.
+fn flavor() -> &'static Compiled {
+    repo_module("wasm/wasmheap-debug.wasm")
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,7 +59,7 @@ struct Debug {
 
 impl Debug {
     fn new() -> Debug {
-        Debug { h: Heap::of(module(), false, 64 << 20) }
+        Debug { h: Heap::of(&flavor().module, false, 64 << 20) }
     }
 
     fn call<P: host_tests::Args, R: wasmtime::WasmResults>(&mut self, name: &str, args: P) -> R {

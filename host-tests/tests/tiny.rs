@@ -7,27 +7,21 @@
 mod common;
 
 use common::{Call, Op};
-use host_tests::{Heap, Instance, Layout, Limiter, Rng, engine, pattern, read_repo_file};
+use host_tests::{Compiled, Heap, Instance, Layout, Limiter, Rng, engine, pattern, read_repo_file, repo_module};
 use wasmheap_model::{Block, Check, MAX_REQUEST, Model, ensure};
-use std::sync::OnceLock;
 use wasmtime::{ExternType, Module};
 
 /// The size goal of the tiny flavor: 1.5 KiB after `wasm-opt -Oz`.
 const SIZE_GOAL: usize = 1536;
 
-fn bytes() -> &'static [u8] {
-    static BYTES: OnceLock<Vec<u8>> = OnceLock::new();
-    BYTES.get_or_init(|| read_repo_file("wasm/wasmheap-tiny.wasm"))
-}
-
-fn module() -> &'static Module {
-    static MODULE: OnceLock<Module> = OnceLock::new();
-    MODULE.get_or_init(|| Module::new(engine(), bytes()).expect("compile wasmheap-tiny.wasm"))
+/// The module these tests are about, and its bytes.
+fn flavor() -> &'static Compiled {
+    repo_module("wasm/wasmheap-tiny.wasm")
 }
 
 /// A fresh instance whose memory may grow up to `cap` bytes.
 fn tiny(cap: usize) -> Instance {
-    Instance::instantiate(module(), Layout::Own, Limiter::new(cap, Rng::seeded(0))).expect("instantiate")
+    Instance::instantiate(&flavor().module, Layout::Own, Limiter::new(cap, Rng::seeded(0))).expect("instantiate")
 }
 
 fn refused(t: &Instance) -> u32 {
@@ -49,7 +43,7 @@ fn assert_untouched<R>(t: &mut Instance, what: &str, f: impl FnOnce(&mut Instanc
 
 #[test]
 fn it_is_at_most_1_5_kib() {
-    let n = bytes().len();
+    let n = flavor().bytes.len();
     assert!(
         n <= SIZE_GOAL,
         "wasm/wasmheap-tiny.wasm is {n} bytes, the goal {SIZE_GOAL}"
@@ -58,7 +52,7 @@ fn it_is_at_most_1_5_kib() {
 
 #[test]
 fn it_exports_the_calls_it_covers_and_lacks_check_stats_and_the_c_names() {
-    let m = module();
+    let m = &flavor().module;
     assert_eq!(m.imports().len(), 0, "the module must need no imports");
     assert!(matches!(
         m.get_export("memory"),

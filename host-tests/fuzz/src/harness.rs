@@ -1,5 +1,10 @@
 //! The harness: a heap in a host buffer beside its shadow model, and how an operation's
-//! arguments (pointers, marks) resolve against the model.
+//! arguments (pointers, marks) resolve against the model. Its rooms: `fill` (the data pattern),
+//! `operations` (each operation, predicted and checked), `checks` (the whole after each step).
+
+mod checks;
+mod fill;
+mod operations;
 
 use std::collections::BTreeMap;
 
@@ -15,8 +20,8 @@ const HISTORY: usize = 256;
 /// What a block holds: its first `filled` bytes are the pattern of `seed` (see `fill.rs`).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Fill {
-    pub(crate) seed: u8,
-    pub(crate) filled: u32,
+    seed: u8,
+    filled: u32,
 }
 
 /// A live block of the model: its request (`size`), alignment, the depth of its segment (`seg`)
@@ -25,29 +30,29 @@ pub(crate) type Block = wasmheap_model::Block<Fill>;
 
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Segment {
-    pub(crate) id: u32,
+    id: u32,
     /// Offset of its control block.
-    pub(crate) control: u32,
+    control: u32,
 }
 
 pub struct Harness {
-    pub(crate) _buffer: Vec<u64>,
-    pub(crate) base: *mut u8,
-    pub(crate) buffer_len: u32,
-    pub(crate) limit: u32,
-    pub(crate) live: BTreeMap<u32, Block>,
-    pub(crate) dead: Vec<u32>,
-    pub(crate) segments: Vec<Segment>,
-    pub(crate) floor: u32,
-    pub(crate) clock: u32,
-    pub(crate) tokens: Vec<u32>,
-    pub(crate) counters: Counters,
+    _buffer: Vec<u64>,
+    base: *mut u8,
+    buffer_len: u32,
+    limit: u32,
+    live: BTreeMap<u32, Block>,
+    dead: Vec<u32>,
+    segments: Vec<Segment>,
+    floor: u32,
+    clock: u32,
+    tokens: Vec<u32>,
+    counters: Counters,
     /// `memory_grows` and the end of memory after the last check: neither goes down.
-    pub(crate) memory_grows: u32,
-    pub(crate) end: u32,
-    pub(crate) seeds: u8,
-    pub(crate) avoid_known_bugs: bool,
-    pub(crate) step: usize,
+    memory_grows: u32,
+    end: u32,
+    seeds: u8,
+    avoid_known_bugs: bool,
+    step: usize,
 }
 
 /// What a step expects of an allocation.

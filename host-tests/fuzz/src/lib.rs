@@ -23,12 +23,9 @@
 //! User data is written so that every 8-aligned word has bit 2 (`RESERVED` in a header) set: an
 //! interior pointer into written data is rejected by the cheap header filter, deterministically,
 
-mod checks;
 pub mod encode;
-mod fill;
 mod harness;
 mod input;
-mod operations;
 pub mod seeds;
 
 use arbitrary::Arbitrary;

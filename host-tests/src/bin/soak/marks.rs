@@ -45,9 +45,9 @@ impl Runner {
     /// `free_get_mark()` returned 0, as it should: a failure; a storm ends at its second.
     fn mark_refused(&mut self) -> Option<bool> {
         self.c.failures += 1;
-        if self.storm {
-            self.storm_refusals += 1;
-            self.storm = self.storm_refusals < 2;
+        if self.regime.storm {
+            self.regime.storm_refusals += 1;
+            self.regime.storm = self.regime.storm_refusals < 2;
         }
         Some(true)
     }

@@ -14,8 +14,8 @@ impl Runner {
     /// Performs one random operation. Returns whether it was a rejected call (for the snapshot
     /// comparison): `Some(true)` rejected and counted, `Some(false)` a no-op, `None` anything else.
     pub(super) fn random_op(&mut self) -> R<Option<bool>> {
-        if self.storm && self.step - self.storm_from > 5000 {
-            self.storm = false;
+        if self.regime.storm && self.step - self.regime.storm_from > 5000 {
+            self.regime.storm = false;
         }
         let w = self.weights();
         let total: u32 = w.iter().sum();
@@ -36,7 +36,7 @@ impl Runner {
         let empty = self.live.is_empty();
         let has_marks = self.segments.marks().next().is_some();
         let bad = self.cfg.bad;
-        let calm = if self.calm { 20 } else { 1 };
+        let calm = if self.regime.calm { 20 } else { 1 };
         [
             if full { 0 } else { 30_000 }, // 0 allocate
             if full { 0 } else { 4_000 },  // 1 allocate_aligned
@@ -53,7 +53,7 @@ impl Runner {
             300,                           // 6 deallocate(0)
             if bad { 6_000 } else { 0 },   // 7 bad deallocate
             if bad { 2_000 } else { 0 },   // 8 bad reallocate
-            if self.storm {
+            if self.regime.storm {
                 60_000
             } else if depth < 8 {
                 1_500 / calm
@@ -62,22 +62,22 @@ impl Runner {
             } else {
                 60
             }, // 9 free_get_mark
-            if has_marks && !self.storm { 1_100 / calm } else { 0 }, // 10 free_to_mark
+            if has_marks && !self.regime.storm { 1_100 / calm } else { 0 }, // 10 free_to_mark
             if bad { 400 } else { 0 },     // 11 stale mark
             if bad { 400 } else { 0 },     // 12 bogus mark
             // Floors are for good: free_to_mark of a mark below one makes the mark's segment the
             // floor, so floors creep up over an instance's life (hence `instance_ops`). At
             // depth 255 free_all_mark must fail.
-            if self.storm {
+            if self.regime.storm {
                 if depth == MAX_DEPTH { 2_000 } else { 0 }
             } else if depth < 2 || (depth < 16 && has_marks) {
                 800 / calm
             } else {
                 0
             }, // 13 free_all_mark
-            if self.storm { 0 } else { 80 / calm }, // 14 free_all
+            if self.regime.storm { 0 } else { 80 / calm }, // 14 free_all
             100,                                    // 15 weather
-            if self.storm { 0 } else { 2 },         // 16 mark storm
+            if self.regime.storm { 0 } else { 2 },         // 16 mark storm
         ]
     }
 
@@ -131,9 +131,9 @@ impl Runner {
             _ => Weather::Frozen,
         };
         if self.rng.chance(1, 20) {
-            self.calm = !self.calm;
+            self.regime.calm = !self.regime.calm;
         }
-        note!(self, "weather: {weather:?}, calm {}", self.calm);
+        note!(self, "weather: {weather:?}, calm {}", self.regime.calm);
         self.w.limiter_mut().weather = weather;
         Ok(None)
     }
@@ -141,9 +141,9 @@ impl Runner {
     /// A storm of marks begins: `free_get_mark` up to depth 255 and past it (see `weights`).
     fn op_mark_storm(&mut self) -> R<Option<bool>> {
         note!(self, "mark storm: free_get_mark up to depth 255 and past it");
-        self.storm = true;
-        self.storm_refusals = 0;
-        self.storm_from = self.step;
+        self.regime.storm = true;
+        self.regime.storm_refusals = 0;
+        self.regime.storm_from = self.step;
         self.t.storms += 1;
         Ok(None)
     }

@@ -155,6 +155,18 @@ macro_rules! note {
 pub(super) use note;
 pub(super) use wasmheap_model::ensure;
 
+/// The regime of the random operations (see `operations.rs`, `weights`).
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Regime {
+    /// A storm of marks: `free_get_mark` up to depth 255 and past it, since step `storm_from`;
+    /// it ends at its second refused mark.
+    pub(super) storm: bool,
+    pub(super) storm_refusals: u32,
+    pub(super) storm_from: u64,
+    /// Calm: releases (free_to_mark, free_all) are rare and the live set grows large.
+    pub(super) calm: bool,
+}
+
 /// What a check returns: the failure, as a sentence.
 pub(super) type R<T> = Result<T, String>;
 
@@ -179,11 +191,7 @@ pub struct Runner {
     pub(super) scratch_allocations: u32,
     pub(super) heap_start: u32,
     pub(super) next_id: u64,
-    pub(super) storm: bool,
-    pub(super) storm_refusals: u32,
-    pub(super) storm_from: u64,
-    /// Calm regime: releases (free_to_mark, free_all) are rare and the live set grows large.
-    pub(super) calm: bool,
+    pub(super) regime: Regime,
     /// Upper bound of the heap's clock (segment ids), to keep guessed tokens clear of real ones.
     pub(super) clock_bound: u64,
     pub(super) bad_count: u64,
@@ -219,10 +227,7 @@ impl Runner {
             scratch_allocations: 0,
             heap_start: 0,
             next_id: 0,
-            storm: false,
-            storm_refusals: 0,
-            storm_from: 0,
-            calm: false,
+            regime: Regime::default(),
             clock_bound: 1,
             bad_count: 0,
             host_sentinel: Vec::new(),
@@ -366,7 +371,7 @@ impl Runner {
             self.depth(),
             self.marks().count(),
             self.floor(),
-            if self.storm { ", storm" } else if self.calm { ", calm" } else { "" },
+            if self.regime.storm { ", storm" } else if self.regime.calm { ", calm" } else { "" },
             self.w.mem_size() / 1024,
             self.w.limiter().weather
         );
@@ -404,7 +409,7 @@ impl Runner {
         self.out = 0;
         self.scratch_allocations = 0;
         self.heap_start = 0;
-        self.storm = false;
+        self.regime.storm = false;
         self.clock_bound = 1;
     }
 

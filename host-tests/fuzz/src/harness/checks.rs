@@ -6,7 +6,7 @@ use wasmheap::block::HEADER;
 use wasmheap_model::Counters;
 
 use crate::{Op, START};
-use crate::harness::Harness;
+use super::Harness;
 
 /// Total written bytes up to which every step checks every byte of every live block; above it a
 /// step checks a window at each end of each block (the last step checks everything).

@@ -3,7 +3,7 @@
 //! Every 8-aligned word of it has bit 2 (`RESERVED` in a header) set: an interior pointer into
 //! written data is rejected by the cheap header filter, deterministically (see the crate's top).
 
-use crate::harness::{Block, Harness};
+use super::{Block, Harness};
 
 
 /// The 8 bytes at word `k` of a block written with `seed`. Bit 2 is always set (see the top).

@@ -4,7 +4,7 @@ use wasmheap::MAX_DEPTH;
 use wasmheap::block::{HEADER, block_size};
 use wasmheap::{CONTROL_SIZE, Stats};
 
-use crate::harness::{Block, Expect, Fill, Harness, Segment};
+use super::{Block, Expect, Fill, Harness, Segment};
 use crate::{Limit, Op};
 
 impl Harness {
