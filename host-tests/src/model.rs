@@ -81,9 +81,15 @@ impl Model {
         self.next_id
     }
 
-    /// A request returned 0: allowed only while memory may not grow.
-    fn refused(&mut self, what: &str) -> Check {
-        ensure!(self.growth_frozen, "{what} returned 0 though memory could grow");
+    /// Whether a request may fail for want of memory: growth is refused, or the heap is a fixed
+    /// pool (the static flavor) that a crowded run can fill.
+    fn may_run_out(&self, h: &Heap) -> bool {
+        self.growth_frozen || h.is_pool()
+    }
+
+    /// A request returned 0: allowed only when memory may run out.
+    fn refused(&mut self, h: &Heap, what: &str) -> Check {
+        ensure!(self.may_run_out(h), "{what} returned 0 though memory could grow");
         self.model.failed();
         Ok(())
     }
@@ -99,7 +105,7 @@ impl Model {
     /// An allocation returned `q`: a new block, filled with a new pattern.
     fn adopt(&mut self, h: &mut Heap, what: &str, q: u32, size: u32, align: u32) -> Check {
         if q == 0 {
-            return self.refused(what);
+            return self.refused(h, what);
         }
         Self::placed(h, q, size)?;
         let id = self.new_id();
@@ -155,7 +161,7 @@ impl Model {
             };
         };
         if q == 0 {
-            ensure!(self.growth_frozen, "{what} returned 0 though memory could grow");
+            ensure!(self.may_run_out(h), "{what} returned 0 though memory could grow");
             return self.model.realloc_failed(p, size);
         }
         // The kept prefix must have arrived intact (checked before anything else is written).
@@ -173,7 +179,7 @@ impl Model {
     pub fn free_get_mark(&mut self, h: &mut Heap) -> Check {
         let m = h.free_get_mark();
         if m == 0 && self.model.segments.has_room() {
-            ensure!(self.growth_frozen, "free_get_mark() returned 0 at depth {}", self.depth());
+            ensure!(self.may_run_out(h), "free_get_mark() returned 0 at depth {}", self.depth());
         }
         self.model.mark_taken(m)
     }
@@ -192,7 +198,7 @@ impl Model {
         let s = h.stats();
         let pushed = s.mark_depth as usize == self.depth() + 1;
         if !pushed {
-            ensure!(self.growth_frozen, "free_all_mark() did nothing though memory could grow");
+            ensure!(self.may_run_out(h), "free_all_mark() did nothing though memory could grow");
             // The floor's record did not fit: the contract does not say whether that counts as
             // a failure; accept either.
             let failures = s.failures;
