@@ -1,8 +1,9 @@
 //! Native unit tests of the core: a heap in a host buffer, checked after every step.
 
-use std::collections::BTreeMap;
 use std::vec;
 use std::vec::Vec;
+
+use wasmheap_model::{Block, Check, Model, Rng, ensure};
 
 use crate::{CONTROL_SIZE, Heap, Mem, Pool, ROOT_SIZE, Stats};
 
@@ -456,96 +457,106 @@ fn marks_nest_up_to_the_limit() {
     assert_eq!(t.sound().rejected_marks, 1);
 }
 
-/// xorshift32: deterministic, no dependency.
-struct Rng(u32);
-impl Rng {
-    fn next(&mut self) -> u32 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 17;
-        self.0 ^= self.0 << 5;
-        self.0
-    }
-    fn below(&mut self, n: u32) -> u32 {
-        self.next() % n
-    }
-}
-
-/// Random operations against a model: contents, overlap, size and check after every step.
+/// Random operations against the shadow model of host-tests/model (the one the wasmtime suite,
+/// the soak and the fuzz harness check against): counters, marks, overlap, `size()` and contents
+/// after every step. A block's tag is the byte it is filled with.
 #[test]
 fn random_operations_match_the_model() {
-    for seed in 1..=if MIRI { 1 } else { 12u32 } {
+    for seed in 1..=if MIRI { 1 } else { 12u64 } {
         let t = TestHeap::new(65536, 4 << 20);
-        let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9));
-        // payload -> (request, fill byte, mark depth when allocated)
-        let mut live: BTreeMap<u32, (u32, u8, usize)> = BTreeMap::new();
-        let mut marks: Vec<u32> = vec![];
+        let mut rng = Rng::seeded(seed);
+        let mut model: Model<u8> = Model::new();
         for step in 0..if MIRI { 300 } else { 3000u32 } {
             let fill = (step % 251) as u8 + 1;
-            match rng.below(20) {
-                0..=7 => {
-                    let size = match rng.below(4) {
-                        0 => rng.below(16),
-                        1 | 2 => rng.below(200),
-                        _ => rng.below(20000),
-                    };
-                    let p = if rng.below(5) == 0 {
-                        t.heap.allocate_aligned(size, 1 << rng.below(13))
-                    } else {
-                        t.heap.allocate(size)
-                    };
-                    if p != 0 {
-                        t.bytes(p, size).fill(fill);
-                        live.insert(p, (size, fill, marks.len()));
-                    }
-                }
-                8..=12 => {
-                    if let Some(&p) = live.keys().nth(rng.below(live.len() as u32 + 1) as usize) {
-                        t.heap.deallocate(p);
-                        live.remove(&p);
-                    }
-                }
-                13..=15 => {
-                    if let Some(&p) = live.keys().nth(rng.below(live.len() as u32 + 1) as usize) {
-                        let size = rng.below(3000);
-                        let q = t.heap.reallocate(p, size);
-                        if q != 0 {
-                            let (old, old_fill, depth) = live.remove(&p).unwrap();
-                            assert!(t.bytes(q, old.min(size)).iter().all(|&x| x == old_fill));
-                            t.bytes(q, size).fill(fill);
-                            let depth = if q == p { depth } else { marks.len() };
-                            live.insert(q, (size, fill, depth));
-                        }
-                    }
-                }
-                16 if marks.len() < 20 => {
-                    let m = t.heap.free_get_mark();
-                    if m != 0 {
-                        marks.push(m);
-                    }
-                }
-                17 if !marks.is_empty() => {
-                    let k = rng.below(marks.len() as u32) as usize;
-                    t.heap.free_to_mark(marks[k]);
-                    marks.truncate(k);
-                    live.retain(|_, &mut (_, _, depth)| depth <= k);
-                }
-                18 => t.heap.deallocate(rng.next() & !7), // almost always not a live block
-                _ => {}
-            }
+            random_step(&t, &mut model, &mut rng, fill).unwrap_or_else(|e| panic!("seed {seed} step {step}: {e}"));
             if MIRI && step % 20 != 19 {
                 continue; // the checks below read every live byte: under Miri, now and then
             }
-            let s = t.sound();
-            assert_eq!(s.live_blocks as usize, live.len(), "seed {seed} step {step}");
-            assert_eq!(s.live_bytes, live.values().map(|v| v.0).sum::<u32>());
-            let mut end = 0;
-            for (&p, &(size, fill, _)) in &live {
-                assert!(p >= end, "overlap at {p:#x}");
-                end = p + size;
-                assert_eq!(t.heap.size(p), size);
-                assert!(t.bytes(p, size).iter().all(|&x| x == fill), "seed {seed} step {step}");
+            t.matches(&model).unwrap_or_else(|e| panic!("seed {seed} step {step}: {e}"));
+        }
+    }
+}
+
+/// One random call on the heap, handed to the model (new blocks are filled with `fill`).
+fn random_step(t: &TestHeap, model: &mut Model<u8>, rng: &mut Rng, fill: u8) -> Check {
+    let live = |rng: &mut Rng, model: &Model<u8>| {
+        let pick = rng.index(model.blocks.len() + 1); // one chance in len + 1 of none
+        model.nth(pick).filter(|_| pick < model.blocks.len())
+    };
+    match rng.below32(20) {
+        0..=7 => {
+            let size = [rng.below32(16), rng.below32(200), rng.below32(200), rng.below32(20000)][rng.index(4)];
+            let align = if rng.chance(1, 5) { 1 << rng.below32(13) } else { 8 };
+            let p = if align == 8 { t.heap.allocate(size) } else { t.heap.allocate_aligned(size, align) };
+            t.allocated(model, p, size, align, fill)?;
+        }
+        8..=12 => {
+            if let Some((p, _)) = live(rng, model) {
+                t.heap.deallocate(p);
+                model.deallocated(p);
             }
         }
+        13..=15 => {
+            if let Some((p, old)) = live(rng, model) {
+                let size = rng.below32(3000);
+                t.reallocated(model, p, t.heap.reallocate(p, size), size, old, fill)?;
+            }
+        }
+        16 if model.depth() < 20 => model.mark_taken(t.heap.free_get_mark())?,
+        17 if model.depth() > 0 => {
+            let marks: Vec<u32> = model.segments.marks().map(|(_, m)| m).collect();
+            let m = marks[rng.index(marks.len())];
+            t.heap.free_to_mark(m);
+            model.to_mark(m);
+        }
+        18 => {
+            let p = rng.u32() & !7; // almost always not a live block
+            t.heap.deallocate(p);
+            model.deallocated(p);
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+impl TestHeap {
+    /// An allocation returned `p`: a failure (the model cannot tell whether memory ran out), or
+    /// a new block, filled.
+    fn allocated(&self, model: &mut Model<u8>, p: u32, size: u32, align: u32, fill: u8) -> Check {
+        if p == 0 {
+            model.failed();
+            return Ok(());
+        }
+        model.allocated(p, size, align, fill)?;
+        self.bytes(p, size).fill(fill);
+        Ok(())
+    }
+
+    /// `reallocate(p, size)` of live block `old` returned `q`: the kept bytes arrived intact.
+    fn reallocated(&self, model: &mut Model<u8>, p: u32, q: u32, size: u32, old: Block<u8>, fill: u8) -> Check {
+        if q == 0 {
+            return model.realloc_failed(p, size);
+        }
+        let kept = self.bytes(q, old.size.min(size)).iter().all(|&x| x == old.tag);
+        ensure!(kept, "reallocate({p:#x}, {size}) -> {q:#x} did not keep the contents");
+        model.reallocated(p, q, size, fill)?;
+        self.bytes(q, size).fill(fill);
+        Ok(())
+    }
+
+    /// The heap is sound and agrees with the model: counters, depth, spans, sizes and contents.
+    fn matches(&self, model: &Model<u8>) -> Check {
+        let s = self.sound();
+        // Safety: Stats is #[repr(C)] with sixteen u32 fields (src/stats.rs asserts it): it has
+        // the layout and validity of [u32; 16], in the order the model's Stats reads them.
+        let words = unsafe { std::mem::transmute::<Stats, [u32; 16]>(s) };
+        model.check_stats(&wasmheap_model::Stats::from_words(words))?;
+        model.check_spans(&[])?;
+        for (&p, b) in &model.blocks {
+            ensure!(self.heap.size(p) == b.size, "size({p:#x}) = {}, model says {}", self.heap.size(p), b.size);
+            ensure!(self.bytes(p, b.size).iter().all(|&x| x == b.tag), "block {p:#x} was overwritten");
+        }
+        Ok(())
     }
 }
 

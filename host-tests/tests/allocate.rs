@@ -20,15 +20,10 @@ fn zero_size_allocations_are_unique_nonzero_and_live() {
         assert_eq!(p % 8, 0, "allocate(0) = {p:#x} is not 8-aligned");
         assert_eq!(h.size(p), 0);
     }
-    let s = h.stats();
+    let s = h.sound_stats();
     assert_eq!((s.live_blocks, s.live_bytes, s.allocations), (200, 0, 200));
-    h.assert_sound();
-    for &p in &ptrs {
-        h.deallocate(p);
-    }
-    let s = h.stats();
+    let s = h.deallocate_each(&ptrs);
     assert_eq!((s.live_blocks, s.frees, s.rejected_frees), (0, 200, 0));
-    h.assert_sound();
 }
 
 #[test]
@@ -118,10 +113,9 @@ fn results_are_8_aligned_disjoint_and_hold_their_contents() {
     for &(p, size, b) in &blocks {
         h.assert_filled(p, size, b);
     }
-    let s = h.stats();
+    let s = h.sound_stats();
     assert_eq!(s.live_blocks, blocks.len() as u32);
     assert_eq!(s.live_bytes, blocks.iter().map(|b| b.1).sum::<u32>());
-    h.assert_sound();
 }
 
 #[test]
@@ -131,16 +125,11 @@ fn freed_memory_is_reused_and_the_top_comes_back_down() {
     let mem = h.mem_size();
     for round in 0..2000u32 {
         let size = 1 + round % 3000;
-        let a = h.alloc_filled(size, 1);
-        let b = h.alloc_filled(size / 2, 2);
+        let [a, b] = h.alloc_filled_each([(size, 1), (size / 2, 2)]);
         h.deallocate(a);
         h.deallocate(b);
     }
-    let end = h.stats();
-    assert_eq!(
-        end.heap_top, start.heap_top,
-        "the top did not come back down"
-    );
+    let end = h.assert_top(start.heap_top, "after 2000 rounds");
     assert_eq!(
         h.mem_size(),
         mem,
@@ -156,15 +145,12 @@ fn freed_memory_is_reused_and_the_top_comes_back_down() {
 #[test]
 fn a_freed_block_in_the_middle_serves_smaller_requests() {
     let mut h = Heap::new();
-    let a = h.alloc_filled(256, 1);
-    let b = h.alloc_filled(1024, 2);
-    let c = h.alloc_filled(256, 3);
+    let [a, b, c] = h.alloc_filled_each([(256, 1), (1024, 2), (256, 3)]);
     h.deallocate(b);
     let top = h.stats().heap_top;
     // Good fit rounds a request up to a size class, so a hole serves requests a class or more
     // below its own size without touching the top.
-    let d = h.alloc_filled(400, 4);
-    let e = h.alloc_filled(300, 5);
+    let [d, e] = h.alloc_filled_each([(400, 4), (300, 5)]);
     for p in [d, e] {
         assert!(
             p >= b && p < c,
@@ -172,9 +158,7 @@ fn a_freed_block_in_the_middle_serves_smaller_requests() {
         );
     }
     assert_eq!(h.stats().heap_top, top);
-    h.assert_filled(a, 256, 1);
-    h.assert_filled(c, 256, 3);
-    h.assert_filled(d, 400, 4);
+    h.assert_filled_each(&[(a, 256, 1), (c, 256, 3), (d, 400, 4)]);
     h.assert_sound();
 }
 

@@ -33,18 +33,14 @@ fn a_binned_block_is_rejected_exactly_and_changes_nothing() {
     });
     // the same size comes back from the bin, and the neighbours were not touched
     assert_eq!(h.allocate(40), blocks[1]);
-    h.assert_filled(blocks[0], 40, 0);
-    h.assert_filled(blocks[2], 40, 2);
+    h.assert_filled_each(&[(blocks[0], 40, 0), (blocks[2], 40, 2)]);
     h.assert_sound();
 }
 
 #[test]
 fn a_binned_block_counts_as_free_and_merges_with_a_freed_neighbour() {
     let mut h = Heap::new();
-    let a = h.alloc_filled(100, 1);
-    let b = h.alloc_filled(100, 2);
-    let c = h.alloc_filled(100, 3);
-    let _pin = h.alloc_filled(8, 4);
+    let [a, b, c, _pin] = h.alloc_filled_each([(100, 1), (100, 2), (100, 3), (8, 4)]);
     let free_before = h.stats().free_bytes;
     h.deallocate(a);
     h.deallocate(c);

@@ -5,10 +5,10 @@
 
 mod common;
 
-use common::Raw;
-use host_tests::engine;
+use common::Call;
+use host_tests::{Layout, engine};
 use std::path::PathBuf;
-use wasmtime::{Instance, Linker, Memory, MemoryType, Module, Store};
+use wasmtime::{Instance, Linker, Memory, MemoryType, Module};
 
 fn examples_dir() -> PathBuf {
     std::env::var_os("WASMHEAP_EXAMPLES_DIR")
@@ -35,7 +35,7 @@ fn a_c_program_links_its_allocator_from_the_import_memory_flavor() {
     )
     .unwrap();
 
-    let mut store = Store::new(engine(), ());
+    let mut store = common::store();
     store.set_fuel(u64::MAX).unwrap();
     // The program's memory: its data and 64 KiB stack need 2 pages; the heap grows it.
     let memory = Memory::new(&mut store, MemoryType::new(2, None)).unwrap();
@@ -64,13 +64,9 @@ fn a_c_program_links_its_allocator_from_the_import_memory_flavor() {
             "the program's data"
         );
     }
-    let mut h = Raw {
-        store,
-        instance: heap,
-        memory,
-    };
+    let mut h = host_tests::Instance::from_parts(store, heap, memory, Layout::Imported { start: 0 });
     assert_eq!(h.call::<_, u32>("check", ()), 0);
-    let s = h.stats();
+    let s = h.scratch_stats();
     assert_eq!(
         (s.live_blocks, s.live_bytes),
         (1, 64),

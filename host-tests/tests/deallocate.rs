@@ -12,10 +12,7 @@ struct Fixture {
 
 fn fixture() -> Fixture {
     let mut h = Heap::new();
-    let a = h.alloc_filled(64, 0xA1);
-    let freed = h.alloc_filled(48, 0xD4);
-    let b = h.alloc_filled(128, 0xB2);
-    let c = h.alloc_filled(32, 0xC3);
+    let [a, freed, b, c] = h.alloc_filled_each([(64, 0xA1), (48, 0xD4), (128, 0xB2), (32, 0xC3)]);
     h.deallocate(freed);
     h.assert_sound();
     Fixture {

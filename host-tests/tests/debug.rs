@@ -3,9 +3,7 @@
 //! live allocations and every block; the switches trap or check after every call. (The shared
 //! suite runs on this module too: scripts/test, stage 5.)
 
-use host_tests::{Heap, XorShift, engine, read_repo_file};
-use std::sync::OnceLock;
-use wasmtime::Module;
+use host_tests::{Compiled, Heap, Rng, repo_module};
 
 const BAD_DEALLOCATE: u32 = 1;
 const BAD_REALLOCATE: u32 = 2;
@@ -22,11 +20,9 @@ const NOT_LIVE: u32 = 4;
 const BROKEN_CANARY: u32 = 20;
 const BROKEN_POISON: u32 = 21;
 
-fn module() -> &'static Module {
-    static MODULE: OnceLock<Module> = OnceLock::new();
-    MODULE.get_or_init(|| {
-        Module::new(engine(), read_repo_file("wasm/wasmheap-debug.wasm")).expect("compile wasmheap-debug.wasm")
-    })
+/// The module these tests are about, and its bytes.
+fn flavor() -> &'static Compiled {
+    repo_module("wasm/wasmheap-debug.wasm")
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,12 +59,11 @@ struct Debug {
 
 impl Debug {
     fn new() -> Debug {
-        Debug { h: Heap::of(module(), false, 64 << 20) }
+        Debug { h: Heap::of(&flavor().module, false, 64 << 20) }
     }
 
-    fn call<P: wasmtime::WasmParams, R: wasmtime::WasmResults>(&mut self, name: &str, args: P) -> R {
-        let f = self.h.instance.get_typed_func::<P, R>(&mut self.h.store, name).unwrap();
-        f.call(&mut self.h.store, args).unwrap_or_else(|e| panic!("{name} trapped: {e:?}"))
+    fn call<P: host_tests::Args, R: wasmtime::WasmResults>(&mut self, name: &str, args: P) -> R {
+        self.h.call_named(name, args).unwrap_or_else(|e| panic!("{e}"))
     }
 
     fn words(&self, at: u32, n: usize) -> Vec<u32> {
@@ -295,14 +290,14 @@ fn leaks_are_listed_with_size_id_and_caller_tag_resumably() {
 #[test]
 fn the_block_walk_tiles_the_heap_and_agrees_with_stats() {
     let mut d = Debug::new();
-    let mut rng = XorShift::new(7);
+    let mut rng = Rng::seeded(7);
     let mut live = Vec::new();
     let mut marks = Vec::new();
     for step in 0..600 {
-        match rng.below(10) {
-            0..=4 => live.push(d.h.allocate(rng.below(300))),
+        match rng.below32(10) {
+            0..=4 => live.push(d.h.allocate(rng.below32(300))),
             5..=7 if !live.is_empty() => {
-                let p = live.swap_remove(rng.below(live.len() as u32) as usize);
+                let p = live.swap_remove(rng.index(live.len()));
                 d.h.deallocate(p)
             }
             8 if step % 50 == 0 => marks.push(d.h.free_get_mark()),
@@ -340,8 +335,7 @@ fn the_trap_switch_stops_at_the_first_problem_after_reporting_it() {
     d.h.deallocate(p);
     d.call::<u32, ()>("debug_set_trap", 1);
     let before = d.report_count();
-    let f = d.h.instance.get_typed_func::<u32, ()>(&mut d.h.store, "deallocate").unwrap();
-    let err = f.call(&mut d.h.store, p).expect_err("a double free must trap");
+    let err = d.h.call_named::<u32, ()>("deallocate", p).expect_err("a double free must trap");
     assert!(format!("{err:?}").contains("unreachable"), "{err:?}");
     let r = one(&d.reports(before));
     assert_eq!((r.code, r.detail), (BAD_DEALLOCATE, ALREADY_FREE));
@@ -391,17 +385,17 @@ fn a_correct_program_gets_no_report() {
         let mut d = Debug::new();
         d.call::<u32, ()>("debug_set_check", 1);
         d.call::<u32, ()>("debug_set_trap", 1);
-        let mut rng = XorShift::new(seed);
+        let mut rng = Rng::seeded(seed);
         let mut live: Vec<(u32, u32, u8)> = Vec::new();
         let mut marks: Vec<(u32, usize)> = Vec::new();
         for step in 0..3000u32 {
             // Never 0 bytes: `size()` then tells the live allocations after a mark.
-            let size = 1 + if rng.below(8) == 0 { rng.below(5000) } else { rng.below(200) };
+            let size = 1 + if rng.below32(8) == 0 { rng.below32(5000) } else { rng.below32(200) };
             let fill = step as u8;
-            match rng.below(20) {
+            match rng.below32(20) {
                 0..=7 => {
-                    let p = if rng.below(4) == 0 {
-                        d.h.allocate_aligned(size, 8 << rng.below(6))
+                    let p = if rng.below32(4) == 0 {
+                        d.h.allocate_aligned(size, 8 << rng.below32(6))
                     } else {
                         d.h.allocate(size)
                     };
@@ -409,12 +403,12 @@ fn a_correct_program_gets_no_report() {
                     live.push((p, size, fill));
                 }
                 8..=12 if !live.is_empty() => {
-                    let (p, size, fill) = live.swap_remove(rng.below(live.len() as u32) as usize);
+                    let (p, size, fill) = live.swap_remove(rng.index(live.len()));
                     d.h.assert_filled(p, size, fill);
                     d.h.deallocate(p);
                 }
                 13..=16 if !live.is_empty() => {
-                    let i = rng.below(live.len() as u32) as usize;
+                    let i = rng.index(live.len());
                     let (p, old, fill) = live[i];
                     let q = d.h.reallocate(p, size);
                     d.h.assert_filled(q, old.min(size), fill);

@@ -6,38 +6,47 @@
 
 mod common;
 
-use common::{Raw, record, replay_direct};
-use host_tests::{ABI, C_NAMES, Stats, engine};
+use common::{Call, record, replay_direct};
+use host_tests::{ABI, C_NAMES, Compiled, Instance, Layout, Stats, engine, repo_module};
 use std::sync::OnceLock;
-use wasmtime::{ExternType, Linker, Memory, MemoryType, Module, Store};
+use wasmtime::{ExternType, Linker, Memory, MemoryType, Module};
 
 const PAGE: u32 = 65536;
 /// Stack the module reserves at the start of its region (after rounding the start up to 16).
 const STACK: u32 = 4096;
 
-fn bytes() -> &'static [u8] {
-    static B: OnceLock<Vec<u8>> = OnceLock::new();
-    B.get_or_init(|| host_tests::read_repo_file("wasm/wasmheap-import-memory.wasm"))
+/// The module these tests are about, and its bytes.
+fn flavor() -> &'static Compiled {
+    repo_module("wasm/wasmheap-import-memory.wasm")
 }
 
-fn module() -> &'static Module {
-    static M: OnceLock<Module> = OnceLock::new();
-    M.get_or_init(|| Module::new(engine(), bytes()).expect("compile the import-memory flavor"))
+/// The layout of the import-memory flavor's instances here: each test calls `init` itself, with a
+/// start of its own.
+const IMPORTED: Layout = Layout::Imported { start: 0 };
+
+/// `check()` is 0.
+#[track_caller]
+fn assert_sound(h: &mut Instance) {
+    assert_eq!(h.call::<_, u32>("check", ()), 0, "check() found the heap broken");
+}
+
+/// A fresh instance as [`instance`] makes it, `init(start, end)` called and successful.
+#[track_caller]
+fn initialised(pages: u32, fill: u8, (start, end): (u32, u32)) -> Instance {
+    let mut h = instance(pages, fill);
+    assert_eq!(h.call::<_, u32>("init", (start, end)), 1, "init({start:#x}, {end:#x})");
+    h
 }
 
 /// A fresh instance on a new memory of `pages` pages, every byte `fill`.
-fn instance(pages: u32, fill: u8) -> Raw {
-    let mut store = Store::new(engine(), ());
+fn instance(pages: u32, fill: u8) -> Instance {
+    let mut store = common::store();
     store.set_fuel(u64::MAX).unwrap();
     let memory = Memory::new(&mut store, MemoryType::new(pages, None)).unwrap();
     memory.data_mut(&mut store).fill(fill);
     let instance =
-        wasmtime::Instance::new(&mut store, module(), &[memory.into()]).expect("instantiate");
-    Raw {
-        store,
-        instance,
-        memory,
-    }
+        wasmtime::Instance::new(&mut store, &flavor().module, &[memory.into()]).expect("instantiate");
+    Instance::from_parts(store, instance, memory, IMPORTED)
 }
 
 /// The sections of a wasm binary, as (id, payload).
@@ -66,7 +75,7 @@ fn sections(wasm: &[u8]) -> Vec<(u8, &[u8])> {
 
 #[test]
 fn it_imports_only_env_memory_and_has_no_data_no_memory_and_no_stack_of_its_own() {
-    let ids: Vec<u8> = sections(bytes()).iter().map(|s| s.0).collect();
+    let ids: Vec<u8> = sections(&flavor().bytes).iter().map(|s| s.0).collect();
     assert!(
         !ids.contains(&5),
         "a memory section: the module defines a memory"
@@ -76,7 +85,7 @@ fn it_imports_only_env_memory_and_has_no_data_no_memory_and_no_stack_of_its_own(
         "a data section: the module would write into the host's memory"
     );
     assert!(!ids.contains(&12), "a data count section");
-    let m = module();
+    let m = &flavor().module;
     let imports: Vec<_> = m
         .imports()
         .map(|i| (i.module().to_string(), i.name().to_string(), i.ty()))
@@ -187,7 +196,7 @@ fn a_fixed_region_is_all_that_the_heap_touches_and_memory_never_grows() {
     let (start, end) = (0x8003u32, 0x8003 + 3 * PAGE / 2);
     assert_eq!(h.call::<_, u32>("init", (start, end)), 1);
     let heap_start = start.div_ceil(16) * 16 + STACK;
-    let s = h.stats();
+    let s = h.scratch_stats();
     // The start rounds up to 16 (then the 4 KiB stack), the end down to 8.
     assert_eq!(
         (s.heap_start, s.heap_bytes),
@@ -205,7 +214,7 @@ fn a_fixed_region_is_all_that_the_heap_touches_and_memory_never_grows() {
         blocks.push((p, n));
         n = n % 3000 + 7;
     }
-    let s = h.stats();
+    let s = h.scratch_stats();
     assert!(s.failures >= 1 && s.memory_grows == 0, "{s:?}");
     assert!(s.heap_top <= end);
     assert_eq!(h.mem().len(), 4 * PAGE as usize, "memory grew");
@@ -226,26 +235,25 @@ fn a_fixed_region_is_all_that_the_heap_touches_and_memory_never_grows() {
             "block {p:#x}"
         );
     }
-    assert_eq!(h.call::<_, u32>("check", ()), 0);
+    assert_sound(&mut h);
     for &(p, _) in &blocks {
         h.call::<_, ()>("free", p);
     }
-    let s = h.stats();
+    let s = h.scratch_stats();
     assert_eq!(
         (s.live_blocks, s.live_bytes),
         (1, 64),
         "only the stats block"
     );
-    assert_eq!(h.call::<_, u32>("check", ()), 0);
+    assert_sound(&mut h);
 }
 
 #[test]
 fn init_with_end_zero_takes_memory_to_its_end_and_grows_it() {
-    let mut h = instance(1, 0x5C);
-    assert_eq!(h.call::<_, u32>("init", (0x4000u32, 0u32)), 1);
+    let mut h = initialised(1, 0x5C, (0x4000u32, 0u32));
     let p: u32 = h.call("allocate", 300_000u32);
     assert!(p != 0);
-    let s = h.stats();
+    let s = h.scratch_stats();
     assert!(
         s.memory_grows >= 1 && h.mem().len() >= 0x5000 + 300_000,
         "{s:?}"
@@ -263,19 +271,18 @@ fn init_with_end_zero_takes_memory_to_its_end_and_grows_it() {
             .iter()
             .all(|&b| b == 0)
     );
-    assert_eq!(h.call::<_, u32>("check", ()), 0);
+    assert_sound(&mut h);
 }
 
 #[test]
 fn init_again_starts_an_empty_heap() {
-    let mut h = instance(4, 0);
-    assert_eq!(h.call::<_, u32>("init", (0x1000u32, 0x20000u32)), 1);
+    let mut h = initialised(4, 0, (0x1000u32, 0x20000u32));
     let p: u32 = h.call("allocate", 100u32);
     let m: u32 = h.call("free_get_mark", ());
     assert!(p != 0 && m != 0);
     assert_eq!(h.call::<_, u32>("init", (0x1000u32, 0x20000u32)), 1);
     assert_eq!(h.call::<_, u32>("size", p), 0, "the old block is forgotten");
-    let s = h.stats();
+    let s = h.scratch_stats();
     assert_eq!(
         (s.live_blocks, s.mark_depth, s.allocations),
         (1, 0, 1),
@@ -283,8 +290,8 @@ fn init_again_starts_an_empty_heap() {
     );
     // Another region: the heap and its stack move there.
     assert_eq!(h.call::<_, u32>("init", (0x30000u32, 0u32)), 1);
-    assert_eq!(h.stats().heap_start, 0x30000 + STACK);
-    assert_eq!(h.call::<_, u32>("check", ()), 0);
+    assert_eq!(h.scratch_stats().heap_start, 0x30000 + STACK);
+    assert_sound(&mut h);
 }
 
 #[test]
@@ -295,20 +302,15 @@ fn it_behaves_exactly_as_the_default_module_moved_up() {
     let default_bytes = std::fs::read(host_tests::repo_path("wasm/wasmheap.wasm")).unwrap();
     let default_module = Module::new(engine(), default_bytes).unwrap();
     for seed in [11u64, 12, 13] {
-        let mut store = Store::new(engine(), ());
+        let mut store = common::store();
         store.set_fuel(u64::MAX).unwrap();
         let default = wasmtime::Instance::new(&mut store, &default_module, &[]).unwrap();
         let memory = default.get_memory(&mut store, "memory").unwrap();
-        let mut d = Raw {
-            store,
-            instance: default,
-            memory,
-        };
-        let hs = d.stats().heap_start;
+        let mut d = Instance::from_parts(store, default, memory, Layout::Own);
+        let hs = d.scratch_stats().heap_start;
         let shift = 2 * PAGE;
-        let mut h = instance(3, 0xEE);
-        assert_eq!(h.call::<_, u32>("init", (hs + shift - STACK, 0u32)), 1);
-        assert_eq!(h.stats().heap_start, hs + shift);
+        let mut h = initialised(3, 0xEE, (hs + shift - STACK, 0u32));
+        assert_eq!(h.scratch_stats().heap_start, hs + shift);
 
         let ops = record(seed, 3000);
         let a = replay_direct(&mut d, &ops);
@@ -327,7 +329,7 @@ fn it_behaves_exactly_as_the_default_module_moved_up() {
             };
             assert_eq!(*y, expected, "seed {seed}: result {i} of {op:?}");
         }
-        let (sd, sh) = (d.stats(), h.stats());
+        let (sd, sh) = (d.scratch_stats(), h.scratch_stats());
         let moved = Stats {
             heap_start: sd.heap_start + shift,
             heap_top: sd.heap_top + shift,
@@ -368,29 +370,25 @@ fn client_module() -> &'static Module {
 }
 
 struct Pair {
-    heap: Raw,
+    heap: Instance,
     client: wasmtime::Instance,
 }
 
 /// Memory of `pages` pages, the client's stack area 0xA5, the rest 0x3C; both instances on it.
 fn pair(pages: u32) -> Pair {
-    let mut store = Store::new(engine(), ());
+    let mut store = common::store();
     store.set_fuel(u64::MAX).unwrap();
     let memory = Memory::new(&mut store, MemoryType::new(pages, None)).unwrap();
     memory.data_mut(&mut store).fill(0x3C);
     memory.data_mut(&mut store)[..DATA.start as usize].fill(0);
     memory.data_mut(&mut store)[CLIENT_STACK.start as usize..CLIENT_STACK.end as usize].fill(0xA5);
-    let heap = wasmtime::Instance::new(&mut store, module(), &[memory.into()]).unwrap();
+    let heap = wasmtime::Instance::new(&mut store, &flavor().module, &[memory.into()]).unwrap();
     let mut linker = Linker::new(engine());
     linker.define(&mut store, "env", "memory", memory).unwrap();
     linker.instance(&mut store, "wasmheap", heap).unwrap();
     let client = linker.instantiate(&mut store, client_module()).unwrap();
     Pair {
-        heap: Raw {
-            store,
-            instance: heap,
-            memory,
-        },
+        heap: Instance::from_parts(store, heap, memory, IMPORTED),
         client,
     }
 }
@@ -519,7 +517,7 @@ fn coexist(
     if code != 0 {
         return Err(format!("check() = {code}"));
     }
-    let s = p.heap.stats();
+    let s = p.heap.scratch_stats();
     let live_bytes: u32 = blocks.iter().map(|b| b.1).sum();
     if (s.live_blocks, s.live_bytes) != (blocks.len() as u32 + 1, live_bytes + 64) {
         return Err(format!(

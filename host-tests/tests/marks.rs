@@ -1,6 +1,24 @@
 //! Marks: `free_get_mark`, `free_to_mark`, `free_all_mark`, `free_all` (src/CONTRACT.md, "Marks").
 
-use host_tests::{Counter, Heap, XorShift};
+use host_tests::{Counter, Heap, Rng};
+
+/// A fresh heap with a block of `size` bytes (filled with 1), a mark, and a block of `size`
+/// bytes above it (filled with 2).
+fn below_and_above_a_mark(size: u32) -> (Heap, [u32; 2], u32) {
+    let mut h = Heap::new();
+    let below = h.alloc_filled(size, 1);
+    let m = mark(&mut h);
+    let above = h.alloc_filled(size, 2);
+    (h, [below, above], m)
+}
+
+/// What is left after a release: live blocks, live bytes, mark depth and the top.
+#[track_caller]
+fn assert_left(h: &mut Heap, expected: (u32, u32, u32, u32)) {
+    let s = h.stats();
+    let left = (s.live_blocks, s.live_bytes, s.mark_depth, s.heap_top);
+    assert_eq!(left, expected, "(live blocks, live bytes, mark depth, top)");
+}
 
 fn mark(h: &mut Heap) -> u32 {
     let m = h.free_get_mark();
@@ -26,27 +44,19 @@ fn nested_marks_release_exactly_what_came_after_them() {
     let m2 = mark(&mut h);
     assert_ne!(m1, m2);
     assert_eq!(h.stats().mark_depth, 2);
-    let c = h.alloc_filled(300, 0xC);
-    let c0 = h.alloc_filled(0, 0);
+    let [c, c0] = h.alloc_filled_each([(300, 0xC), (0, 0)]);
 
     h.free_to_mark(m2);
     assert_dead(&mut h, &[c, c0]);
     h.assert_filled(b, 200, 0xB);
-    let s = h.stats();
-    assert_eq!(
-        (s.live_blocks, s.live_bytes, s.mark_depth, s.heap_top),
-        (2, 300, 1, top1)
-    );
+    assert_left(&mut h, (2, 300, 1, top1));
     h.assert_sound();
 
     h.free_to_mark(m1);
     assert_dead(&mut h, &[b]);
     h.assert_filled(a, 100, 0xA);
+    assert_left(&mut h, (1, 100, 0, top0));
     let s = h.stats();
-    assert_eq!(
-        (s.live_blocks, s.live_bytes, s.mark_depth, s.heap_top),
-        (1, 100, 0, top0)
-    );
     assert_eq!(
         (s.frees, s.rejected_marks),
         (0, 0),
@@ -78,9 +88,7 @@ fn an_outer_mark_releases_the_inner_ones_too() {
 #[test]
 fn blocks_from_before_a_mark_survive_and_stay_freeable() {
     let mut h = Heap::new();
-    let old1 = h.alloc_filled(1000, 1);
-    let old2 = h.alloc_filled(500, 2);
-    let old3 = h.alloc_filled(40, 3);
+    let [old1, old2, old3] = h.alloc_filled_each([(1000, 1), (500, 2), (40, 3)]);
     let top_before = h.stats().heap_top;
     let m = mark(&mut h);
     // Freed while the mark is in force: goes back to its own (frozen) segment.
@@ -96,11 +104,9 @@ fn blocks_from_before_a_mark_survive_and_stay_freeable() {
     h.free_to_mark(m);
     assert_dead(&mut h, &[fresh]);
     assert_eq!(h.size(old2), 100);
-    h.assert_filled(old2, 100, 2);
-    h.assert_filled(old3, 40, 3);
-    let s = h.stats();
+    h.assert_filled_each(&[(old2, 100, 2), (old3, 40, 3)]);
+    let s = h.sound_stats();
     assert_eq!((s.live_blocks, s.live_bytes, s.frees), (2, 140, 1));
-    h.assert_sound();
     // The old segment is the newest again: its free space serves allocations, no new top.
     let top = s.heap_top;
     let again = h.alloc_filled(500, 5);
@@ -110,12 +116,8 @@ fn blocks_from_before_a_mark_survive_and_stay_freeable() {
     );
     assert_eq!(h.stats().heap_top, top);
     // And old blocks can be freed after the mark is gone.
-    h.deallocate(old2);
-    h.deallocate(old3);
-    h.deallocate(again);
-    let s = h.stats();
+    let s = h.deallocate_each(&[old2, old3, again]);
     assert_eq!((s.live_blocks, s.rejected_frees), (0, 0));
-    h.assert_sound();
 }
 
 #[test]
@@ -135,17 +137,14 @@ fn an_old_block_moved_by_reallocate_after_a_mark_is_released_by_it() {
     h.free_to_mark(m);
     assert_dead(&mut h, &[a, q]);
     h.assert_filled(b, 64, 2);
-    let s = h.stats();
+    let s = h.sound_stats();
     assert_eq!((s.live_blocks, s.live_bytes), (1, 64));
-    h.assert_sound();
 }
 
 #[test]
 fn an_old_block_grown_in_place_survives_the_mark() {
     let mut h = Heap::new();
-    let a = h.alloc_filled(64, 1);
-    let b = h.alloc_filled(200, 2);
-    let c = h.alloc_filled(64, 3);
+    let [a, b, c] = h.alloc_filled_each([(64, 1), (200, 2), (64, 3)]);
     h.deallocate(b);
     let m = mark(&mut h);
     assert_eq!(
@@ -155,8 +154,7 @@ fn an_old_block_grown_in_place_survives_the_mark() {
     );
     h.free_to_mark(m);
     assert_eq!(h.size(a), 200);
-    h.assert_filled(a, 64, 1);
-    h.assert_filled(c, 64, 3);
+    h.assert_filled_each(&[(a, 64, 1), (c, 64, 3)]);
     h.assert_sound();
 }
 
@@ -165,15 +163,15 @@ fn memory_released_by_marks_is_reused_over_many_cycles() {
     let mut h = Heap::new();
     let keep = h.alloc_filled(128, 0x42);
     let base = h.stats();
-    let mut rng = XorShift::new(7);
+    let mut rng = Rng::seeded(7);
     let mut mem_after_first = 0;
     for cycle in 0..500 {
         let m = mark(&mut h);
         for _ in 0..40 {
-            let n = rng.below(3000);
+            let n = rng.below32(3000);
             let p = h.allocate(n);
             assert!(p != 0);
-            if rng.below(3) == 0 {
+            if rng.below32(3) == 0 {
                 h.deallocate(p);
             }
         }
@@ -181,11 +179,7 @@ fn memory_released_by_marks_is_reused_over_many_cycles() {
         let _ = h.allocate(100_000);
         h.free_to_mark(inner);
         h.free_to_mark(m);
-        let s = h.stats();
-        assert_eq!(
-            s.heap_top, base.heap_top,
-            "cycle {cycle}: the top did not come back"
-        );
+        let s = h.assert_top(base.heap_top, &format!("cycle {cycle}"));
         assert_eq!((s.live_blocks, s.live_bytes, s.mark_depth), (1, 128, 0));
         if cycle == 0 {
             mem_after_first = h.mem_size();
@@ -226,8 +220,7 @@ fn free_all_at_first_releases_every_block() {
 #[test]
 fn free_all_mark_sets_a_floor() {
     let mut h = Heap::new();
-    let a = h.alloc_filled(100, 1);
-    let b = h.alloc_filled(0, 0);
+    let [a, b] = h.alloc_filled_each([(100, 1), (0, 0)]);
     h.free_all_mark();
     assert_eq!(h.stats().mark_depth, 1);
     let floor_top = h.stats().heap_top;
@@ -237,12 +230,8 @@ fn free_all_mark_sets_a_floor() {
     h.free_all();
     assert_dead(&mut h, &[c, d]);
     h.assert_filled(a, 100, 1);
-    let s = h.stats();
     // a and the empty block b survive.
-    assert_eq!(
-        (s.live_blocks, s.live_bytes, s.mark_depth, s.heap_top),
-        (2, 100, 1, floor_top)
-    );
+    assert_left(&mut h, (2, 100, 1, floor_top));
     h.assert_rejected(
         "mark above the floor after free_all",
         Counter::RejectedMarks,
@@ -257,11 +246,8 @@ fn free_all_mark_sets_a_floor() {
         assert_eq!(h.stats().mark_depth, 1);
     }
     // Blocks below the floor can still be freed.
-    h.deallocate(a);
-    h.deallocate(b);
-    let s = h.stats();
+    let s = h.deallocate_each(&[a, b]);
     assert_eq!((s.live_blocks, s.frees, s.rejected_frees), (0, 2, 0));
-    h.assert_sound();
 }
 
 #[test]
@@ -292,10 +278,7 @@ fn free_all_mark_on_an_empty_floor_does_nothing() {
 
 #[test]
 fn free_to_mark_below_the_floor_brings_the_floor_down() {
-    let mut h = Heap::new();
-    let a = h.alloc_filled(100, 1);
-    let m = mark(&mut h);
-    let b = h.alloc_filled(100, 2);
+    let (mut h, [a, b], m) = below_and_above_a_mark(100);
     h.free_all_mark();
     let c = h.alloc_filled(100, 3);
     h.free_to_mark(m);
@@ -340,17 +323,13 @@ fn marks_nest_255_deep_and_no_deeper() {
         "a mark after coming back from depth 255"
     );
     h.free_to_mark(marks[0]);
-    let s = h.stats();
+    let s = h.sound_stats();
     assert_eq!((s.mark_depth, s.live_blocks, s.heap_top), (0, 0, top));
-    h.assert_sound();
 }
 
 #[test]
 fn stale_and_bogus_marks_change_nothing() {
-    let mut h = Heap::new();
-    let a = h.alloc_filled(64, 1);
-    let m1 = mark(&mut h);
-    let b = h.alloc_filled(64, 2);
+    let (mut h, [a, b], m1) = below_and_above_a_mark(64);
     let m2 = mark(&mut h);
     h.free_to_mark(m2);
     // The same depth again: a new token; the old one is stale.
@@ -368,13 +347,13 @@ fn stale_and_bogus_marks_change_nothing() {
     rej(&mut h, m2, "used twice");
     // Tokens that point at real depths with wrong ids, and random values.
     let live = [m1, m2b];
-    let mut rng = XorShift::new(99);
+    let mut rng = Rng::seeded(99);
     let mut tried = 0;
     while tried < 300 {
         let m = match tried % 3 {
-            0 => rng.next_u32(),
-            1 => (rng.next_u32() & !0xFF) | (1 + rng.below(2)), // depth 1 or 2
-            _ => m1 ^ (1 << (8 + rng.below(24))),               // one bit off a live token
+            0 => rng.u32(),
+            1 => (rng.u32() & !0xFF) | (1 + rng.below32(2)), // depth 1 or 2
+            _ => m1 ^ (1 << (8 + rng.below32(24))),               // one bit off a live token
         };
         if live.contains(&m) {
             continue;
@@ -382,9 +361,7 @@ fn stale_and_bogus_marks_change_nothing() {
         tried += 1;
         rej(&mut h, m, "bogus");
     }
-    h.assert_filled(a, 64, 1);
-    h.assert_filled(b, 64, 2);
-    h.assert_filled(c, 64, 3);
+    h.assert_filled_each(&[(a, 64, 1), (b, 64, 2), (c, 64, 3)]);
     // A mark taken after one that was freed to.
     h.free_to_mark(m1);
     rej(&mut h, m2b, "taken after a mark that was freed to");

@@ -3,7 +3,7 @@
 //! every live block in place, aligned, of the right `size()` and with its contents intact.
 
 use host_tests::model::{Bad, Model, Op};
-use host_tests::{Heap, XorShift};
+use host_tests::{Heap, Rng};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 
@@ -111,7 +111,7 @@ proptest! {
 #[test]
 fn long_fixed_seed_runs_match_the_model() {
     for seed in [1u64, 2, 3] {
-        let mut rng = XorShift::new(seed);
+        let mut rng = Rng::seeded(seed);
         let ops: Vec<Op> = (0..3000).map(|_| random_op(&mut rng)).collect();
         if let Err(e) = replay(&ops) {
             panic!("seed {seed}: {e}");
@@ -123,11 +123,11 @@ fn long_fixed_seed_runs_match_the_model() {
 /// every size sit between them.
 #[test]
 fn crowded_heap_matches_the_model() {
-    let mut rng = XorShift::new(42);
+    let mut rng = Rng::seeded(42);
     let ops: Vec<Op> = (0..2000)
         .map(|_| match random_op(&mut rng) {
-            Op::ToMark(_) | Op::FreeAll => Op::Alloc(rng.below(200)),
-            Op::Free(_) if rng.below(2) == 0 => Op::Alloc(rng.below(200)),
+            Op::ToMark(_) | Op::FreeAll => Op::Alloc(rng.below32(200)),
+            Op::Free(_) if rng.below32(2) == 0 => Op::Alloc(rng.below32(200)),
             op => op,
         })
         .collect();
@@ -136,30 +136,30 @@ fn crowded_heap_matches_the_model() {
     }
 }
 
-fn random_op(r: &mut XorShift) -> Op {
-    let size = |r: &mut XorShift| match r.below(22) {
+fn random_op(r: &mut Rng) -> Op {
+    let size = |r: &mut Rng| match r.below32(22) {
         0..=1 => 0,
-        2..=11 => 1 + r.below(64),
-        12..=17 => 65 + r.below(960),
-        18..=20 => 1025 + r.below(15360),
-        _ => 16385 + r.below(123_616),
+        2..=11 => 1 + r.below32(64),
+        12..=17 => 65 + r.below32(960),
+        18..=20 => 1025 + r.below32(15360),
+        _ => 16385 + r.below32(123_616),
     };
-    let n = r.next_u32() as usize;
-    let bad = |r: &mut XorShift| match r.below(5) {
-        0 => Bad::Dead(r.next_u32() as usize),
-        1 => Bad::Interior(r.next_u32() as usize, 8 * (1 + r.below(3))),
-        2 => Bad::Misaligned(r.next_u32() as usize, r.below(7)),
-        3 => Bad::Below(r.next_u32()),
-        _ => Bad::Beyond(r.next_u32()),
+    let n = r.u32() as usize;
+    let bad = |r: &mut Rng| match r.below32(5) {
+        0 => Bad::Dead(r.u32() as usize),
+        1 => Bad::Interior(r.u32() as usize, 8 * (1 + r.below32(3))),
+        2 => Bad::Misaligned(r.u32() as usize, r.below32(7)),
+        3 => Bad::Below(r.u32()),
+        _ => Bad::Beyond(r.u32()),
     };
-    match r.below(68) {
+    match r.below32(68) {
         0..=21 => Op::Alloc(size(r)),
         22..=25 => Op::AllocAligned(
             size(r),
-            if r.below(13) == 0 {
+            if r.below32(13) == 0 {
                 3
             } else {
-                1 << r.below(17)
+                1 << r.below32(17)
             },
         ),
         26..=38 => Op::Free(n),
@@ -170,7 +170,7 @@ fn random_op(r: &mut XorShift) -> Op {
         55..=57 => Op::GetMark,
         58..=60 => Op::ToMark(n),
         61 => Op::ToMarkStale(n),
-        62 => Op::ToMarkBogus(r.next_u32()),
+        62 => Op::ToMarkBogus(r.u32()),
         63 => Op::AllMark,
         64 => Op::FreeAll,
         65 => Op::FreezeGrowth(true),

@@ -27,8 +27,7 @@ fn size_follows_reallocate() {
 #[test]
 fn size_is_zero_for_anything_not_live() {
     let mut h = Heap::new();
-    let a = h.allocate(64);
-    let b = h.allocate(64);
+    let [a, b] = h.alloc_filled_each([(64, 1), (64, 2)]);
     let s = h.stats();
     h.deallocate(b);
     let m = h.free_get_mark();

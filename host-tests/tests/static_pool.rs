@@ -3,26 +3,19 @@
 //! `WASMHEAP_WASM` says; the rest of the suite runs on it too (scripts/test runs it on a build
 //! of the same source with a 4 MiB pool: `WASMHEAP_POOL_BYTES=4M`).
 
-use host_tests::{Heap, PAGE, engine, has_memory_grow, read_repo_file};
-use std::sync::OnceLock;
-use wasmtime::Module;
+use host_tests::{Compiled, Heap, PAGE, has_memory_grow, read_repo_file, repo_module};
 
 /// The pool of the shipped module: the default of `WASMHEAP_POOL_BYTES`.
 const POOL: u32 = 32 << 10;
 
-fn bytes() -> &'static [u8] {
-    static BYTES: OnceLock<Vec<u8>> = OnceLock::new();
-    BYTES.get_or_init(|| read_repo_file("wasm/wasmheap-static.wasm"))
-}
-
-fn module() -> &'static Module {
-    static MODULE: OnceLock<Module> = OnceLock::new();
-    MODULE.get_or_init(|| Module::new(engine(), bytes()).expect("compile wasmheap-static.wasm"))
+/// The module these tests are about, and its bytes.
+fn flavor() -> &'static Compiled {
+    repo_module("wasm/wasmheap-static.wasm")
 }
 
 /// An instance whose `ResourceLimiter` refuses every `memory.grow`: the cap is the initial memory.
 fn pool() -> Heap {
-    let mut h = Heap::of(module(), true, 0);
+    let mut h = Heap::of(&flavor().module, true, 0);
     h.freeze_growth();
     h
 }
@@ -41,7 +34,7 @@ fn assert_contents(h: &Heap, blocks: &[u32], size: u32) {
 #[test]
 fn the_code_has_no_memory_grow_instruction() {
     assert!(
-        !has_memory_grow(bytes()),
+        !has_memory_grow(&flavor().bytes),
         "wasm/wasmheap-static.wasm contains memory.grow"
     );
     // The scan finds the instruction where it is: the default module grows its memory.

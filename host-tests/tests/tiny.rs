@@ -6,52 +6,31 @@
 
 mod common;
 
-use common::{Op, Raw};
-use host_tests::{CapLimiter, Heap, State, XorShift, engine, pattern, read_repo_file};
-use std::collections::HashMap;
-use std::sync::OnceLock;
-use wasmtime::{ExternType, Instance, Module, Store};
+use common::{Call, Op};
+use host_tests::{Compiled, Heap, Instance, Layout, Limiter, Rng, engine, pattern, read_repo_file, repo_module};
+use wasmheap_model::{Block, Check, MAX_REQUEST, Model, ensure};
+use wasmtime::{ExternType, Module};
 
 /// The size goal of the tiny flavor: 1.5 KiB after `wasm-opt -Oz`.
 const SIZE_GOAL: usize = 1536;
-const MAX_REQUEST: u32 = 0xFFFE_0000;
 
-fn bytes() -> &'static [u8] {
-    static BYTES: OnceLock<Vec<u8>> = OnceLock::new();
-    BYTES.get_or_init(|| read_repo_file("wasm/wasmheap-tiny.wasm"))
-}
-
-fn module() -> &'static Module {
-    static MODULE: OnceLock<Module> = OnceLock::new();
-    MODULE.get_or_init(|| Module::new(engine(), bytes()).expect("compile wasmheap-tiny.wasm"))
+/// The module these tests are about, and its bytes.
+fn flavor() -> &'static Compiled {
+    repo_module("wasm/wasmheap-tiny.wasm")
 }
 
 /// A fresh instance whose memory may grow up to `cap` bytes.
-fn tiny(cap: usize) -> Raw<State> {
-    let limiter = CapLimiter {
-        max_bytes: cap,
-        granted: 0,
-        refused: 0,
-    };
-    let mut store = Store::new(engine(), State { limiter });
-    store.limiter(|s| &mut s.limiter);
-    store.set_fuel(u64::MAX).unwrap();
-    let instance = Instance::new(&mut store, module(), &[]).expect("instantiate");
-    let memory = instance.get_memory(&mut store, "memory").unwrap();
-    Raw {
-        store,
-        instance,
-        memory,
-    }
+fn tiny(cap: usize) -> Instance {
+    Instance::instantiate(&flavor().module, Layout::Own, Limiter::new(cap, Rng::seeded(0))).expect("instantiate")
 }
 
-fn refused(t: &Raw<State>) -> u32 {
-    t.store.data().limiter.refused
+fn refused(t: &Instance) -> u32 {
+    t.limiter().refused
 }
 
 /// Runs `f`, a call that must be rejected or a no-op, and asserts that no byte of memory changed.
 #[track_caller]
-fn assert_untouched<R>(t: &mut Raw<State>, what: &str, f: impl FnOnce(&mut Raw<State>) -> R) -> R {
+fn assert_untouched<R>(t: &mut Instance, what: &str, f: impl FnOnce(&mut Instance) -> R) -> R {
     let before = t.mem().to_vec();
     let r = f(t);
     let after = t.mem();
@@ -64,7 +43,7 @@ fn assert_untouched<R>(t: &mut Raw<State>, what: &str, f: impl FnOnce(&mut Raw<S
 
 #[test]
 fn it_is_at_most_1_5_kib() {
-    let n = bytes().len();
+    let n = flavor().bytes.len();
     assert!(
         n <= SIZE_GOAL,
         "wasm/wasmheap-tiny.wasm is {n} bytes, the goal {SIZE_GOAL}"
@@ -73,7 +52,7 @@ fn it_is_at_most_1_5_kib() {
 
 #[test]
 fn it_exports_the_calls_it_covers_and_lacks_check_stats_and_the_c_names() {
-    let m = module();
+    let m = &flavor().module;
     assert_eq!(m.imports().len(), 0, "the module must need no imports");
     assert!(matches!(
         m.get_export("memory"),
@@ -261,7 +240,7 @@ fn marks_release_exactly_what_came_after_them() {
 fn out_of_memory_returns_0_changes_nothing_and_recovers() {
     let mut t = tiny(64 << 20);
     let mem = t.mem().len();
-    t.store.data_mut().limiter.max_bytes = mem; // no growth from now on
+    t.set_cap(mem); // no growth from now on
     let mut blocks = Vec::new();
     loop {
         let p: u32 = t.call("allocate", 1000u32);
@@ -309,214 +288,180 @@ fn out_of_memory_returns_0_changes_nothing_and_recovers() {
             );
         }
     }
-    t.store.data_mut().limiter.max_bytes = 64 << 20;
+    t.set_cap(64 << 20);
     assert!(
         t.call::<_, u32>("allocate", 100_000u32) != 0,
         "growth allowed again"
     );
 }
 
-/// The model: live blocks by pointer (size, contents id, birth), marks as (token, birth), the
-/// floor as (birth, marks below it). `now` counts allocations, moves and marks.
-#[derive(Default)]
-struct Model {
-    live: HashMap<u32, (u32, u64, u64)>,
-    marks: Vec<(u32, u64)>,
-    floor: (u64, usize),
-    now: u64,
-    dead: Vec<u32>,
+/// The tiny flavor keeps the raw ABI's rules, so its random calls are checked against the shared
+/// model (`wasmheap_model`), blocks tagged with the id of their pattern. It has no `stats`: the
+/// model's counters go unread, and a refused request is allowed when it is too large, larger than
+/// the cap, or met a refused `memory.grow`.
+struct Run {
+    t: Instance,
+    m: Model<u64>,
+    rng: Rng,
+    next_id: u64,
 }
 
-impl Model {
-    fn drop_after(&mut self, seq: u64) {
-        let gone: Vec<u32> = self
-            .live
-            .iter()
-            .filter(|(_, v)| v.2 > seq)
-            .map(|(&p, _)| p)
-            .collect();
-        for p in gone {
-            self.live.remove(&p);
-            self.dead.push(p);
-        }
+impl Run {
+    /// A failed request of `size` bytes was allowed: too large, or growth was refused.
+    fn may_fail(&self, size: u32, refused_before: u32) -> Check {
+        let allowed = size > MAX_REQUEST || size > 8 << 20 || refused(&self.t) > refused_before;
+        ensure!(allowed, "a request of {size} bytes failed though it fits and memory could grow");
+        Ok(())
     }
-}
 
-fn check_block(t: &Raw<State>, p: u32, (size, id, _): (u32, u64, u64)) {
-    let got = &t.mem()[p as usize..(p + size) as usize];
-    assert!(
-        got == pattern(id, size).as_slice(),
-        "block {p:#x} ({size} bytes) lost its contents"
-    );
+    /// Fills the block at `p` with a new pattern; returns its id.
+    fn fill_new(&mut self, p: u32, size: u32) -> u64 {
+        self.next_id += 1;
+        self.t.write(p, &pattern(self.next_id, size));
+        self.next_id
+    }
+
+    fn check_block(&self, p: u32, b: &Block<u64>) -> Check {
+        ensure!(self.t.read(p, b.size) == pattern(b.tag, b.size), "block {p:#x} ({} bytes) lost its contents", b.size);
+        Ok(())
+    }
+
+    fn allocate(&mut self, size: u32, refused_before: u32) -> Check {
+        let align = if self.rng.below32(4) == 0 { 1 << self.rng.below32(17) } else { 0 };
+        let p: u32 = match align {
+            0 => self.t.call("allocate", size),
+            _ => self.t.call("allocate_aligned", (size, align)),
+        };
+        if p == 0 {
+            self.m.failed();
+            return self.may_fail(size, refused_before);
+        }
+        ensure!(size <= MAX_REQUEST, "allocate({size:#x}) succeeded");
+        self.m.allocated(p, size, align, 0)?;
+        let id = self.fill_new(p, size);
+        self.m.blocks.get_mut(&p).unwrap().tag = id;
+        Ok(())
+    }
+
+    fn deallocate(&mut self, p: u32) -> Check {
+        self.check_block(p, &self.m.blocks[&p])?;
+        self.t.call::<_, ()>("deallocate", p);
+        self.m.deallocated(p);
+        Ok(())
+    }
+
+    fn reallocate(&mut self, p: u32, size: u32, refused_before: u32) -> Check {
+        let old = self.m.blocks[&p];
+        let q: u32 = self.t.call("reallocate", (p, size));
+        if q == 0 {
+            self.may_fail(size, refused_before)?;
+            self.m.realloc_failed(p, size)?;
+            return self.check_block(p, &old);
+        }
+        let keep = old.size.min(size);
+        ensure!(self.t.read(q, keep) == &pattern(old.tag, old.size)[..keep as usize], "reallocate lost the contents");
+        let id = self.fill_new(q, size);
+        self.m.reallocated(p, q, size, id).map(drop)
+    }
+
+    /// A pointer that is not a live block (freed, released, interior, misaligned or random) is
+    /// rejected and changes no byte of memory.
+    fn bad_pointer(&mut self, live: impl Fn(&mut Rng) -> Option<u32>, ctx: &str) -> Check {
+        let r = &mut self.rng;
+        let p = match r.below32(4) {
+            0 => self.m.dead.pick(r),
+            1 => live(r).map(|p| p + 8 * (1 + r.below32(4))),
+            2 => live(r).map(|p| p + 1 + r.below32(7)),
+            _ => None,
+        };
+        let p = p.unwrap_or_else(|| r.u32());
+        if self.m.blocks.contains_key(&p) {
+            return Ok(());
+        }
+        ensure!(self.t.call::<_, u32>("size", p) == 0, "size of bad {p:#x}");
+        assert_untouched(&mut self.t, &format!("{ctx}: deallocate(bad {p:#x})"), |t| t.call::<_, ()>("deallocate", p));
+        self.m.deallocated(p);
+        Ok(())
+    }
+
+    fn get_mark(&mut self) -> Check {
+        let m: u32 = self.t.call("free_get_mark", ());
+        ensure!(m != 0, "free_get_mark() returned 0");
+        self.m.mark_taken(m)
+    }
+
+    /// `free_to_mark` of a mark in force; then again, used up: rejected, nothing changes.
+    fn to_mark(&mut self, ctx: &str) {
+        let marks: Vec<u32> = self.m.segments.marks().map(|(_, m)| m).collect();
+        let m = marks[self.rng.index(marks.len())];
+        self.t.call::<_, ()>("free_to_mark", m);
+        self.m.to_mark(m);
+        assert_untouched(&mut self.t, &format!("{ctx}: free_to_mark(used up)"), |t| t.call::<_, ()>("free_to_mark", m));
+    }
+
+    fn free_all_mark(&mut self) -> Check {
+        self.t.call::<_, ()>("free_all_mark", ());
+        if self.m.all_mark_is_noop() {
+            return Ok(());
+        }
+        self.m.all_marked(true)
+    }
+
+    fn free_all(&mut self) {
+        self.t.call::<_, ()>("free_all", ());
+        self.m.all_freed();
+    }
+
+    /// One random call, with growth refused now and then.
+    fn step(&mut self, ctx: &str) -> Check {
+        let live: Vec<u32> = self.m.blocks.keys().copied().collect();
+        let pick = |rng: &mut Rng| (!live.is_empty()).then(|| live[rng.index(live.len())]);
+        let size = match self.rng.below32(20) {
+            0 => self.rng.below32(40_000),
+            1 => 0,
+            2 => MAX_REQUEST + self.rng.below32(100),
+            _ => self.rng.below32(300),
+        };
+        let cap = if self.rng.below32(10) == 0 { self.t.mem().len() } else { 16 << 20 };
+        self.t.set_cap(cap);
+        let refused_before = refused(&self.t);
+        match (self.rng.below32(100), pick(&mut self.rng)) {
+            (0..=34, _) => self.allocate(size, refused_before)?,
+            (35..=59, Some(p)) => self.deallocate(p)?,
+            (60..=74, Some(p)) => self.reallocate(p, size, refused_before)?,
+            (75..=79, Some(p)) => ensure!(self.t.call::<_, u32>("size", p) == self.m.blocks[&p].size, "size({p:#x})"),
+            (80..=84, _) => self.bad_pointer(pick, ctx)?,
+            (85..=89, _) if self.m.segments.marks().count() < 100 => self.get_mark()?,
+            (90..=93, _) if self.m.segments.marks().next().is_some() => self.to_mark(ctx),
+            (94, _) => self.free_all_mark()?,
+            (95, _) => self.free_all(),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Every live block has its size and contents.
+    fn check_all(&mut self) -> Check {
+        for (&p, b) in &self.m.blocks {
+            self.check_block(p, b)?;
+            ensure!(self.t.call::<_, u32>("size", p) == b.size, "size({p:#x})");
+        }
+        Ok(())
+    }
 }
 
 #[test]
 fn random_calls_match_the_model() {
     for seed in 1..=6u64 {
-        let mut rng = XorShift::new(seed);
-        let mut t = tiny(16 << 20);
-        let mut m = Model::default();
-        let mut next_id = 1u64;
+        let mut run = Run { t: tiny(16 << 20), m: Model::new(), rng: Rng::seeded(seed), next_id: 0 };
         for step in 0..6000 {
-            let live: Vec<u32> = {
-                let mut v: Vec<u32> = m.live.keys().copied().collect();
-                v.sort();
-                v
-            };
-            let pick = |rng: &mut XorShift| live[rng.below(live.len() as u32) as usize];
-            let size = match rng.below(20) {
-                0 => rng.below(40_000),
-                1 => 0,
-                2 => MAX_REQUEST + rng.below(100),
-                _ => rng.below(300),
-            };
-            // Refuse growth now and then.
-            t.store.data_mut().limiter.max_bytes = if rng.below(10) == 0 {
-                t.mem().len()
-            } else {
-                16 << 20
-            };
-            let refused0 = refused(&t);
             let ctx = format!("seed {seed} step {step}");
-            match rng.below(100) {
-                0..=34 => {
-                    let align = if rng.below(4) == 0 {
-                        1 << rng.below(17)
-                    } else {
-                        0
-                    };
-                    let p: u32 = if align == 0 {
-                        t.call("allocate", size)
-                    } else {
-                        t.call("allocate_aligned", (size, align))
-                    };
-                    if p == 0 {
-                        assert!(
-                            size > MAX_REQUEST || refused(&t) > refused0 || size > 8 << 20,
-                            "{ctx}: allocate({size}) failed"
-                        );
-                        continue;
-                    }
-                    assert!(size <= MAX_REQUEST, "{ctx}: allocate({size:#x}) succeeded");
-                    assert!(
-                        p % 8 == 0 && p % align.max(1) == 0,
-                        "{ctx}: {p:#x} misaligned ({align})"
-                    );
-                    let end = p as u64 + size.max(1) as u64;
-                    for (&q, &(n, ..)) in &m.live {
-                        assert!(
-                            end <= q as u64 || q as u64 + n.max(1) as u64 <= p as u64,
-                            "{ctx}: {p:#x}+{size} overlaps {q:#x}+{n}"
-                        );
-                    }
-                    m.now += 1;
-                    let v = (size, next_id, m.now);
-                    next_id += 1;
-                    t.mem_mut()[p as usize..(p + size) as usize]
-                        .copy_from_slice(&pattern(v.1, size));
-                    m.live.insert(p, v);
-                }
-                35..=59 if !live.is_empty() => {
-                    let p = pick(&mut rng);
-                    check_block(&t, p, m.live[&p]);
-                    t.call::<_, ()>("deallocate", p);
-                    m.live.remove(&p);
-                    m.dead.push(p);
-                }
-                60..=74 if !live.is_empty() => {
-                    let p = pick(&mut rng);
-                    let old = m.live[&p];
-                    let q: u32 = t.call("reallocate", (p, size));
-                    if q == 0 {
-                        assert!(
-                            size > MAX_REQUEST || refused(&t) > refused0 || size > 8 << 20,
-                            "{ctx}: reallocate failed"
-                        );
-                        check_block(&t, p, old);
-                        continue;
-                    }
-                    let keep = old.0.min(size) as usize;
-                    assert!(
-                        t.mem()[q as usize..q as usize + keep] == pattern(old.1, old.0)[..keep],
-                        "{ctx}: reallocate lost the contents"
-                    );
-                    m.live.remove(&p);
-                    let birth = if q == p {
-                        old.2
-                    } else {
-                        m.dead.push(p);
-                        m.now += 1;
-                        m.now
-                    };
-                    let v = (size, next_id, birth);
-                    next_id += 1;
-                    t.mem_mut()[q as usize..(q + size) as usize]
-                        .copy_from_slice(&pattern(v.1, size));
-                    m.live.insert(q, v);
-                }
-                75..=79 if !live.is_empty() => {
-                    let p = pick(&mut rng);
-                    assert_eq!(t.call::<_, u32>("size", p), m.live[&p].0, "{ctx}: size");
-                }
-                80..=84 => {
-                    // A bad pointer: freed, released, interior, misaligned or random.
-                    let p = match rng.below(4) {
-                        0 if !m.dead.is_empty() => m.dead[rng.below(m.dead.len() as u32) as usize],
-                        1 if !live.is_empty() => pick(&mut rng) + 8 * (1 + rng.below(4)),
-                        2 if !live.is_empty() => pick(&mut rng) + 1 + rng.below(7),
-                        _ => rng.next_u32(),
-                    };
-                    if m.live.contains_key(&p) {
-                        continue;
-                    }
-                    assert_eq!(t.call::<_, u32>("size", p), 0, "{ctx}: size of bad {p:#x}");
-                    assert_untouched(&mut t, &format!("{ctx}: deallocate(bad {p:#x})"), |t| {
-                        t.call::<_, ()>("deallocate", p)
-                    });
-                }
-                85..=89 if m.marks.len() < 100 => {
-                    let tok: u32 = t.call("free_get_mark", ());
-                    assert!(tok != 0, "{ctx}: free_get_mark");
-                    m.now += 1;
-                    m.marks.push((tok, m.now));
-                }
-                90..=93 if !m.marks.is_empty() => {
-                    let i = rng.below(m.marks.len() as u32) as usize;
-                    let (tok, seq) = m.marks[i];
-                    t.call::<_, ()>("free_to_mark", tok);
-                    m.drop_after(seq);
-                    m.marks.truncate(i);
-                    if m.floor.1 > i {
-                        m.now += 1;
-                        m.floor = (m.now, i);
-                    }
-                    assert_untouched(&mut t, &format!("{ctx}: free_to_mark(used up)"), |t| {
-                        t.call::<_, ()>("free_to_mark", tok)
-                    });
-                }
-                94 => {
-                    m.now += 1;
-                    m.floor = (m.now, m.marks.len());
-                    t.call::<_, ()>("free_all_mark", ());
-                }
-                95 => {
-                    t.call::<_, ()>("free_all", ());
-                    m.drop_after(m.floor.0);
-                    m.marks.truncate(m.floor.1);
-                }
-                _ => {}
-            }
+            run.step(&ctx).unwrap_or_else(|e| panic!("{ctx}: {e}"));
             if step % 500 == 0 {
-                for (&p, &v) in &m.live {
-                    check_block(&t, p, v);
-                    assert_eq!(t.call::<_, u32>("size", p), v.0, "{ctx}: size({p:#x})");
-                }
+                run.check_all().unwrap_or_else(|e| panic!("{ctx}: {e}"));
             }
         }
-        for (&p, &v) in &m.live {
-            check_block(&t, p, v);
-            assert_eq!(t.call::<_, u32>("size", p), v.0);
-        }
+        run.check_all().unwrap_or_else(|e| panic!("seed {seed}, at the end: {e}"));
     }
 }
 

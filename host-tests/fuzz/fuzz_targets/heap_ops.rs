@@ -1,4 +1,4 @@
-//! libFuzzer target: heap operations against the shadow model (see `src/lib.rs`).
+//! libFuzzer target: heap operations against the shadow model (see `src/lib.rs` and `src/harness/checks.rs`).
 //!
 //! Options from the environment (see `Options::from_env`): `WASMHEAP_FUZZ_AVOID_KNOWN=1` skips
 //! the operations that trigger a known open bug, so that a campaign goes on past it.

@@ -12,6 +12,7 @@ use arbitrary::{Arbitrary, Unstructured};
 use wasmheap_fuzz::encode::encode;
 use wasmheap_fuzz::seeds::seeds;
 use wasmheap_fuzz::{Input, Options, run, run_bytes};
+use wasmheap_model::Rng;
 
 
 fn dir(name: &str) -> PathBuf {
@@ -77,17 +78,6 @@ fn regressions_replay() {
     }
 }
 
-/// xorshift64*: deterministic, no dependency.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-}
-
 /// Random operations through the same harness and checks: the fuzz target's work without
 /// coverage guidance, on the stable toolchain. (Raw random bytes would decode to a couple of
 /// operations only: the operation list stops at the first even "keep going" byte.)
@@ -96,17 +86,17 @@ fn random_inputs() {
     let var = |name: &str, default: u64| std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
     let (iters, seed) = (var("WASMHEAP_FUZZ_ITERS", 100), var("WASMHEAP_FUZZ_SEED", 1));
     let options = Options::from_env();
-    let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let mut rng = Rng::seeded(seed);
     let (mut skipped, mut planned) = (0, 0);
     for i in 0..iters {
-        let bytes: Vec<u8> = (0..8192).map(|_| rng.next() as u8).collect();
+        let bytes: Vec<u8> = (0..8192).map(|_| rng.next_u64() as u8).collect();
         let mut u = Unstructured::new(&bytes);
         let mut input = Input { buffer: u.arbitrary().unwrap(), initial_end: u.arbitrary().unwrap(), ops: vec![] };
         // small buffers most of the time: they fill up, fail and hit the limits sooner
-        if !rng.next().is_multiple_of(4) {
-            input.buffer = wasmheap_fuzz::seeds::pages(1 + (rng.next() % 8) as u16);
+        if !rng.next_u64().is_multiple_of(4) {
+            input.buffer = wasmheap_fuzz::seeds::pages(1 + (rng.next_u64() % 8) as u16);
         }
-        let count = rng.next() % 400;
+        let count = rng.next_u64() % 400;
         while (input.ops.len() as u64) < count && !u.is_empty() {
             input.ops.push(u.arbitrary().unwrap());
         }

@@ -1,9 +1,9 @@
 //! The demo: loads `wasm/wasmheap.wasm` in wasmtime, shows what it exports, runs a mixed
 //! workload, prints the statistics and `check()`, and measures the fuel (wasm instructions,
 //! roughly) that each call costs. Every number printed is measured here, deterministically
-//! (a fixed xorshift seed).
+//! (a fixed seed of the shared generator, `wasmheap_model::Rng`).
 
-use host_tests::{Heap, Stats, XorShift, module, wasm_bytes, wasm_path};
+use host_tests::{Heap, Stats, Rng, module, wasm_bytes, wasm_path};
 use wasmtime::ExternType;
 
 fn main() {
@@ -40,14 +40,14 @@ fn main() {
 fn workload() {
     const OPS: u32 = 5000;
     let mut h = Heap::new();
-    let mut rng = XorShift::new(2024);
+    let mut rng = Rng::seeded(2024);
     // Live blocks with the number of marks in force when they were allocated (or moved).
     let mut live: Vec<(u32, usize)> = Vec::new();
     let mut marks: Vec<u32> = Vec::new();
     let mut counts = [0u32; 6];
     for _ in 0..OPS {
         let depth = marks.len();
-        match rng.below(100) {
+        match rng.below32(100) {
             0..=39 => {
                 let p = h.allocate(request(&mut rng));
                 if p != 0 {
@@ -56,19 +56,19 @@ fn workload() {
                 counts[0] += 1;
             }
             40..=44 => {
-                let p = h.allocate_aligned(request(&mut rng), 1 << rng.below(13));
+                let p = h.allocate_aligned(request(&mut rng), 1 << rng.below32(13));
                 if p != 0 {
                     live.push((p, depth));
                 }
                 counts[0] += 1;
             }
             45..=74 if !live.is_empty() => {
-                let i = rng.below(live.len() as u32) as usize;
+                let i = rng.index(live.len());
                 h.deallocate(live.swap_remove(i).0);
                 counts[1] += 1;
             }
             75..=92 if !live.is_empty() => {
-                let i = rng.below(live.len() as u32) as usize;
+                let i = rng.index(live.len());
                 let p = live[i].0;
                 let q = h.reallocate(p, request(&mut rng));
                 if q != 0 && q != p {
@@ -117,11 +117,11 @@ fn workload() {
 }
 
 /// Request sizes: mostly small, some medium, a few large.
-fn request(rng: &mut XorShift) -> u32 {
-    match rng.below(100) {
-        0..=69 => rng.below(129),
-        70..=94 => 129 + rng.below(4000),
-        _ => 4096 + rng.below(60_000),
+fn request(rng: &mut Rng) -> u32 {
+    match rng.below32(100) {
+        0..=69 => rng.below32(129),
+        70..=94 => 129 + rng.below32(4000),
+        _ => 4096 + rng.below32(60_000),
     }
 }
 
@@ -150,15 +150,15 @@ impl Fuel {
 fn fuel() {
     const CALLS: u64 = 10_000;
     let mut h = Heap::new();
-    let mut rng = XorShift::new(0x5EED);
+    let mut rng = Rng::seeded(0x5EED);
     let mut live: Vec<u32> = Vec::new();
     let (mut alloc, mut dealloc, mut realloc) = (Fuel::default(), Fuel::default(), Fuel::default());
     // reallocate split by outcome; a move copies min(old, new) bytes.
     let (mut in_place, mut moved, mut copied) = (Fuel::default(), Fuel::default(), 0u64);
     let (mut get_mark, mut to_mark) = (Fuel::default(), Fuel::default());
     while alloc.n < CALLS || dealloc.n < CALLS || realloc.n < CALLS {
-        let want_alloc = live.len() < 2000 && (live.is_empty() || rng.below(2) == 0);
-        match rng.below(3) {
+        let want_alloc = live.len() < 2000 && (live.is_empty() || rng.below32(2) == 0);
+        match rng.below32(3) {
             _ if live.is_empty() || (want_alloc && alloc.n < CALLS) => {
                 let size = request(&mut rng);
                 let (p, f) = h.fuel_of(|h| h.allocate(size));
@@ -167,12 +167,12 @@ fn fuel() {
                 live.push(p);
             }
             0 | 1 if dealloc.n < CALLS => {
-                let p = live.swap_remove(rng.below(live.len() as u32) as usize);
+                let p = live.swap_remove(rng.index(live.len()));
                 let ((), f) = h.fuel_of(|h| h.deallocate(p));
                 dealloc.add(f);
             }
             _ if realloc.n < CALLS => {
-                let i = rng.below(live.len() as u32) as usize;
+                let i = rng.index(live.len());
                 let (size, p) = (request(&mut rng), live[i]);
                 let old = h.size(p);
                 let (q, f) = h.fuel_of(|h| h.reallocate(p, size));
@@ -188,11 +188,11 @@ fn fuel() {
             }
             _ => {
                 // Everything else is done: drain with deallocate.
-                let p = live.swap_remove(rng.below(live.len() as u32) as usize);
+                let p = live.swap_remove(rng.index(live.len()));
                 h.deallocate(p);
             }
         }
-        if rng.below(500) == 0 {
+        if rng.below32(500) == 0 {
             // A short-lived arena: allocate a few blocks after a mark and release them at once.
             let (m, f) = h.fuel_of(|h| h.free_get_mark());
             get_mark.add(f);

@@ -1,135 +1,43 @@
-//! Shared by the client tests: a recorded sequence of calls of the raw ABI, and a handle on any
-//! instance that exports the raw ABI (`Raw`), whatever its flavor.
+//! Shared by the client tests: a recorded sequence of calls of the raw ABI, replayed on any
+//! [`Instance`] that exports it (a `Heap` dereferences to one), and calls by name ([`Call`]).
 #![allow(dead_code)]
 
-use host_tests::{Heap, XorShift};
-use wasmtime::{Instance, Memory, Store, TypedFunc, WasmParams, WasmResults};
+use host_tests::{Args, DEFAULT_CAP, Instance, Limiter, Rng, State, Stats};
+use wasmtime::{Store, WasmResults};
 
-/// The raw ABI, as the replay needs it.
-pub trait Abi {
-    fn allocate(&mut self, size: u32) -> u32;
-    fn allocate_aligned(&mut self, size: u32, align: u32) -> u32;
-    fn deallocate(&mut self, ptr: u32);
-    fn reallocate(&mut self, ptr: u32, size: u32) -> u32;
-    fn size(&mut self, ptr: u32) -> u32;
-    fn free_get_mark(&mut self) -> u32;
-    fn free_to_mark(&mut self, mark: u32);
-    fn check(&mut self) -> u32;
-    fn fill(&mut self, ptr: u32, len: u32, byte: u8);
-}
-
-impl Abi for Heap {
-    fn allocate(&mut self, size: u32) -> u32 {
-        Heap::allocate(self, size)
-    }
-    fn allocate_aligned(&mut self, size: u32, align: u32) -> u32 {
-        Heap::allocate_aligned(self, size, align)
-    }
-    fn deallocate(&mut self, ptr: u32) {
-        Heap::deallocate(self, ptr)
-    }
-    fn reallocate(&mut self, ptr: u32, size: u32) -> u32 {
-        Heap::reallocate(self, ptr, size)
-    }
-    fn size(&mut self, ptr: u32) -> u32 {
-        Heap::size(self, ptr)
-    }
-    fn free_get_mark(&mut self) -> u32 {
-        Heap::free_get_mark(self)
-    }
-    fn free_to_mark(&mut self, mark: u32) {
-        Heap::free_to_mark(self, mark)
-    }
-    fn check(&mut self) -> u32 {
-        Heap::check(self)
-    }
-    fn fill(&mut self, ptr: u32, len: u32, byte: u8) {
-        Heap::fill(self, ptr, len, byte)
-    }
-}
-
-/// Any instance with the raw ABI in a store of its own, its memory exported or imported.
-pub struct Raw<T: 'static = ()> {
-    pub store: Store<T>,
-    pub instance: Instance,
-    pub memory: Memory,
-}
-
-impl<T: 'static> Raw<T> {
+/// Calls by name on an [`Instance`] made by a test for a set-up of its own (an imported memory,
+/// a client linked to it, the tiny flavor).
+pub trait Call {
     /// Calls export `name`; a trap panics.
-    pub fn call<P: WasmParams, R: WasmResults>(&mut self, name: &str, args: P) -> R {
-        let f: TypedFunc<P, R> = self
-            .instance
-            .get_typed_func(&mut self.store, name)
-            .unwrap_or_else(|e| panic!("export `{name}`: {e}"));
-        f.call(&mut self.store, args)
-            .unwrap_or_else(|e| panic!("`{name}` trapped: {e:?}"))
-    }
-
+    fn call<P: Args, R: WasmResults>(&mut self, name: &str, args: P) -> R;
     /// Calls export `name`; a trap is an `Err` with its message.
-    pub fn try_call<P: WasmParams, R: WasmResults>(&mut self, name: &str, args: P) -> Result<R, String> {
-        let f: TypedFunc<P, R> = self
-            .instance
-            .get_typed_func(&mut self.store, name)
-            .unwrap_or_else(|e| panic!("export `{name}`: {e}"));
-        f.call(&mut self.store, args).map_err(|e| format!("`{name}` trapped: {e:?}"))
-    }
-
-    pub fn mem(&self) -> &[u8] {
-        self.memory.data(&self.store)
-    }
-
-    pub fn mem_mut(&mut self) -> &mut [u8] {
-        self.memory.data_mut(&mut self.store)
-    }
-
-    pub fn read_u32(&self, at: u32) -> u32 {
-        u32::from_le_bytes(self.mem()[at as usize..at as usize + 4].try_into().unwrap())
-    }
-
+    fn try_call<P: Args, R: WasmResults>(&mut self, name: &str, args: P) -> Result<R, String>;
     /// `stats(out)` into a scratch block that is freed again: the block counts as one live
     /// block of 64 bytes (and one allocation, one free) in what it returns.
-    pub fn stats(&mut self) -> host_tests::Stats {
+    fn scratch_stats(&mut self) -> Stats;
+}
+
+impl<H> Call for Instance<H> {
+    fn call<P: Args, R: WasmResults>(&mut self, name: &str, args: P) -> R {
+        self.call_named(name, args).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn try_call<P: Args, R: WasmResults>(&mut self, name: &str, args: P) -> Result<R, String> {
+        self.call_named(name, args)
+    }
+
+    fn scratch_stats(&mut self) -> Stats {
         let out: u32 = self.call("allocate", 64u32);
         assert!(out != 0, "allocate(64) for stats failed");
-        self.call::<_, ()>("stats", out);
-        let mut w = [0u32; 16];
-        for (i, w) in w.iter_mut().enumerate() {
-            *w = self.read_u32(out + 4 * i as u32);
-        }
+        let s = self.try_stats(out).unwrap_or_else(|e| panic!("{e}"));
         self.call::<_, ()>("deallocate", out);
-        host_tests::Stats::from_words(w)
+        s
     }
 }
 
-impl<T: 'static> Abi for Raw<T> {
-    fn allocate(&mut self, size: u32) -> u32 {
-        self.call("allocate", size)
-    }
-    fn allocate_aligned(&mut self, size: u32, align: u32) -> u32 {
-        self.call("allocate_aligned", (size, align))
-    }
-    fn deallocate(&mut self, ptr: u32) {
-        self.call("deallocate", ptr)
-    }
-    fn reallocate(&mut self, ptr: u32, size: u32) -> u32 {
-        self.call("reallocate", (ptr, size))
-    }
-    fn size(&mut self, ptr: u32) -> u32 {
-        self.call("size", ptr)
-    }
-    fn free_get_mark(&mut self) -> u32 {
-        self.call("free_get_mark", ())
-    }
-    fn free_to_mark(&mut self, mark: u32) {
-        self.call("free_to_mark", mark)
-    }
-    fn check(&mut self) -> u32 {
-        self.call("check", ())
-    }
-    fn fill(&mut self, ptr: u32, len: u32, byte: u8) {
-        self.mem_mut()[ptr as usize..(ptr + len) as usize].fill(byte)
-    }
+/// A store for a test's own set-up: memory may grow up to [`DEFAULT_CAP`].
+pub fn store() -> Store<State> {
+    Instance::store(Limiter::new(DEFAULT_CAP, Rng::seeded(0)))
 }
 
 /// One recorded call. Slots name the blocks the sequence holds (64 of them).
@@ -170,25 +78,25 @@ pub const SLOTS: u32 = 64;
 /// reallocated while live; `ToMark` kills the slots allocated after that mark; `Reallocate` only
 /// touches slots of the newest level (a moved block belongs to the newest segment).
 pub fn record(seed: u64, len: usize) -> Vec<Op> {
-    let mut rng = XorShift::new(seed);
+    let mut rng = Rng::seeded(seed);
     let mut level: Vec<Option<u32>> = vec![None; SLOTS as usize]; // mark level a live slot was born at
     let mut depth = 0u32;
     let mut ops = Vec::with_capacity(len);
     while ops.len() < len {
-        let slot = rng.below(SLOTS);
-        let fill = rng.next_u32() as u8;
-        let size = match rng.below(10) {
-            0 => rng.below(20_000),
+        let slot = rng.below32(SLOTS);
+        let fill = rng.u32() as u8;
+        let size = match rng.below32(10) {
+            0 => rng.below32(20_000),
             1 => 0,
-            _ => rng.below(300),
+            _ => rng.below32(300),
         };
-        let op = match (rng.below(20), level[slot as usize]) {
+        let op = match (rng.below32(20), level[slot as usize]) {
             (0, _) if depth < 8 => {
                 depth += 1;
                 Op::GetMark
             }
             (1, _) if depth > 0 => {
-                let to = rng.below(depth) + 1;
+                let to = rng.below32(depth) + 1;
                 for l in &mut level {
                     if l.is_some_and(|born| born >= to) {
                         *l = None;
@@ -200,8 +108,8 @@ pub fn record(seed: u64, len: usize) -> Vec<Op> {
             (2, _) => Op::Check,
             (_, None) => {
                 level[slot as usize] = Some(depth);
-                if rng.below(4) == 0 {
-                    let align = 1 << rng.below(13);
+                if rng.below32(4) == 0 {
+                    let align = 1 << rng.below32(13);
                     Op::AllocateAligned {
                         slot,
                         size,
@@ -225,7 +133,7 @@ pub fn record(seed: u64, len: usize) -> Vec<Op> {
 }
 
 /// The same calls made directly from the host; returns what `replay` records.
-pub fn replay_direct(h: &mut impl Abi, ops: &[Op]) -> Vec<u32> {
+pub fn replay_direct<H>(h: &mut Instance<H>, ops: &[Op]) -> Vec<u32> {
     let mut slots = [0u32; SLOTS as usize];
     let mut marks = [0u32; 8];
     let mut depth = 0;
@@ -236,9 +144,9 @@ pub fn replay_direct(h: &mut impl Abi, ops: &[Op]) -> Vec<u32> {
             | Op::AllocateAligned {
                 slot, size, fill, ..
             } => {
-                let p = match op {
-                    Op::AllocateAligned { align, .. } => h.allocate_aligned(size, align),
-                    _ => h.allocate(size),
+                let p: u32 = match op {
+                    Op::AllocateAligned { align, .. } => h.call("allocate_aligned", (size, align)),
+                    _ => h.call("allocate", size),
                 };
                 slots[slot as usize] = p;
                 out.push(p);
@@ -247,29 +155,29 @@ pub fn replay_direct(h: &mut impl Abi, ops: &[Op]) -> Vec<u32> {
                 }
             }
             Op::Deallocate { slot } => {
-                h.deallocate(slots[slot as usize]);
+                h.call::<_, ()>("deallocate", slots[slot as usize]);
                 slots[slot as usize] = 0;
             }
             Op::Reallocate { slot, size, fill } => {
-                let p = h.reallocate(slots[slot as usize], size);
+                let p: u32 = h.call("reallocate", (slots[slot as usize], size));
                 out.push(p);
                 if p != 0 {
                     slots[slot as usize] = p;
                     h.fill(p, size, fill);
                 }
             }
-            Op::Size { slot } => out.push(h.size(slots[slot as usize])),
+            Op::Size { slot } => out.push(h.call("size", slots[slot as usize])),
             Op::GetMark => {
-                let m = h.free_get_mark();
+                let m: u32 = h.call("free_get_mark", ());
                 marks[depth] = m;
                 depth += 1;
                 out.push(m);
             }
             Op::ToMark { level } => {
-                h.free_to_mark(marks[level as usize - 1]);
+                h.call::<_, ()>("free_to_mark", marks[level as usize - 1]);
                 depth = level as usize - 1;
             }
-            Op::Check => out.push(h.check()),
+            Op::Check => out.push(h.call("check", ())),
         }
     }
     out

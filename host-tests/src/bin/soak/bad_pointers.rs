@@ -39,7 +39,7 @@ impl Runner {
                     if d.why != want {
                         continue;
                     }
-                    d.ptr
+                    d.was.ptr
                 }
                 3 => {
                     if self.live.is_empty() {
@@ -89,14 +89,14 @@ impl Runner {
         self.t.bad_tried[kind] += 1;
         // `size` must not take it for a live block; if it does, the check bits accepted a stray
         // pointer by chance (src/CONTRACT.md: at most 2^-19): count it and leave the pointer alone.
-        let n = self.w.size(p)?;
+        let n = self.w.try_size(p)?;
         self.watch(p, || format!("bad pointer ({}): size() = {n}", BAD_KINDS[kind]));
         if n != 0 {
             return self.false_accept(p, kind, n);
         }
         if realloc {
             let size = self.request();
-            let q = self.w.reallocate(p, size)?;
+            let q = self.w.try_reallocate(p, size)?;
             note!(self, "reallocate({p:#x}, {size:#x}) [{}] -> {q:#x}", BAD_KINDS[kind]);
             ensure!(
                 q == 0,
@@ -105,7 +105,7 @@ impl Runner {
             );
         } else {
             note!(self, "deallocate({p:#x}) [{}]", BAD_KINDS[kind]);
-            self.w.deallocate(p)?;
+            self.w.try_deallocate(p)?;
         }
         self.c.rejected_frees += 1;
         Ok(Some(true))
@@ -122,7 +122,7 @@ impl Runner {
                  block. Its old tag {:#010x} is still in front of it and the word before ({header:#010x}) \
                  passes for a used header: the allocator would accept this double free (rerun with \
                  --watch {p:#x} for its history)",
-                BAD_KINDS[kind], d.why, d.tag
+                BAD_KINDS[kind], d.why, d.was.tag
             ));
         }
         self.t.false_accepts += 1;
@@ -159,9 +159,8 @@ impl Runner {
     fn stale_death(&self, p: u32) -> Option<Dead> {
         let now = self.word_before(p);
         self.dead
-            .items
             .iter()
-            .find(|d| d.ptr == p && self.generations.get(d.seg as usize) == Some(&d.generation) && d.tag == now)
+            .find(|d| d.was.ptr == p && self.generations.get(d.was.seg as usize) == Some(&d.generation) && d.was.tag == now)
             .copied()
     }
 }

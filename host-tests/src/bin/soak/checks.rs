@@ -6,8 +6,8 @@
 //! inside a live block (its whole capacity) other than the one it returns or frees.
 
 use super::runner::{HOST_OUT, R, Runner, SCRATCH, ensure};
-use super::wasm::{Ex, Layout};
-use host_tests::Stats;
+use host_tests::{Export, Layout, Stats};
+use wasmheap_model::Counters;
 
 /// A word that a step changed: its offset, the word before and the word after.
 type Diff = (u32, u32, u32);
@@ -122,10 +122,10 @@ impl Runner {
 
     /// `check()` finds nothing wrong (and its costliest call is noted with the live blocks).
     fn check_call(&mut self) -> R<()> {
-        let code = self.w.check()?;
+        let code = self.w.try_check()?;
         let check_fuel = self.w.last_fuel;
         ensure!(code == 0, "check() = {code}");
-        if check_fuel == self.w.fuel[Ex::Check as usize].max {
+        if check_fuel == self.w.fuel[Export::Check as usize].max {
             self.t.fuel_check_max_blocks = self.live.len() as u64;
         }
         Ok(())
@@ -133,22 +133,11 @@ impl Runner {
 
     /// Every counter of `stats` is the model's, and `heap_start` has not moved.
     fn check_counters(&self, s: &Stats) -> R<()> {
-        let own = self.own() as u32;
-        let exp: [(&str, u64, u64); 10] = [
-            ("live_blocks", s.live_blocks as u64, self.live.len() as u64 + own as u64),
-            ("live_bytes", s.live_bytes as u64, self.c.live_bytes),
-            ("peak_live_bytes", s.peak_live_bytes as u64, self.c.peak),
-            ("allocations", s.allocations as u64, self.c.allocations as u64),
-            ("frees", s.frees as u64, self.c.frees as u64),
-            ("reallocations", s.reallocations as u64, self.c.reallocations as u64),
-            ("failures", s.failures as u64, self.c.failures as u64),
-            ("rejected_frees", s.rejected_frees as u64, self.c.rejected_frees as u64),
-            ("rejected_marks", s.rejected_marks as u64, self.c.rejected_marks as u64),
-            ("mark_depth", s.mark_depth as u64, self.depth() as u64),
-        ];
-        for (name, got, want) in exp {
-            ensure!(got == want, "stats.{name} = {got}, the model says {want}");
-        }
+        let tracked = self.live.len() + self.own() as usize;
+        ensure!(self.c.live_blocks as usize == tracked, "model: {tracked} blocks, counted {}", self.c.live_blocks);
+        self.c.compare(&Counters::of(s))?;
+        let depth = self.depth();
+        ensure!(s.mark_depth as usize == depth, "stats.mark_depth = {}, the model says {depth}", s.mark_depth);
         ensure!(
             s.heap_start == self.heap_start,
             "heap_start moved from {:#x} to {:#x}",
@@ -174,7 +163,7 @@ impl Runner {
                     s.heap_start
                 );
                 ensure!(
-                    s.memory_grows as u64 == granted,
+                    s.memory_grows == granted,
                     "memory_grows {} but the limiter granted {granted}",
                     s.memory_grows
                 );
@@ -186,7 +175,7 @@ impl Runner {
                     s.heap_bytes
                 );
                 ensure!(
-                    s.memory_grows as u64 <= granted,
+                    s.memory_grows <= granted,
                     "memory_grows {} but the limiter granted {granted}",
                     s.memory_grows
                 );
@@ -255,7 +244,7 @@ impl Runner {
                 self.sample.below(self.live.len() as u64) as usize
             };
             let b = self.live[i];
-            let size = self.w.size(b.ptr)?;
+            let size = self.w.try_size(b.ptr)?;
             ensure!(
                 size == b.size,
                 "size({:#x}) = {size}, the block was allocated with {}",

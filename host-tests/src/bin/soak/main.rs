@@ -13,15 +13,13 @@ mod checks;
 mod marks;
 mod operations;
 mod patterns;
-mod rng;
 mod runner;
-mod wasm;
 
 use bad_pointers::BAD_KINDS;
-use rng::Rng;
 use runner::{Config, Failure, Runner, Totals};
 use std::process::ExitCode;
-use wasm::{Ex, Fuel, Layout, NAMES, Probed, Wasm, engine, probe};
+use host_tests::{Export, Fuel, Instance, Layout, Limiter, Probed, probe};
+use wasmheap_model::Rng;
 
 struct Args {
     modules: Vec<String>,
@@ -143,14 +141,13 @@ fn shown(path: &str) -> String {
 fn main() -> ExitCode {
     let args = parse_args();
     let paths = module_paths(&args);
-    let engine = engine();
     let cfg = &args.cfg;
     print_header(cfg);
     let (mut passed, mut skipped, mut failed) = (0, 0, Vec::new());
     let mut grand = Totals::default();
     for path in &paths {
         let name = shown(path);
-        let probed = match probe(&engine, path) {
+        let probed = match probe(path) {
             Ok(p) => p,
             Err(why) => {
                 println!("\n{name}: skipped: {why}");
@@ -159,14 +156,14 @@ fn main() -> ExitCode {
             }
         };
         let cfg = module_config(cfg, &name, path, &probed);
-        match soak_one(&engine, &probed, &cfg) {
+        match soak_one(&probed, &cfg) {
             Ok(t) => {
                 report(&t);
                 merge(&mut grand, &t);
                 passed += 1;
             }
             Err(f) => {
-                explain_failure(&engine, &probed, &cfg, &name, &f);
+                explain_failure(&probed, &cfg, &name, &f);
                 failed.push(format!("{name} at step {}", f.step));
             }
         }
@@ -236,12 +233,12 @@ fn module_config(cfg: &Config, name: &str, path: &str, probed: &Probed) -> Confi
 
 /// On stderr: the failure, what a replay that checks after every step shows, the last calls
 /// before it, and how to reproduce it.
-fn explain_failure(engine: &wasmtime::Engine, probed: &Probed, cfg: &Config, name: &str, f: &Failure) {
+fn explain_failure(probed: &Probed, cfg: &Config, name: &str, f: &Failure) {
     eprintln!(
         "\nsoak: FAILED on {name}, seed {:#x}, step {}: {}",
         cfg.seed, f.step, f.what
     );
-    let fine = replay(engine, probed, cfg, f);
+    let fine = replay(probed, cfg, f);
     if let Some(fine) = fine {
         if fine.step != f.step || fine.what != f.what {
             eprintln!(
@@ -307,9 +304,10 @@ fn options(cfg: &Config) -> String {
     s
 }
 
-fn soak_one(engine: &wasmtime::Engine, probed: &Probed, cfg: &Config) -> Result<Totals, Failure> {
+fn soak_one(probed: &Probed, cfg: &Config) -> Result<Totals, Failure> {
     // Instance k's limiter refuses memory.grow from its own stream of the seed.
-    let fresh = |k: u64| Wasm::new(engine, probed, cfg.cap, Rng::new(cfg.seed, 100 + k));
+    let limiter = |k: u64| Limiter::new(cfg.cap, Rng::new(cfg.seed, 100 + k));
+    let fresh = |k: u64| Instance::instantiate(&probed.module, probed.layout, limiter(k));
     let w = fresh(0).map_err(|what| Failure {
         step: 0,
         what,
@@ -322,7 +320,7 @@ fn soak_one(engine: &wasmtime::Engine, probed: &Probed, cfg: &Config) -> Result<
 
 /// Runs the same seed again up to the failing step, checking after every step from the last
 /// check that passed, with a trace of the calls.
-fn replay(engine: &wasmtime::Engine, probed: &Probed, cfg: &Config, f: &Failure) -> Option<Failure> {
+fn replay(probed: &Probed, cfg: &Config, f: &Failure) -> Option<Failure> {
     if f.step == 0 {
         return None;
     }
@@ -334,7 +332,7 @@ fn replay(engine: &wasmtime::Engine, probed: &Probed, cfg: &Config, f: &Failure)
         "soak: replaying seed {:#x} up to step {}, checking every step from {}",
         cfg.seed, f.step, cfg.fine_from
     );
-    soak_one(engine, probed, &cfg).err()
+    soak_one(probed, &cfg).err()
 }
 
 fn merge(g: &mut Totals, t: &Totals) {
@@ -449,8 +447,8 @@ fn report_fuel(t: &Totals) {
         if f.calls == 0 {
             continue;
         }
-        row(NAMES[i], f, nargs[i]);
-        if i == Ex::Reallocate as usize {
+        row(Export::NAMES[i], f, nargs[i]);
+        if i == Export::Reallocate as usize {
             row("  in place", &t.fuel_realloc_in_place, 2);
             row("  moved", &t.fuel_realloc_moved, 2);
             row("  moved - copied", &t.fuel_realloc_moved_net, 2);
@@ -481,14 +479,5 @@ mod tests {
         assert_eq!(number("2.5e7"), 25_000_000);
         assert_eq!(number("1_000"), 1000);
         assert_eq!(number("0x5EED"), 0x5EED);
-    }
-
-    #[test]
-    fn rng_is_deterministic_and_streams_differ() {
-        let (mut a, mut b, mut c) = (Rng::new(7, 1), Rng::new(7, 1), Rng::new(7, 2));
-        let xs: Vec<u64> = (0..8).map(|_| a.next_u64()).collect();
-        assert_eq!(xs, (0..8).map(|_| b.next_u64()).collect::<Vec<_>>());
-        assert_ne!(xs, (0..8).map(|_| c.next_u64()).collect::<Vec<_>>());
-        assert!((0..1000).all(|_| a.below(10) < 10 && (3..=9).contains(&a.range(3, 9))));
     }
 }

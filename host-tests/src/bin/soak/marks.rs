@@ -4,26 +4,24 @@
 //! are dead after it, floors come and go as the heap says; stale and bogus marks (released ones,
 //! guessed ids, wrong depths) are rejected and counted.
 
-use super::runner::{Dead, MAX_DEPTH, R, Runner, SCRATCH, Seg, Why, ensure, note};
+use super::runner::{Block, Dead, R, Runner, SCRATCH, Why, ensure, note};
+use wasmheap_model::MAX_DEPTH;
 
 impl Runner {
     /// The marks in force, with their depths.
-    pub(super) fn marks(&self) -> impl Iterator<Item = (usize, u32)> + '_ {
-        self.segs.iter().enumerate().filter_map(|(d, s)| match s {
-            Seg::Mark(m) => Some((d, *m)),
-            _ => None,
-        })
+    pub(super) fn marks(&self) -> impl DoubleEndedIterator<Item = (usize, u32)> + '_ {
+        self.segments.marks()
     }
 
     /// Whether `m` is a mark in force.
     fn in_force(&self, m: u32) -> bool {
-        self.marks().any(|(_, x)| x == m)
+        self.segments.depth_of(m).is_some()
     }
 
     /// `free_get_mark()`: a new mark on top, or 0 at depth 255 or out of memory.
     pub(super) fn op_get_mark(&mut self) -> R<Option<bool>> {
         let depth = self.depth();
-        let m = self.w.free_get_mark()?;
+        let m = self.w.try_free_get_mark()?;
         note!(self, "free_get_mark() -> {m:#x} [depth {depth}]");
         if depth >= MAX_DEPTH {
             ensure!(m == 0, "free_get_mark() at depth {depth} returned {m:#x}, not 0");
@@ -38,7 +36,8 @@ impl Runner {
             !self.in_force(m),
             "free_get_mark() returned {m:#x}, a mark already in force"
         );
-        self.push_seg(Seg::Mark(m));
+        self.segments.push_mark(m);
+        self.sync_segments(self.depth());
         self.clock_bound += 1;
         Ok(None)
     }
@@ -46,9 +45,9 @@ impl Runner {
     /// `free_get_mark()` returned 0, as it should: a failure; a storm ends at its second.
     fn mark_refused(&mut self) -> Option<bool> {
         self.c.failures += 1;
-        if self.storm {
-            self.storm_refusals += 1;
-            self.storm = self.storm_refusals < 2;
+        if self.regime.storm {
+            self.regime.storm_refusals += 1;
+            self.regime.storm = self.regime.storm_refusals < 2;
         }
         Some(true)
     }
@@ -67,23 +66,17 @@ impl Runner {
         Ok(())
     }
 
-    /// Drops segments `d..` from the model, with their blocks.
-    fn release_from(&mut self, d: usize) {
+    /// Drops the blocks of the segments that `in_released` names from the model.
+    fn release_blocks(&mut self, in_released: impl Fn(usize) -> bool) {
         let mut i = 0;
         while i < self.live.len() {
-            if self.live[i].seg as usize >= d {
-                self.remove(i, Some(Why::Released));
+            if in_released(self.live[i].seg as usize) {
+                let b = self.remove(i, Some(Why::Released));
+                self.c.released(b.size);
             } else {
                 i += 1;
             }
         }
-        for s in self.segs.drain(d..) {
-            if let Seg::Mark(m) = s {
-                self.used_marks.push(m);
-            }
-        }
-        self.seg_live.truncate(d);
-        self.generations.truncate(d);
     }
 
     /// `free_to_mark` of a mark in force (the newest, or any): its segment and all above are
@@ -101,20 +94,18 @@ impl Runner {
             self,
             "free_to_mark({m:#x}) [mark at depth {d} of {}, floor {}]",
             self.depth(),
-            self.floor
+            self.floor()
         );
-        self.w.free_to_mark(m)?;
+        self.w.try_free_to_mark(m)?;
         if let Some(p) = self.cfg.watch {
             self.watch(p, || format!("(free_to_mark({m:#x}) at depth {d})"));
         }
         self.t.to_marks += 1;
         self.release_fuel(0, dropped);
-        self.release_from(d);
-        if self.floor >= d {
-            // The floor comes down to the state after the call: an empty floor segment at d.
-            self.push_seg(Seg::Floor);
-            self.floor = d;
-        }
+        self.release_blocks(|seg| seg >= d);
+        // When the floor comes down with it, an empty floor segment at d (wasmheap_model).
+        self.segments.to_mark(d);
+        self.sync_segments(d);
         self.clock_bound += 1;
         Ok(None)
     }
@@ -134,7 +125,7 @@ impl Runner {
 
     /// `free_to_mark` of a mark released before.
     pub(super) fn op_stale_mark(&mut self) -> R<Option<bool>> {
-        let Some(m) = self.used_marks.pick(&mut self.rng) else {
+        let Some(m) = self.segments.used_marks.pick(&mut self.rng) else {
             return Ok(None);
         };
         self.reject_mark(m, "stale")
@@ -146,7 +137,7 @@ impl Runner {
             return Ok(None);
         }
         note!(self, "free_to_mark({m:#x}) [{why}]");
-        self.w.free_to_mark(m)?;
+        self.w.try_free_to_mark(m)?;
         self.c.rejected_marks += 1;
         Ok(Some(true))
     }
@@ -162,12 +153,7 @@ impl Runner {
             0 => 0,
             1 => r.u32(),
             2 => r.range(0xC0_0000, 0xFF_FFFF) << 8 | r.range(1, depth.max(1)),
-            3 => match self
-                .segs
-                .iter()
-                .rev()
-                .find_map(|s| if let Seg::Mark(m) = s { Some(*m) } else { None })
-            {
+            3 => match self.segments.marks().next_back().map(|(_, m)| m) {
                 // A real mark's id with another depth.
                 Some(m) => m & !0xFF | r.range(1, 255),
                 None => r.u32() & !0xFF,
@@ -182,15 +168,15 @@ impl Runner {
     /// or when memory could not grow.
     pub(super) fn op_free_all_mark(&mut self) -> R<Option<bool>> {
         let depth = self.depth();
-        let empty_floor = depth == self.floor && self.seg_live[depth] == 0;
-        self.w.free_all_mark()?;
+        let empty_floor = depth == self.floor() && self.seg_live[depth] == 0;
+        self.w.try_free_all_mark()?;
         let refused = self.w.refused_in_call();
         self.stats_in_op = true;
         let s = self.stats()?;
         note!(
             self,
             "free_all_mark() [depth {depth}, floor {}] -> depth {}",
-            self.floor,
+            self.floor(),
             s.mark_depth
         );
         if empty_floor {
@@ -203,8 +189,8 @@ impl Runner {
         }
         if s.mark_depth as usize == depth + 1 {
             ensure!(depth < MAX_DEPTH, "free_all_mark() went past depth 255");
-            self.push_seg(Seg::Floor);
-            self.floor = depth + 1;
+            self.segments.push_floor();
+            self.sync_segments(depth + 1);
             self.clock_bound += 1;
         } else {
             ensure!(
@@ -224,25 +210,20 @@ impl Runner {
     /// `free_all()`: the segments above the floor are dropped and the floor is emptied (at the
     /// base, with the stats block, which is allocated again).
     pub(super) fn op_free_all(&mut self) -> R<Option<bool>> {
-        let f = self.floor;
+        let f = self.floor();
         self.check_segments_from(f)?;
         let dropped = self.depth() + 1 - f;
         note!(self, "free_all() [depth {}, floor {f}]", self.depth());
-        self.w.free_all()?;
+        self.w.try_free_all()?;
         if let Some(p) = self.cfg.watch {
             self.watch(p, || "(free_all())".into());
         }
         self.t.free_alls += 1;
         self.release_fuel(1, dropped);
-        self.release_from(f + 1);
-        let mut i = 0;
-        while i < self.live.len() {
-            if self.live[i].seg as usize == f {
-                self.remove(i, Some(Why::Released));
-            } else {
-                i += 1;
-            }
-        }
+        self.release_blocks(|seg| seg > f);
+        self.release_blocks(|seg| seg == f);
+        self.segments.free_all();
+        self.sync_segments(f + 1);
         // The floor segment is emptied: a new instance (new epoch).
         self.generations[f] = self.next_generation;
         self.next_generation += 1;
@@ -250,15 +231,10 @@ impl Runner {
         if f == 0 && self.own() {
             // The stats block was in the floor segment: gone.
             self.seg_live[0] -= 1;
-            self.c.live_bytes -= SCRATCH as u64;
+            self.c.released(SCRATCH);
             let generation = self.generations[0];
-            self.dead.push(Dead {
-                ptr: self.out,
-                why: Why::Released,
-                tag: 0,
-                seg: 0,
-                generation,
-            });
+            let was = Block { ptr: self.out, size: SCRATCH, align: 8, seg: 0, id: 0, tag: 0 };
+            self.dead.push(Dead { was, why: Why::Released, generation });
             self.alloc_scratch()?;
             self.fresh.push(self.out);
         }

@@ -4,11 +4,9 @@
 //! with a live block or the stats block, inside memory, a 0 only when `memory.grow` was refused
 //! or the request cannot fit, contents kept by `reallocate`.
 
-use super::runner::{Block, Dead, MAX_DEPTH, R, Runner, SCRATCH, Seg, Why, ensure, note};
-use super::wasm::Weather;
-
-/// Largest request served (src/CONTRACT.md, "Limits": MAX_REQUEST).
-const MAX_REQUEST: u32 = 0xFFFE_0000;
+use super::runner::{Block, Dead, R, Runner, SCRATCH, Why, ensure, note};
+use host_tests::Weather;
+use wasmheap_model::{MAX_DEPTH, MAX_REQUEST, rules};
 
 impl Runner {
     // ---- choosing an operation --------------------------------------------------------------
@@ -16,8 +14,8 @@ impl Runner {
     /// Performs one random operation. Returns whether it was a rejected call (for the snapshot
     /// comparison): `Some(true)` rejected and counted, `Some(false)` a no-op, `None` anything else.
     pub(super) fn random_op(&mut self) -> R<Option<bool>> {
-        if self.storm && self.step - self.storm_from > 5000 {
-            self.storm = false;
+        if self.regime.storm && self.step - self.regime.storm_from > 5000 {
+            self.regime.storm = false;
         }
         let w = self.weights();
         let total: u32 = w.iter().sum();
@@ -36,9 +34,9 @@ impl Runner {
         let depth = self.depth();
         let full = self.live.len() >= self.cfg.max_live || self.c.live_bytes >= self.cfg.budget;
         let empty = self.live.is_empty();
-        let has_marks = self.segs.iter().any(|s| matches!(s, Seg::Mark(_)));
+        let has_marks = self.segments.marks().next().is_some();
         let bad = self.cfg.bad;
-        let calm = if self.calm { 20 } else { 1 };
+        let calm = if self.regime.calm { 20 } else { 1 };
         [
             if full { 0 } else { 30_000 }, // 0 allocate
             if full { 0 } else { 4_000 },  // 1 allocate_aligned
@@ -55,7 +53,7 @@ impl Runner {
             300,                           // 6 deallocate(0)
             if bad { 6_000 } else { 0 },   // 7 bad deallocate
             if bad { 2_000 } else { 0 },   // 8 bad reallocate
-            if self.storm {
+            if self.regime.storm {
                 60_000
             } else if depth < 8 {
                 1_500 / calm
@@ -64,22 +62,22 @@ impl Runner {
             } else {
                 60
             }, // 9 free_get_mark
-            if has_marks && !self.storm { 1_100 / calm } else { 0 }, // 10 free_to_mark
+            if has_marks && !self.regime.storm { 1_100 / calm } else { 0 }, // 10 free_to_mark
             if bad { 400 } else { 0 },     // 11 stale mark
             if bad { 400 } else { 0 },     // 12 bogus mark
             // Floors are for good: free_to_mark of a mark below one makes the mark's segment the
             // floor, so floors creep up over an instance's life (hence `instance_ops`). At
             // depth 255 free_all_mark must fail.
-            if self.storm {
+            if self.regime.storm {
                 if depth == MAX_DEPTH { 2_000 } else { 0 }
             } else if depth < 2 || (depth < 16 && has_marks) {
                 800 / calm
             } else {
                 0
             }, // 13 free_all_mark
-            if self.storm { 0 } else { 80 / calm }, // 14 free_all
+            if self.regime.storm { 0 } else { 80 / calm }, // 14 free_all
             100,                                    // 15 weather
-            if self.storm { 0 } else { 2 },         // 16 mark storm
+            if self.regime.storm { 0 } else { 2 },         // 16 mark storm
         ]
     }
 
@@ -119,8 +117,8 @@ impl Runner {
     /// `deallocate(0)` does nothing, and `size(0)` is 0.
     fn op_deallocate_null(&mut self) -> R<Option<bool>> {
         note!(self, "deallocate(0)");
-        self.w.deallocate(0)?;
-        ensure!(self.w.size(0)? == 0, "size(0) != 0");
+        self.w.try_deallocate(0)?;
+        ensure!(self.w.try_size(0)? == 0, "size(0) != 0");
         Ok(Some(false))
     }
 
@@ -133,19 +131,19 @@ impl Runner {
             _ => Weather::Frozen,
         };
         if self.rng.chance(1, 20) {
-            self.calm = !self.calm;
+            self.regime.calm = !self.regime.calm;
         }
-        note!(self, "weather: {weather:?}, calm {}", self.calm);
-        self.w.limiter().weather = weather;
+        note!(self, "weather: {weather:?}, calm {}", self.regime.calm);
+        self.w.limiter_mut().weather = weather;
         Ok(None)
     }
 
     /// A storm of marks begins: `free_get_mark` up to depth 255 and past it (see `weights`).
     fn op_mark_storm(&mut self) -> R<Option<bool>> {
         note!(self, "mark storm: free_get_mark up to depth 255 and past it");
-        self.storm = true;
-        self.storm_refusals = 0;
-        self.storm_from = self.step;
+        self.regime.storm = true;
+        self.regime.storm_refusals = 0;
+        self.regime.storm_from = self.step;
         self.t.storms += 1;
         Ok(None)
     }
@@ -209,7 +207,6 @@ impl Runner {
         self.index.insert(q, self.live.len());
         self.live.push(Block { ptr: q, size, align, seg, id, tag });
         self.seg_live[seg as usize] += 1;
-        self.add_live_bytes(size as u64);
         self.fresh.push(q);
     }
 
@@ -237,11 +234,11 @@ impl Runner {
         }
         let seg = self.depth() as u16;
         self.track(q, size, align, seg, || format!("{what}: live, size {size}, segment {seg}"));
-        self.c.allocations += 1;
+        self.c.allocated(size);
         Ok(())
     }
 
-    /// Removes live block `i` from the model.
+    /// Removes live block `i` from the model (the caller counts it: freed, released, moved).
     pub(super) fn remove(&mut self, i: usize, why: Option<Why>) -> Block {
         let b = self.live.swap_remove(i);
         self.index.remove(&b.ptr);
@@ -249,16 +246,9 @@ impl Runner {
             self.index.insert(self.live[i].ptr, i);
         }
         self.seg_live[b.seg as usize] -= 1;
-        self.c.live_bytes -= b.size as u64;
         if let Some(why) = why {
             let generation = self.generations[b.seg as usize];
-            self.dead.push(Dead {
-                ptr: b.ptr,
-                why,
-                tag: b.tag,
-                seg: b.seg,
-                generation,
-            });
+            self.dead.push(Dead { was: b, why, generation });
         }
         self.watch(b.ptr, || {
             format!("dead ({why:?}), was size {}, segment {}", b.size, b.seg)
@@ -275,15 +265,15 @@ impl Runner {
             return self.op_deallocate();
         }
         let (q, what) = match align {
-            None => (self.w.allocate(size)?, format!("allocate({size:#x})")),
+            None => (self.w.try_allocate(size)?, format!("allocate({size:#x})")),
             Some(a) => (
-                self.w.allocate_aligned(size, a)?,
+                self.w.try_allocate_aligned(size, a)?,
                 format!("allocate_aligned({size:#x}, {a:#x})"),
             ),
         };
         note!(self, "{what} -> {q:#x}");
         if let Some(a) = align
-            && !(a.is_power_of_two() && a <= 65536)
+            && !rules::valid_align(a)
         {
             ensure!(q == 0, "{what} with a bad alignment returned {q:#x}");
             self.c.failures += 1;
@@ -294,7 +284,7 @@ impl Runner {
 
     /// `reallocate(0, size)`: an allocation.
     fn op_realloc_null(&mut self, size: u32) -> R<Option<bool>> {
-        let q = self.w.reallocate(0, size)?;
+        let q = self.w.try_reallocate(0, size)?;
         let what = format!("reallocate(0, {size:#x})");
         note!(self, "{what} -> {q:#x}");
         self.new_block(&what, q, size, 8)
@@ -325,9 +315,9 @@ impl Runner {
         let b = self.live[i];
         self.pattern_check(&b, b.size)?;
         note!(self, "deallocate({:#x}) [size {}, segment {}]", b.ptr, b.size, b.seg);
-        self.w.deallocate(b.ptr)?;
+        self.w.try_deallocate(b.ptr)?;
         self.remove(i, Some(Why::Freed));
-        self.c.frees += 1;
+        self.c.freed(b.size);
         Ok(None)
     }
 
@@ -335,7 +325,7 @@ impl Runner {
     fn op_size(&mut self) -> R<Option<bool>> {
         let i = self.rng.below(self.live.len() as u64) as usize;
         let b = self.live[i];
-        let n = self.w.size(b.ptr)?;
+        let n = self.w.try_size(b.ptr)?;
         note!(self, "size({:#x}) -> {n}", b.ptr);
         ensure!(
             n == b.size,
@@ -366,7 +356,7 @@ impl Runner {
             b.seg,
             self.depth()
         );
-        let q = self.w.reallocate(b.ptr, size)?;
+        let q = self.w.try_reallocate(b.ptr, size)?;
         let fuel = self.w.last_fuel;
         note!(self, "{what} -> {q:#x}");
         if q == 0 {
@@ -450,7 +440,7 @@ impl Runner {
         let seg = if moved { self.depth() as u16 } else { b.seg };
         let align = if moved { 8 } else { b.align };
         self.track(q, size, align, seg, || format!("{what} -> {q:#x}: live, size {size}, segment {seg}"));
-        self.c.reallocations += 1;
+        self.c.reallocated(b.size, size);
         self.fresh.push(b.ptr);
         Ok(None)
     }

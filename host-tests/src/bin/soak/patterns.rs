@@ -3,7 +3,7 @@
 //! `free_to_mark`/`free_all`, and in the checks of the heap as a whole. A byte written by anyone
 //! else, or a block copied from the wrong place, shows as the first byte that differs.
 
-use super::rng::mix;
+use wasmheap_model::mix;
 use super::runner::{Block, R, Runner, ensure};
 
 impl Runner {

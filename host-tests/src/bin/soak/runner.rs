@@ -16,14 +16,11 @@
 //! - `patterns.rs`: the pattern every block is filled with, checked whenever it is freed,
 //!   reallocated or released.
 
-use super::rng::{Rng, mix};
-use super::wasm::{Fuel, Layout, Wasm, Weather};
-use host_tests::Stats;
+use host_tests::{Fuel, Instance, Layout, Stats, Weather};
+use wasmheap_model::{Counters, History, Rng, Seg, Segments, mix};
 use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
 
-/// The deepest stack of marks and floors.
-pub(super) const MAX_DEPTH: usize = 255;
 /// The 64 bytes that `stats` writes: for an own-memory module, a block allocated for the purpose.
 pub(super) const SCRATCH: u32 = 64;
 /// Where `stats` writes for an imported memory: in the host's part, below the heap's region.
@@ -77,22 +74,13 @@ pub(super) struct Block {
     pub(super) tag: u32,
 }
 
-/// A pointer that was live once.
+/// A pointer that was live once: the block it was (its tag: the word in front of it while it was
+/// live), why it died, and the instance of the segment it was in.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Dead {
-    pub(super) ptr: u32,
+    pub(super) was: Block,
     pub(super) why: Why,
-    /// The word in front of it while it was live, and the instance of the segment it was in.
-    pub(super) tag: u32,
-    pub(super) seg: u16,
     pub(super) generation: u64,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Seg {
-    Base,
-    Mark(u32),
-    Floor,
 }
 
 /// Why a pointer is dead.
@@ -154,46 +142,6 @@ pub struct Release {
     pub max_segments: u32,
 }
 
-#[derive(Clone, Copy, Debug, Default)]
-pub(super) struct Counters {
-    pub(super) allocations: u32,
-    pub(super) frees: u32,
-    pub(super) reallocations: u32,
-    pub(super) failures: u32,
-    pub(super) rejected_frees: u32,
-    pub(super) rejected_marks: u32,
-    pub(super) live_bytes: u64,
-    pub(super) peak: u64,
-}
-
-/// A ring of the last `cap` items.
-pub(super) struct Ring<T> {
-    pub(super) items: Vec<T>,
-    pub(super) next: usize,
-    pub(super) cap: usize,
-}
-
-impl<T: Copy> Ring<T> {
-    pub(super) fn new(cap: usize) -> Ring<T> {
-        Ring {
-            items: Vec::with_capacity(cap),
-            next: 0,
-            cap,
-        }
-    }
-    pub(super) fn push(&mut self, t: T) {
-        if self.items.len() < self.cap {
-            self.items.push(t);
-        } else {
-            self.items[self.next] = t;
-            self.next = (self.next + 1) % self.cap;
-        }
-    }
-    pub(super) fn pick(&self, rng: &mut Rng) -> Option<T> {
-        (!self.items.is_empty()).then(|| self.items[rng.below(self.items.len() as u64) as usize])
-    }
-}
-
 /// Adds a line to the trace (only kept near a failure being replayed).
 macro_rules! note {
     ($self:ident, $($fmt:tt)*) => {
@@ -204,47 +152,46 @@ macro_rules! note {
     };
 }
 
-/// Returns the error `format!(...)` unless the condition holds.
-macro_rules! ensure {
-    ($cond:expr, $($fmt:tt)*) => {
-        if !$cond {
-            return Err(format!($($fmt)*));
-        }
-    };
-}
+pub(super) use note;
+pub(super) use wasmheap_model::ensure;
 
-pub(super) use {ensure, note};
+/// The regime of the random operations (see `operations.rs`, `weights`).
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Regime {
+    /// A storm of marks: `free_get_mark` up to depth 255 and past it, since step `storm_from`;
+    /// it ends at its second refused mark.
+    pub(super) storm: bool,
+    pub(super) storm_refusals: u32,
+    pub(super) storm_from: u64,
+    /// Calm: releases (free_to_mark, free_all) are rare and the live set grows large.
+    pub(super) calm: bool,
+}
 
 /// What a check returns: the failure, as a sentence.
 pub(super) type R<T> = Result<T, String>;
 
 pub struct Runner {
     pub(super) cfg: Config,
-    pub(super) w: Wasm,
+    pub(super) w: Instance,
     pub(super) rng: Rng,
     pub(super) sample: Rng,
     pub(super) step: u64,
     pub(super) live: Vec<Block>,
     pub(super) index: HashMap<u32, usize>,
-    pub(super) segs: Vec<Seg>,
+    pub(super) segments: Segments,
+    /// Live blocks per segment, and a number for each segment instance (a new one when a
+    /// segment is pushed or emptied): beside `segments`, one entry per segment.
     pub(super) seg_live: Vec<u32>,
-    pub(super) floor: usize,
-    pub(super) dead: Ring<Dead>,
-    /// A number for each segment instance (a new one when a segment is pushed or emptied).
+    pub(super) dead: History<Dead>,
     pub(super) generations: Vec<u64>,
     pub(super) next_generation: u64,
-    pub(super) used_marks: Ring<u32>,
     pub(super) c: Counters,
     /// Where `stats` writes (own memory: the scratch block, live in segment 0).
     pub(super) out: u32,
     pub(super) scratch_allocations: u32,
     pub(super) heap_start: u32,
     pub(super) next_id: u64,
-    pub(super) storm: bool,
-    pub(super) storm_refusals: u32,
-    pub(super) storm_from: u64,
-    /// Calm regime: releases (free_to_mark, free_all) are rare and the live set grows large.
-    pub(super) calm: bool,
+    pub(super) regime: Regime,
     /// Upper bound of the heap's clock (segment ids), to keep guessed tokens clear of real ones.
     pub(super) clock_bound: u64,
     pub(super) bad_count: u64,
@@ -260,7 +207,7 @@ pub struct Runner {
 }
 
 impl Runner {
-    pub fn new(cfg: Config, w: Wasm) -> Runner {
+    pub fn new(cfg: Config, w: Instance) -> Runner {
         let seed = cfg.seed;
         Runner {
             cfg,
@@ -270,22 +217,17 @@ impl Runner {
             step: 0,
             live: Vec::new(),
             index: HashMap::new(),
-            segs: vec![Seg::Base],
+            segments: Segments::new(),
             seg_live: vec![0],
-            floor: 0,
-            dead: Ring::new(4096),
+            dead: History::new(4096),
             generations: vec![0],
             next_generation: 1,
-            used_marks: Ring::new(1024),
             c: Counters::default(),
             out: 0,
             scratch_allocations: 0,
             heap_start: 0,
             next_id: 0,
-            storm: false,
-            storm_refusals: 0,
-            storm_from: 0,
-            calm: false,
+            regime: Regime::default(),
             clock_bound: 1,
             bad_count: 0,
             host_sentinel: Vec::new(),
@@ -298,7 +240,11 @@ impl Runner {
     }
 
     pub(super) fn depth(&self) -> usize {
-        self.segs.len() - 1
+        self.segments.depth()
+    }
+
+    pub(super) fn floor(&self) -> usize {
+        self.segments.floor()
     }
 
     pub(super) fn own(&self) -> bool {
@@ -314,18 +260,23 @@ impl Runner {
             .map_or(0, |b| u32::from_le_bytes(b.try_into().unwrap()))
     }
 
-    /// Pushes a new segment instance.
-    pub(super) fn push_seg(&mut self, seg: Seg) {
-        self.segs.push(seg);
-        self.seg_live.push(0);
-        self.generations.push(self.next_generation);
-        self.next_generation += 1;
+    /// Brings the per-segment tables to the segments' depth after `segments` changed: entries
+    /// from `d` up are dropped, and each segment above gets a new, empty instance.
+    pub(super) fn sync_segments(&mut self, d: usize) {
+        self.seg_live.truncate(d);
+        self.generations.truncate(d);
+        while self.seg_live.len() <= self.depth() {
+            self.seg_live.push(0);
+            self.generations.push(self.next_generation);
+            self.next_generation += 1;
+        }
     }
 
     pub(super) fn watch(&self, p: u32, what: impl FnOnce() -> String) {
         if self.cfg.watch == Some(p) {
             let segs: String = self
-                .segs
+                .segments
+                .kinds()
                 .iter()
                 .map(|s| match s {
                     Seg::Base => 'B',
@@ -337,7 +288,7 @@ impl Runner {
                 "watch {p:#x} step {}: {} [segments {segs}, floor {}]",
                 self.step,
                 what(),
-                self.floor
+                self.floor()
             );
         }
     }
@@ -356,7 +307,7 @@ impl Runner {
 
     /// Runs `cfg.ops` steps; `fresh(k)` makes the k-th instance (k >= 1) when the one in use has
     /// done `cfg.instance_ops` steps.
-    pub fn run(&mut self, mut fresh: impl FnMut(u64) -> Result<Wasm, String>) -> Result<(), Failure> {
+    pub fn run(&mut self, mut fresh: impl FnMut(u64) -> Result<Instance, String>) -> Result<(), Failure> {
         let started = Instant::now();
         let r = self.setup().and_then(|()| self.steps(&mut fresh, started));
         self.t.seconds = started.elapsed().as_secs_f64();
@@ -370,7 +321,7 @@ impl Runner {
     }
 
     /// The step loop, with its checks, instances and progress lines; a full check at the end.
-    fn steps(&mut self, fresh: &mut impl FnMut(u64) -> R<Wasm>, started: Instant) -> R<()> {
+    fn steps(&mut self, fresh: &mut impl FnMut(u64) -> R<Instance>, started: Instant) -> R<()> {
         let mut last_progress = started;
         while self.step < self.cfg.ops {
             if self.step > 0 && self.step % self.cfg.instance_ops == 0 {
@@ -395,7 +346,7 @@ impl Runner {
     }
 
     /// Checks everything, then goes on with instance `fresh(k)` and an empty model.
-    fn next_instance(&mut self, fresh: &mut impl FnMut(u64) -> R<Wasm>) -> R<()> {
+    fn next_instance(&mut self, fresh: &mut impl FnMut(u64) -> R<Instance>) -> R<()> {
         self.verify(true)?;
         let w = fresh(self.step / self.cfg.instance_ops)?;
         self.close_instance();
@@ -419,8 +370,8 @@ impl Runner {
             self.live.len(),
             self.depth(),
             self.marks().count(),
-            self.floor,
-            if self.storm { ", storm" } else if self.calm { ", calm" } else { "" },
+            self.floor(),
+            if self.regime.storm { ", storm" } else if self.regime.calm { ", calm" } else { "" },
             self.w.mem_size() / 1024,
             self.w.limiter().weather
         );
@@ -435,9 +386,9 @@ impl Runner {
         for (a, b) in t.fuel.iter_mut().zip(&self.w.fuel) {
             a.merge(b);
         }
-        let l = self.w.store.data();
-        t.refusals += l.refused;
-        t.grows += l.granted;
+        let l = self.w.limiter();
+        t.refusals += l.refused as u64;
+        t.grows += l.granted as u64;
         t.rejected_frees += self.c.rejected_frees as u64;
         t.rejected_marks += self.c.rejected_marks as u64;
         t.failures += self.c.failures as u64;
@@ -450,17 +401,15 @@ impl Runner {
     fn reset_model(&mut self) {
         self.live.clear();
         self.index.clear();
-        self.segs = vec![Seg::Base];
+        self.segments = Segments::new();
         self.seg_live = vec![0];
         self.generations = vec![0];
-        self.floor = 0;
-        self.dead = Ring::new(4096);
-        self.used_marks = Ring::new(1024);
+        self.dead = History::new(4096);
         self.c = Counters::default();
         self.out = 0;
         self.scratch_allocations = 0;
         self.heap_start = 0;
-        self.storm = false;
+        self.regime.storm = false;
         self.clock_bound = 1;
     }
 
@@ -478,7 +427,7 @@ impl Runner {
                 self.out = HOST_OUT;
             }
         }
-        let s = self.w.stats(self.out)?;
+        let s = self.w.try_stats(self.out)?;
         self.heap_start = s.heap_start;
         if let Layout::Imported { start } = self.w.layout {
             ensure!(
@@ -494,9 +443,9 @@ impl Runner {
     /// at the start and after `free_all` at the base floor), so only `free_all` releases it.
     pub(super) fn alloc_scratch(&mut self) -> R<()> {
         let weather = self.w.limiter().weather;
-        self.w.limiter().weather = Weather::Clear;
-        let p = self.w.allocate(SCRATCH)?;
-        self.w.limiter().weather = weather;
+        self.w.limiter_mut().weather = Weather::Clear;
+        let p = self.w.try_allocate(SCRATCH)?;
+        self.w.limiter_mut().weather = weather;
         ensure!(p != 0, "allocate({SCRATCH}) for the stats block returned 0");
         ensure!(self.depth() == 0, "scratch block allocated above the base");
         ensure!(
@@ -506,19 +455,13 @@ impl Runner {
         self.out = p;
         self.scratch_allocations += 1;
         self.seg_live[0] += 1;
-        self.c.allocations += 1;
-        self.add_live_bytes(SCRATCH as u64);
+        self.c.allocated(SCRATCH);
         Ok(())
-    }
-
-    pub(super) fn add_live_bytes(&mut self, n: u64) {
-        self.c.live_bytes += n;
-        self.c.peak = self.c.peak.max(self.c.live_bytes);
     }
 
     pub(super) fn stats(&mut self) -> R<Stats> {
         let out = self.out;
-        self.w.stats(out)
+        self.w.try_stats(out)
     }
 
     // ---- one step ---------------------------------------------------------------------------
