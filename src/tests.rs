@@ -21,7 +21,10 @@ impl TestHeap {
     /// A heap whose memory starts at `initial_end` and may grow up to `limit`.
     fn new(initial_end: u32, limit: u32) -> TestHeap {
         let mut buffer = vec![0u64; limit as usize / 8];
+        // Safety: `buffer` covers `limit` bytes, 8-aligned, and lives in the TestHeap beside the
+        // heap, which alone uses it.
         let mem = unsafe { Mem::new(buffer.as_mut_ptr() as *mut u8) };
+        // Safety: as above; `START` is 8-aligned, non-zero and below `limit`.
         let heap = unsafe { Heap::new(mem, START, Pool { limit }) };
         assert!(heap.ensure_init(initial_end));
         TestHeap { _buffer: buffer, heap }
@@ -32,6 +35,8 @@ impl TestHeap {
     }
 
     fn bytes(&self, payload: u32, len: u32) -> &mut [u8] {
+        // Safety: callers pass a live block's payload and at most its size; the slice is used for
+        // one statement, between calls of the heap (Miri checks that no call overlaps it).
         unsafe { std::slice::from_raw_parts_mut(self.heap.mem.ptr(payload), len as usize) }
     }
 
@@ -210,7 +215,9 @@ fn two_epochs_never_give_the_same_check_bits_at_one_place() {
 fn a_zero_region_sets_itself_up_on_the_first_allocation() {
     let limit = 1 << 20;
     let mut buffer = vec![0u64; limit as usize / 8];
+    // Safety: `buffer` covers `limit` bytes, 8-aligned, used by this heap alone, and outlives it.
     let mem = unsafe { Mem::new(buffer.as_mut_ptr() as *mut u8) };
+    // Safety: as above; `START` is 8-aligned, non-zero and below `limit`.
     let heap = unsafe { Heap::new(mem, START, Pool { limit }) };
     // before: every pointer is rejected, and nothing but that counter is written
     assert!(!heap.is_initialized());
