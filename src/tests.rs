@@ -473,7 +473,7 @@ fn random_operations_match_the_model() {
         let t = TestHeap::new(65536, 4 << 20);
         let mut rng = Rng::seeded(seed);
         let mut model: Model<u8> = Model::new();
-        for step in 0..if MIRI { 300 } else { 3000u32 } {
+        for step in 0..if MIRI { 150 } else { 3000u32 } {
             let fill = (step % 251) as u8 + 1;
             random_step(&t, &mut model, &mut rng, fill).unwrap_or_else(|e| panic!("seed {seed} step {step}: {e}"));
             if MIRI && step % 20 != 19 {
