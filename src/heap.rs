@@ -67,9 +67,11 @@ pub struct Root {
 #[derive(Clone, Copy)]
 pub(crate) struct Live {
     pub block: u32,
+    /// Its header word: the size and `PREV_FREE`.
+    pub header: u32,
     pub size: u32,
     pub request: u32,
-    /// Offset of its segment's record.
+    /// Offset of its segment's control block.
     pub segment: u32,
 }
 
@@ -102,21 +104,25 @@ impl<S: Source> Heap<S> {
     }
 
     pub(crate) fn segment(self, depth: u32) -> &'static mut Segment {
-        self.segment_at(self.root().segments[slot(depth)] + HEADER)
+        self.segment_at(self.root().segments[slot(depth)])
     }
 
-    /// The segment whose record is at `record`.
+    /// The segment whose control block is at `control`.
     #[inline(always)]
-    pub(crate) fn segment_at(self, record: u32) -> &'static mut Segment {
-        // Safety: `record` is a segment record the root names (or, after a hash collision in
-        // `live` only, memory of the heap's region, which the heap owns anyway); 8-aligned.
-        unsafe { &mut *(self.mem.ptr(record) as *mut Segment) }
+    pub(crate) fn segment_at(self, control: u32) -> &'static mut Segment {
+        // Safety: `control` is a control block the root names, its record right after the header
+        // (or, after a hash collision in `live` only, memory of the heap's region, which the heap
+        // owns anyway); 8-aligned. The pointer is offset, not the number, so that the record's
+        // field offsets fold into the loads.
+        unsafe { &mut *(self.mem.ptr(control).add(HEADER as usize) as *mut Segment) }
     }
 
     /// The newest segment: the one allocations come from.
     #[inline(always)]
     pub(crate) fn newest(self) -> &'static mut Segment {
-        self.segment_at(self.first_record() + self.root().newest)
+        // Safety: as for `segment_at`: `newest` is the distance from segment 0's record to the
+        // newest one's.
+        unsafe { &mut *(self.mem.ptr(self.first_record()).add(self.root().newest as usize) as *mut Segment) }
     }
 
     /// Where segment 0's record is: in its control block, right after the root.
@@ -163,7 +169,7 @@ impl<S: Source> Heap<S> {
         root.end = end;
         root.segments[0] = base;
         self.mem.store(base, CONTROL_SIZE);
-        self.mem.store(base + 4, 0);
+        self.mem.store_at(base, 4, 0);
         root.top = base + CONTROL_SIZE;
         root.clock = 1;
         root.newest = 0;
@@ -175,11 +181,11 @@ impl<S: Source> Heap<S> {
     pub fn allocate(self, request: u32) -> u32 {
         let Some(size) = block::block_size(request) else { return self.failed() };
         let segment = self.newest();
-        let block = self.take_block(segment, size);
+        let (block, size) = self.take_block(segment, size);
         if block == 0 {
             return self.failed();
         }
-        self.hand_out(segment, block, self.mem.load(block) & SIZE_MASK, request)
+        self.hand_out(segment, block, size, request)
     }
 
     pub fn allocate_aligned(self, request: u32, align: u32) -> u32 {
@@ -197,7 +203,14 @@ impl<S: Source> Heap<S> {
         let found = segment.take(self.mem, size + align + MIN_BLOCK);
         let block = if found != 0 {
             let gap = aligned_gap(found, align);
-            self.place(segment, found, self.mem.load(found) & SIZE_MASK, gap, size);
+            let total = self.mem.load(found) & SIZE_MASK;
+            if gap == 0 {
+                self.split(segment, found, total, size);
+            } else {
+                let flags = self.make_free(segment, found, gap);
+                self.split(segment, found + gap, total - gap, size);
+                self.mem.store(found + gap, self.mem.load(found + gap) | flags);
+            }
             found + gap
         } else {
             self.carve_aligned(segment, size, align)
@@ -215,44 +228,42 @@ impl<S: Source> Heap<S> {
         0
     }
 
-    /// A used block of at least `size` bytes from `segment`, the newest, or 0: from its bins (a
-    /// small block), its class lists, or cut at the top. Its header is written; its tag is not,
-    /// and it is not counted yet.
+    /// A used block of at least `size` bytes from `segment`, the newest, and its size; or block
+    /// 0: from its bins (a small block), its class lists, or cut at the top. Its header is
+    /// written; its tag is not, and it is not counted yet.
     #[inline(always)]
-    fn take_block(self, segment: &mut Segment, size: u32) -> u32 {
+    fn take_block(self, segment: &mut Segment, size: u32) -> (u32, u32) {
         if size <= BIN_MAX {
             // A binned block's neighbours are used: it was free alone.
             let block = segment.unbin_exact(self.mem, size);
             if block != 0 {
                 self.mem.store(block, size);
                 self.clear_prev_free(block + size);
-                return block;
+                return (block, size);
             }
             let block = segment.unbin_larger(self.mem, size);
             if block != 0 {
-                self.place(segment, block, self.mem.load(block) & SIZE_MASK, 0, size);
-                return block;
+                return (block, self.split(segment, block, self.mem.load(block) & SIZE_MASK, size));
             }
         }
         self.new_block(segment, size)
     }
 
-    /// A used block of at least `size` bytes from `segment`'s class lists, or cut at the top, or
-    /// 0. (Not from the bins: a block that `reallocate` moves tends to grow again, and a block of
+    /// A used block of at least `size` bytes from `segment`'s class lists, or cut at the top, and
+    /// its size; or block 0. (Not from the bins: a block that `reallocate` moves tends to grow again, and a block of
     /// the lists or at the top leaves it more room than the small blocks of the bins.)
     #[inline(always)]
-    fn new_block(self, segment: &mut Segment, size: u32) -> u32 {
+    fn new_block(self, segment: &mut Segment, size: u32) -> (u32, u32) {
         let found = segment.take(self.mem, size);
         if found == 0 {
-            return self.carve(segment, size);
+            return (self.carve(segment, size), size);
         }
-        self.place(segment, found, self.mem.load(found) & SIZE_MASK, 0, size);
-        found
+        (found, self.split(segment, found, self.mem.load(found) & SIZE_MASK, size))
     }
 
     #[inline(never)]
     fn new_block_outlined(self, segment: &mut Segment, size: u32) -> u32 {
-        self.new_block(segment, size)
+        self.new_block(segment, size).0
     }
 
     /// A used block of `size` bytes cut at the top, or 0. The block below the top is never free,
@@ -317,24 +328,20 @@ impl<S: Source> Heap<S> {
         block
     }
 
-    /// Turns the free block `[at, at + total)`, already off its list, into a used block of `size`
-    /// bytes at `at + gap`. The gap in front and a tail of at least `MIN_BLOCK` become free blocks;
-    /// a shorter tail stays in the block. Returns the block's size.
+    /// Turns the free block `[block, block + total)`, already off its list, into a used block of
+    /// `size` bytes (its header without `PREV_FREE`: a free block's predecessor is used). A tail
+    /// of at least `MIN_BLOCK` becomes a free block; a shorter tail stays in the block. Returns
+    /// the block's size.
     #[inline(never)]
-    fn place(self, segment: &mut Segment, at: u32, total: u32, gap: u32, size: u32) -> u32 {
-        let mut flags = 0;
-        if gap != 0 {
-            flags = self.make_free(segment, at, gap);
-        }
-        let (block, rest) = (at + gap, total - gap);
-        if rest - size >= MIN_BLOCK {
-            self.make_free(segment, block + size, rest - size);
-            self.mem.store(block, size | flags);
+    fn split(self, segment: &mut Segment, block: u32, total: u32, size: u32) -> u32 {
+        if total - size >= MIN_BLOCK {
+            self.make_free(segment, block + size, total - size);
+            self.mem.store(block, size);
             size
         } else {
-            self.mem.store(block, rest | flags);
-            self.clear_prev_free(block + rest);
-            rest
+            self.mem.store(block, total);
+            self.clear_prev_free(block + total);
+            total
         }
     }
 
@@ -381,7 +388,7 @@ impl<S: Source> Heap<S> {
     /// Tags a new used block of `segment` for `request` bytes and counts it live.
     #[inline(always)]
     fn hand_out(self, segment: &mut Segment, block: u32, size: u32, request: u32) -> u32 {
-        self.mem.store(block + 4, block::tag(block, segment.key, segment.depth, size, request));
+        self.mem.store_at(block, 4, block::tag(block, segment.key, segment.depth, size, request));
         segment.live.add(request);
         let root = self.root();
         root.frees_and_live_bytes.add_bytes(request);
@@ -406,18 +413,18 @@ impl<S: Source> Heap<S> {
         }
         let block = payload - HEADER;
         let header = self.mem.load(block);
-        let tag = self.mem.load(block + 4);
+        let tag = self.mem.load_at(block, 4);
         let depth = block::tag_depth(tag);
         if header & (FREE | BINNED) != 0 || depth > root.depth {
             return None;
         }
-        let segment = root.segments[slot(depth)] + HEADER;
+        let segment = root.segments[slot(depth)];
         let size = header & SIZE_MASK;
-        let key = self.mem.load(segment + core::mem::offset_of!(Segment, key) as u32);
+        let key = self.mem.load_at(segment, HEADER + core::mem::offset_of!(Segment, key) as u32);
         if !block::tag_matches(tag, block, key, size) {
             return None;
         }
-        Some(Live { block, size, request: block::tag_request_unchecked(tag, size), segment })
+        Some(Live { block, header, size, request: block::tag_request_unchecked(tag, size), segment })
     }
 
     /// The size last requested for the live block at `payload`; 0 for anything else.
@@ -448,11 +455,11 @@ impl<S: Source> Heap<S> {
     /// neighbours are used; otherwise merged into the lists or the top.
     #[inline(always)]
     fn free_block(self, segment: &mut Segment, live: Live) {
-        let Live { block, size, .. } = live;
+        let Live { block, header, size, .. } = live;
         let next = block + size;
         if next != self.root().top && size <= BIN_MAX {
             let next_header = self.mem.load(next);
-            if (self.mem.load(block) | next_header) & (PREV_FREE | FREE) == 0 {
+            if (header | next_header) & (PREV_FREE | FREE) == 0 {
                 self.mem.store(block, size | FREE | BINNED);
                 self.mem.store(next - 4, size);
                 self.mem.store(next, next_header | PREV_FREE);
@@ -500,7 +507,7 @@ impl<S: Source> Heap<S> {
     /// block: spoiling twice would restore the tag.
     fn bury(self, block: u32) {
         self.mem.store(block, self.mem.load(block) | FREE);
-        self.mem.store(block + 4, block::spoiled(self.mem.load(block + 4)));
+        self.mem.store_at(block, 4, block::spoiled(self.mem.load_at(block, 4)));
     }
 
     // ---- reallocate ----
@@ -548,7 +555,7 @@ impl<S: Source> Heap<S> {
         // Same block, new request: retag (the segment keeps it) and recount the bytes.
         let size = self.mem.load(live.block) & SIZE_MASK;
         let tag = block::tag(live.block, segment.key, segment.depth, size, request);
-        self.mem.store(live.block + 4, tag);
+        self.mem.store_at(live.block, 4, tag);
         segment.live.resize(live.request, request);
         let root = self.root();
         root.reallocations += 1;
@@ -584,7 +591,7 @@ impl<S: Source> Heap<S> {
             return false;
         }
         segment.unlist(self.mem, next, next_header);
-        self.place(segment, block, old + next_size, 0, size);
+        self.split(segment, block, old + next_size, size);
         self.mem.store(block, self.mem.load(block) | flags);
         true
     }

@@ -32,6 +32,23 @@ impl Mem {
         unsafe { *(self.ptr(offset) as *const u32) }
     }
 
+    /// The word at `at + offset`, where the sum is known not to wrap: in wasm the constant
+    /// `offset` folds into the load instruction's own offset field instead of costing an add.
+    #[inline(always)]
+    pub fn load_at(self, at: u32, offset: u32) -> u32 {
+        debug_assert!(at.checked_add(offset).is_some() && (at + offset) % 4 == 0);
+        // Safety: as for `load`; `at` and `at + offset` lie in the same block of memory.
+        unsafe { *(self.ptr(at).add(offset as usize) as *const u32) }
+    }
+
+    /// Stores the word at `at + offset`; see [`Mem::load_at`].
+    #[inline(always)]
+    pub fn store_at(self, at: u32, offset: u32, value: u32) {
+        debug_assert!(at.checked_add(offset).is_some() && (at + offset) % 4 == 0);
+        // Safety: as for `load_at`.
+        unsafe { *(self.ptr(at).add(offset as usize) as *mut u32) = value }
+    }
+
     #[inline(always)]
     pub fn store(self, offset: u32, value: u32) {
         debug_assert!(offset % 4 == 0);

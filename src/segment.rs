@@ -30,7 +30,7 @@
 //! 1. Every free block of a segment is on exactly one list of that segment: its bin if its header
 //!    says `BINNED` (then its size is at most `BIN_MAX`), else the class list of `class(size)`.
 //! 2. Bit `fl` of `fl_bitmap` is set iff `sl_bitmap[fl] != 0`, and bit `sl` of `sl_bitmap[fl]` iff
-//!    `heads[fl][sl] != 0`.
+//!    `heads[fl][sl] != 0` (an empty list's head is 0: `insert` links in front of it unread).
 //! 3. Bit `i` of `bin_map` is set iff `bins[i] != 0`.
 //! 4. `free_bytes` is the total of the listed blocks, `binned_bytes` of the binned ones.
 
@@ -93,19 +93,19 @@ fn bin(size: u32) -> usize {
 /// Links `block` in front of `next` (0: the list was empty); the caller makes it the head.
 #[inline(always)]
 fn link_first(mem: Mem, block: u32, next: u32) {
-    mem.store(block + 4, next);
-    mem.store(block + 8, 0);
+    mem.store_at(block, 4, next);
+    mem.store_at(block, 8, 0);
     if next != 0 {
-        mem.store(next + 8, block);
+        mem.store_at(next, 8, block);
     }
 }
 
 /// Takes the head `block` out of its list's links; returns the block after it, the new head.
 #[inline(always)]
 fn unlink_first(mem: Mem, block: u32) -> u32 {
-    let next = mem.load(block + 4);
+    let next = mem.load_at(block, 4);
     if next != 0 {
-        mem.store(next + 8, 0);
+        mem.store_at(next, 8, 0);
     }
     next
 }
@@ -114,20 +114,19 @@ fn unlink_first(mem: Mem, block: u32) -> u32 {
 /// the caller makes the head.
 #[inline(always)]
 fn unlink(mem: Mem, block: u32) -> Option<u32> {
-    let (next, prev) = (mem.load(block + 4), mem.load(block + 8));
+    let (next, prev) = (mem.load_at(block, 4), mem.load_at(block, 8));
     if next != 0 {
-        mem.store(next + 8, prev);
+        mem.store_at(next, 8, prev);
     }
     if prev != 0 {
-        mem.store(prev + 4, next);
+        mem.store_at(prev, 4, next);
         return None;
     }
     Some(next)
 }
 
 impl Segment {
-    /// An empty segment with identity `id`. The heads need no clearing: they are only read where
-    /// the bitmaps say a list is non-empty.
+    /// An empty segment with identity `id`.
     pub fn reset(&mut self, id: u32, depth: u32) {
         self.id = id;
         self.key = crate::block::epoch_key(id);
@@ -144,6 +143,7 @@ impl Segment {
         self.bin_map = 0;
         self.sl_bitmap = [0; FL_ROWS];
         self.bins = [0; BIN_COUNT];
+        self.heads = [[0; SL_COUNT]; FL_ROWS];
     }
 
     // ---- bins ----
@@ -190,8 +190,9 @@ impl Segment {
     #[inline(always)]
     pub fn bin(&mut self, mem: Mem, block: u32, size: u32) {
         debug_assert!(size <= BIN_MAX && mem.load(block) & (FREE | BINNED | SIZE_MASK) == size | FREE | BINNED);
-        link_first(mem, block, self.bins[bin(size)]);
-        self.bins[bin(size)] = block;
+        let head = &mut self.bins[bin(size)];
+        link_first(mem, block, *head);
+        *head = block;
         self.bin_map |= 1 << (size >> 3);
         self.binned_bytes += size;
     }
@@ -225,10 +226,8 @@ impl Segment {
     pub fn insert(&mut self, mem: Mem, block: u32, size: u32) {
         debug_assert!(mem.load(block) & (FREE | BINNED | SIZE_MASK) == size | FREE);
         let (fl, sl) = class(size);
-        // A list whose bit is clear may have a stale head from before a reset: it is empty.
-        let listed = self.sl_bitmap[row(fl)] >> sl & 1 != 0;
         let head = &mut self.heads[row(fl)][col(sl)];
-        link_first(mem, block, if listed { *head } else { 0 });
+        link_first(mem, block, *head);
         *head = block;
         self.fl_bitmap |= 1 << fl;
         self.sl_bitmap[row(fl)] |= 1 << sl;
@@ -273,7 +272,7 @@ impl Segment {
                     self.free_bytes -= block_size;
                     return block;
                 }
-                block = mem.load(block + 4);
+                block = mem.load_at(block, 4);
                 if block == 0 {
                     break;
                 }
@@ -308,14 +307,14 @@ impl Segment {
         let (mut block, mut largest) = (self.heads[row(fl)][col(sl)], binned);
         while block != 0 {
             largest = largest.max(mem.load(block) & SIZE_MASK);
-            block = mem.load(block + 4);
+            block = mem.load_at(block, 4);
         }
         largest
     }
 
-    /// The head of list (fl, sl) if the bitmaps call it non-empty, for the heap check.
-    pub fn listed_head(&self, fl: u32, sl: u32) -> Option<u32> {
-        (self.sl_bitmap[row(fl)] >> sl & 1 != 0).then(|| self.heads[row(fl)][col(sl)])
+    /// The head of list (fl, sl) and whether the bitmaps call it non-empty, for the heap check.
+    pub fn list_head(&self, fl: u32, sl: u32) -> (u32, bool) {
+        (self.heads[row(fl)][col(sl)], self.sl_bitmap[row(fl)] >> sl & 1 != 0)
     }
 
     /// Whether the bin map agrees with the bins.
