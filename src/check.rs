@@ -136,8 +136,8 @@ impl<S: Source> Heap<S> {
         ensure(segment.bitmaps_agree(), Broken::Bitmap)?;
         let mut listed = 0u32;
         for list_class in (0..FL_COUNT as u32).flat_map(|fl| (0..SL_COUNT as u32).map(move |sl| (fl, sl))) {
-            let (head, listed_bit) = segment.list_head(list_class.0, list_class.1);
-            ensure((head != 0) == listed_bit, Broken::Bitmap)?;
+            let Some(head) = segment.listed_head(list_class.0, list_class.1) else { continue };
+            ensure(head != 0, Broken::Bitmap)?;
             let (mut at, mut prev) = (head, 0);
             while at != 0 {
                 listed += 1;

@@ -30,7 +30,7 @@
 //! 1. Every free block of a segment is on exactly one list of that segment: its bin if its header
 //!    says `BINNED` (then its size is at most `BIN_MAX`), else the class list of `class(size)`.
 //! 2. Bit `fl` of `fl_bitmap` is set iff `sl_bitmap[fl] != 0`, and bit `sl` of `sl_bitmap[fl]` iff
-//!    `heads[fl][sl] != 0` (an empty list's head is 0: `insert` links in front of it unread).
+//!    `heads[fl][sl] != 0` (the head of a list whose bit is clear is not read: it may be stale).
 //! 3. Bit `i` of `bin_map` is set iff `bins[i] != 0`.
 //! 4. `free_bytes` is the total of the listed blocks, `binned_bytes` of the binned ones.
 
@@ -126,7 +126,9 @@ fn unlink(mem: Mem, block: u32) -> Option<u32> {
 }
 
 impl Segment {
-    /// An empty segment with identity `id`.
+    /// An empty segment with identity `id`. The heads need no clearing (a kilobyte, which would
+    /// cost each mark call as much as the rest of it): they are only read where the bitmaps say
+    /// a list is non-empty.
     pub fn reset(&mut self, id: u32, depth: u32) {
         self.id = id;
         self.key = crate::block::epoch_key(id);
@@ -143,7 +145,6 @@ impl Segment {
         self.bin_map = 0;
         self.sl_bitmap = [0; FL_ROWS];
         self.bins = [0; BIN_COUNT];
-        self.heads = [[0; SL_COUNT]; FL_ROWS];
     }
 
     // ---- bins ----
@@ -226,11 +227,13 @@ impl Segment {
     pub fn insert(&mut self, mem: Mem, block: u32, size: u32) {
         debug_assert!(mem.load(block) & (FREE | BINNED | SIZE_MASK) == size | FREE);
         let (fl, sl) = class(size);
+        // A list whose bit is clear may have a stale head from before a reset: it is empty.
+        let listed = self.sl_bitmap[row(fl)];
         let head = &mut self.heads[row(fl)][col(sl)];
-        link_first(mem, block, *head);
+        link_first(mem, block, if listed >> sl & 1 != 0 { *head } else { 0 });
         *head = block;
         self.fl_bitmap |= 1 << fl;
-        self.sl_bitmap[row(fl)] |= 1 << sl;
+        self.sl_bitmap[row(fl)] = listed | 1 << sl;
         self.free_bytes += size;
     }
 
@@ -312,9 +315,9 @@ impl Segment {
         largest
     }
 
-    /// The head of list (fl, sl) and whether the bitmaps call it non-empty, for the heap check.
-    pub fn list_head(&self, fl: u32, sl: u32) -> (u32, bool) {
-        (self.heads[row(fl)][col(sl)], self.sl_bitmap[row(fl)] >> sl & 1 != 0)
+    /// The head of list (fl, sl) if the bitmaps call it non-empty, for the heap check.
+    pub fn listed_head(&self, fl: u32, sl: u32) -> Option<u32> {
+        (self.sl_bitmap[row(fl)] >> sl & 1 != 0).then(|| self.heads[row(fl)][col(sl)])
     }
 
     /// Whether the bin map agrees with the bins.
