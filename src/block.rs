@@ -77,12 +77,27 @@ pub fn epoch_key(epoch: u32) -> u32 {
     epoch.rotate_left(16)
 }
 
-/// The tag of a used block at offset `block` of size `size` holding a request of `request` bytes.
+/// What a segment at `depth` keeps for the tags of its blocks: the depth field less the header,
+/// so that [`tag`] adds the slack with one subtraction.
+#[inline]
+pub fn tag_base(depth: u32) -> u32 {
+    (depth << DEPTH_SHIFT).wrapping_sub(HEADER)
+}
+
+/// The depth that a segment's [`tag_base`] stands for.
+#[inline]
+pub fn base_depth(base: u32) -> u32 {
+    base.wrapping_add(HEADER) >> DEPTH_SHIFT
+}
+
+/// The tag of a used block at offset `block` of size `size` holding a request of `request` bytes,
+/// in a segment with this `key` and tag `base`.
 #[inline(always)]
-pub fn tag(block: u32, key: u32, depth: u32, size: u32, request: u32) -> u32 {
-    let slack = size - HEADER - request;
-    debug_assert!(slack <= MAX_SLACK, "slack {slack} does not fit the tag");
-    check_bits(block, size, key) | depth << DEPTH_SHIFT | slack
+pub fn tag(block: u32, key: u32, base: u32, size: u32, request: u32) -> u32 {
+    debug_assert!(size - HEADER - request <= MAX_SLACK, "slack does not fit the tag");
+    // The three fields do not overlap, so adding them is or-ing them; base + size - request is
+    // the depth field plus the slack, size - HEADER - request.
+    check_bits(block, size, key).wrapping_add(base).wrapping_add(size - request)
 }
 
 /// What a released block's tag becomes: its check bits inverted, so that it can never match
@@ -138,7 +153,8 @@ mod tests {
     #[test]
     fn tags_round_trip_and_reject_other_places() {
         let (k7, k8) = (epoch_key(7), epoch_key(8));
-        let t = tag(4096, k7, 3, 48, 33);
+        let t = tag(4096, k7, tag_base(3), 48, 33);
+        assert_eq!(base_depth(tag_base(3)), 3);
         assert_eq!(tag_depth(t), 3);
         assert_eq!(tag_request(t, 4096, k7, 48), Some(33));
         assert_eq!(tag_request(t, 4104, k7, 48), None, "same tag at another offset");

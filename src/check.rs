@@ -104,7 +104,7 @@ impl<S: Source> Heap<S> {
                 ensure(header & BINNED == 0, Broken::BlockSize)?;
                 let tag = mem.load(block + 4);
                 let request = block::tag_request(tag, block, segment.key, size);
-                ensure(block::tag_depth(tag) == segment.depth && request.is_some(), Broken::Tag)?;
+                ensure(block::tag_depth(tag) == block::base_depth(segment.tag_base) && request.is_some(), Broken::Tag)?;
                 live_blocks += 1;
                 live_bytes += request.unwrap_or(0) as u64;
             }

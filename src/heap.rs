@@ -388,7 +388,7 @@ impl<S: Source> Heap<S> {
     /// Tags a new used block of `segment` for `request` bytes and counts it live.
     #[inline(always)]
     fn hand_out(self, segment: &mut Segment, block: u32, size: u32, request: u32) -> u32 {
-        self.mem.store_at(block, 4, block::tag(block, segment.key, segment.depth, size, request));
+        self.mem.store_at(block, 4, block::tag(block, segment.key, segment.tag_base, size, request));
         segment.live.add(request);
         let root = self.root();
         root.frees_and_live_bytes.add_bytes(request);
@@ -554,7 +554,7 @@ impl<S: Source> Heap<S> {
         }
         // Same block, new request: retag (the segment keeps it) and recount the bytes.
         let size = self.mem.load(live.block) & SIZE_MASK;
-        let tag = block::tag(live.block, segment.key, segment.depth, size, request);
+        let tag = block::tag(live.block, segment.key, segment.tag_base, size, request);
         self.mem.store_at(live.block, 4, tag);
         segment.live.resize(live.request, request);
         let root = self.root();

@@ -54,8 +54,8 @@ pub struct Segment {
     /// The key of this segment's epoch (`block::epoch_key`), mixed into every block tag of the
     /// segment; changes when the segment is emptied or dropped.
     pub key: u32,
-    /// This segment's depth (for the tags of its blocks).
-    pub depth: u32,
+    /// This segment's depth, as its blocks' tags take it (`block::tag_base`).
+    pub tag_base: u32,
     /// Bytes in this segment's free blocks on class lists, headers included.
     pub free_bytes: u32,
     /// Bytes in this segment's binned blocks, headers included.
@@ -132,7 +132,7 @@ impl Segment {
     pub fn reset(&mut self, id: u32, depth: u32) {
         self.id = id;
         self.key = crate::block::epoch_key(id);
-        self.depth = depth;
+        self.tag_base = crate::block::tag_base(depth);
         self.live = Tally::default();
         self.forget_free();
     }
