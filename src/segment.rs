@@ -261,8 +261,25 @@ impl Segment {
         self.take_listed(mem, size)
     }
 
+    /// The head of the smallest non-empty class list (there is one), taken off it. A request of
+    /// at most [`BIN_MAX`] bytes fits every listed block (lists hold larger blocks only), so
+    /// this is the block that the good-fit search would find, without the search.
+    #[inline(always)]
+    fn take_smallest(&mut self, mem: Mem) -> u32 {
+        let fl = self.fl_bitmap.trailing_zeros();
+        let sl = (self.sl_bitmap[row(fl)] as u32).trailing_zeros();
+        let block = self.heads[row(fl)][col(sl)];
+        debug_assert!(mem.load(block) & SIZE_MASK > BIN_MAX, "a small block on a class list");
+        self.pop_head(fl, sl, unlink_first(mem, block));
+        self.free_bytes -= mem.load(block) & SIZE_MASK;
+        block
+    }
+
     #[inline(never)]
     fn take_listed(&mut self, mem: Mem, size: u32) -> u32 {
+        if size <= BIN_MAX {
+            return self.take_smallest(mem);
+        }
         let (fl, sl) = class(size);
         if self.sl_bitmap[row(fl)] >> sl & 1 != 0 {
             let mut block = self.heads[row(fl)][col(sl)];
