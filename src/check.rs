@@ -144,7 +144,8 @@ impl<S: Source> Heap<S> {
                 ensure(listed <= free_blocks, Broken::Unlisted)?;
                 ensure(at >= first && at < end && at % 8 == 0, Broken::List)?;
                 let header = mem.load(at);
-                ensure(header & (FREE | BINNED) == FREE && class(header & SIZE_MASK) == list_class, Broken::List)?;
+                let size = header & SIZE_MASK;
+                ensure(header & (FREE | BINNED) == FREE && size > BIN_MAX && class(size) == list_class, Broken::List)?;
                 ensure(mem.load(at + 8) == prev, Broken::List)?;
                 (prev, at) = (at, mem.load(at + 4));
             }

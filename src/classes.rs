@@ -1,13 +1,14 @@
 //! Size classes of the two-level segregated fit.
 //!
-//! Block sizes below [`LINEAR_LIMIT`] get one exact class each (first level 0). Above, the first
-//! level is the power of two, split into [`SL_COUNT`] equal second-level ranges:
+//! Only blocks larger than the largest bin (`segment::BIN_MAX`, 248 bytes) are ever on a class
+//! list, so classes start at [`MIN_LISTED`] = 64 bytes and need no linear range for small sizes:
+//! the first level is the power of two, split into [`SL_COUNT`] equal second-level ranges.
 //!
 //! ```text
-//! fl 0: 16 24 32 40 48 56          (one size per class)
-//! fl 1: 64 72 80 ... 120           (step 8)
-//! fl 2: 128 144 ... 240            (step 16)
-//! fl k: [2^(k+5), 2^(k+6)) in 8 steps, up to fl 26 = [2^31, 2^32)
+//! fl 0: 64 72 80 ... 120           (step 8)
+//! fl 1: 128 144 ... 240            (step 16)
+//! fl 2: 256 288 ... 480            (step 32; the first class a listed block can have)
+//! fl k: [2^(k+6), 2^(k+7)) in 8 steps, up to fl 25 = [2^31, 2^32)
 //! ```
 //!
 //! `class` files a block; `class_at_least` rounds a request up to a class whose every block fits
@@ -16,30 +17,29 @@
 
 pub const SL_LOG: u32 = 3;
 pub const SL_COUNT: usize = 1 << SL_LOG;
-const LINEAR_LOG: u32 = SL_LOG + 3;
-pub const LINEAR_LIMIT: u32 = 1 << LINEAR_LOG;
-pub const FL_COUNT: usize = (32 - LINEAR_LOG + 1) as usize;
+const MIN_LOG: u32 = SL_LOG + 3;
+/// The smallest size with a class: below it, the steps of the second level would be under 8.
+pub const MIN_LISTED: u32 = 1 << MIN_LOG;
+pub const FL_COUNT: usize = (32 - MIN_LOG) as usize;
 /// Tables indexed by first level have this many rows, a power of two, so that an index masked
 /// with `FL_ROWS - 1` needs no bounds check (and the module no panic path).
 pub const FL_ROWS: usize = FL_COUNT.next_power_of_two();
 
-/// The (first, second) level of the list that holds free blocks of `size` bytes.
+/// The (first, second) level of the list that holds free blocks of `size` bytes, at least
+/// [`MIN_LISTED`].
 #[inline]
 pub fn class(size: u32) -> (u32, u32) {
-    if size < LINEAR_LIMIT {
-        return (0, size >> 3);
-    }
+    debug_assert!(size >= MIN_LISTED);
     let log = 31 - size.leading_zeros();
-    (log - LINEAR_LOG + 1, (size >> (log - SL_LOG)) & (SL_COUNT as u32 - 1))
+    (log.wrapping_sub(MIN_LOG), (size >> (log.wrapping_sub(SL_LOG) & 31)) & (SL_COUNT as u32 - 1))
 }
 
-/// The first class whose blocks are all at least `size` bytes, or `None` past the last class.
+/// The first class whose blocks are all at least `size` bytes (at least [`MIN_LISTED`]), or
+/// `None` past the last class.
 #[inline]
 pub fn class_at_least(size: u32) -> Option<(u32, u32)> {
-    if size < LINEAR_LIMIT {
-        return Some(class(size));
-    }
-    let step = 1 << (31 - size.leading_zeros() - SL_LOG);
+    debug_assert!(size >= MIN_LISTED);
+    let step = 1 << ((31 - size.leading_zeros()).wrapping_sub(SL_LOG) & 31);
     size.checked_add(step - 1).map(class)
 }
 
@@ -49,10 +49,7 @@ mod tests {
 
     /// Smallest and largest size that `class` files under (fl, sl).
     fn range(fl: u32, sl: u32) -> (u64, u64) {
-        if fl == 0 {
-            return ((sl * 8) as u64, (sl * 8 + 7) as u64);
-        }
-        let base = 1u64 << (fl + LINEAR_LOG - 1);
+        let base = 1u64 << (fl + MIN_LOG);
         let step = base >> SL_LOG;
         (base + step * sl as u64, base + step * (sl as u64 + 1) - 1)
     }
@@ -61,7 +58,7 @@ mod tests {
     #[cfg_attr(miri, ignore = "arithmetic over 10^5 sizes, no unsafe code: Miri adds nothing")]
     fn classes_are_monotonic_and_within_range() {
         let mut last = (0, 0);
-        for size in (16..1 << 20).step_by(8).chain([u32::MAX & !7, 1 << 31]) {
+        for size in (MIN_LISTED..1 << 20).step_by(8).chain([u32::MAX & !7, 1 << 31]) {
             let (fl, sl) = class(size);
             assert!((fl as usize) < FL_COUNT && (sl as usize) < SL_COUNT);
             let (lo, hi) = range(fl, sl);
@@ -76,11 +73,11 @@ mod tests {
     #[test]
     #[cfg_attr(miri, ignore = "arithmetic over 10^5 sizes, no unsafe code: Miri adds nothing")]
     fn good_fit_class_only_holds_blocks_that_fit() {
-        for size in (16..1 << 18).step_by(8) {
+        for size in (MIN_LISTED..1 << 18).step_by(8) {
             let (fl, sl) = class_at_least(size).unwrap();
             assert!(range(fl, sl).0 >= size as u64, "{size} -> ({fl},{sl})");
             // and it is the first such class: the previous one can hold a smaller block
-            if size >= LINEAR_LIMIT && class(size) != (fl, sl) {
+            if class(size) != (fl, sl) {
                 assert!(range(class(size).0, class(size).1).0 < size as u64);
             }
         }

@@ -44,6 +44,7 @@ pub const BIN_MAX: u32 = 248;
 /// Bins, indexed by block size / 8 (16..=248 bytes: indices 2..=31).
 pub const BIN_COUNT: usize = (BIN_MAX / 8 + 1) as usize;
 const _: () = assert!(BIN_COUNT.is_power_of_two(), "bin indices are masked, not bounds-checked");
+const _: () = assert!(BIN_MAX + 8 >= crate::classes::MIN_LISTED, "every listed block has a class");
 
 #[repr(C)]
 pub struct Segment {
@@ -191,9 +192,7 @@ impl Segment {
     #[inline(always)]
     pub fn bin(&mut self, mem: Mem, block: u32, size: u32) {
         debug_assert!(size <= BIN_MAX && mem.load(block) & (FREE | BINNED | SIZE_MASK) == size | FREE | BINNED);
-        let head = &mut self.bins[bin(size)];
-        link_first(mem, block, *head);
-        *head = block;
+        link_first(mem, block, core::mem::replace(&mut self.bins[bin(size)], block));
         self.bin_map |= 1 << (size >> 3);
         self.binned_bytes += size;
     }
@@ -229,9 +228,8 @@ impl Segment {
         let (fl, sl) = class(size);
         // A list whose bit is clear may have a stale head from before a reset: it is empty.
         let listed = self.sl_bitmap[row(fl)];
-        let head = &mut self.heads[row(fl)][col(sl)];
-        link_first(mem, block, if listed >> sl & 1 != 0 { *head } else { 0 });
-        *head = block;
+        let head = core::mem::replace(&mut self.heads[row(fl)][col(sl)], block);
+        link_first(mem, block, if listed >> sl & 1 != 0 { head } else { 0 });
         self.fl_bitmap |= 1 << fl;
         self.sl_bitmap[row(fl)] = listed | 1 << sl;
         self.free_bytes += size;
