@@ -146,7 +146,7 @@ impl<S: Source> Heap<S> {
                 let header = mem.load(at);
                 let size = header & SIZE_MASK;
                 ensure(header & (FREE | BINNED) == FREE && size > BIN_MAX && class(size) == list_class, Broken::List)?;
-                ensure(mem.load(at + 8) == prev, Broken::List)?;
+                ensure(prev == 0 || mem.load(at + 8) == prev, Broken::List)?;
                 (prev, at) = (at, mem.load(at + 4));
             }
         }
@@ -164,7 +164,7 @@ impl<S: Source> Heap<S> {
                 ensure(binned <= binned_blocks && at >= first && at < end && at % 8 == 0, Broken::Bin)?;
                 let header = self.mem.load(at);
                 ensure(header & (FREE | BINNED | SIZE_MASK) == size | FREE | BINNED, Broken::Bin)?;
-                ensure(self.mem.load(at + 8) == prev, Broken::Bin)?;
+                ensure(prev == 0 || self.mem.load(at + 8) == prev, Broken::Bin)?;
                 (prev, at) = (at, self.mem.load(at + 4));
             }
         }

@@ -23,8 +23,8 @@
 //!   requests from a bin as from a class list (a request above [`BIN_MAX`] fits neither), so
 //!   binning holds back no memory that listing would give; it only makes taking it cheaper.
 //!
-//! Both kinds are doubly linked through the first two words after the header (next, prev): one
-//! set of link helpers serves both.
+//! Both kinds are doubly linked through the first two words after the header (next, prev), but a
+//! list's head keeps no prev word (its list's head names it): one set of link helpers serves both.
 //!
 //! Invariants (checked by `check()`):
 //! 1. Every free block of a segment is on exactly one list of that segment: its bin if its header
@@ -89,41 +89,33 @@ fn bin(size: u32) -> usize {
     (size >> 3) as usize & (BIN_COUNT - 1)
 }
 
-// Both kinds of list are doubly linked through the two words after a free block's header.
+// Both kinds of list are doubly linked through the two words after a free block's header (next,
+// prev), except that a head's prev word is not kept: whether a block is its list's head, the
+// list's head says. That spares a store on every push and every pop.
 
 /// Links `block` in front of `next` (0: the list was empty); the caller makes it the head.
 #[inline(always)]
 fn link_first(mem: Mem, block: u32, next: u32) {
     mem.store_at(block, 4, next);
-    mem.store_at(block, 8, 0);
     if next != 0 {
         mem.store_at(next, 8, block);
     }
 }
 
-/// Takes the head `block` out of its list's links; returns the block after it, the new head.
+/// The block after the head `block`: the new head once the caller takes `block` off.
 #[inline(always)]
-fn unlink_first(mem: Mem, block: u32) -> u32 {
-    let next = mem.load_at(block, 4);
-    if next != 0 {
-        mem.store_at(next, 8, 0);
-    }
-    next
+fn after(mem: Mem, block: u32) -> u32 {
+    mem.load_at(block, 4)
 }
 
-/// Takes `block` out of its list's links. When it was the head, returns the block after it, which
-/// the caller makes the head.
+/// Takes `block`, which is not its list's head, out of its list's links.
 #[inline(always)]
-fn unlink(mem: Mem, block: u32) -> Option<u32> {
+fn unlink_inner(mem: Mem, block: u32) {
     let (next, prev) = (mem.load_at(block, 4), mem.load_at(block, 8));
     if next != 0 {
         mem.store_at(next, 8, prev);
     }
-    if prev != 0 {
-        mem.store_at(prev, 4, next);
-        return None;
-    }
-    Some(next)
+    mem.store_at(prev, 4, next);
 }
 
 impl Segment {
@@ -173,7 +165,7 @@ impl Segment {
     fn unbin_first(&mut self, mem: Mem, index: u32) -> u32 {
         let block = self.bins[index as usize & (BIN_COUNT - 1)];
         if block != 0 {
-            self.pop_bin(index, unlink_first(mem, block));
+            self.pop_bin(index, after(mem, block));
             self.binned_bytes -= index << 3;
         }
         block
@@ -200,17 +192,20 @@ impl Segment {
     /// Takes a free block off its list, whichever kind `header` (its header word) says it is on.
     pub fn unlist(&mut self, mem: Mem, block: u32, header: u32) {
         let size = header & SIZE_MASK;
-        if let Some(next) = unlink(mem, block) {
-            if header & BINNED != 0 {
-                self.pop_bin(size >> 3, next);
-            } else {
-                let (fl, sl) = class(size);
-                self.pop_head(fl, sl, next);
-            }
-        }
         if header & BINNED != 0 {
+            if self.bins[bin(size)] == block {
+                self.pop_bin(size >> 3, after(mem, block));
+            } else {
+                unlink_inner(mem, block);
+            }
             self.binned_bytes -= size;
         } else {
+            let (fl, sl) = class(size);
+            if self.heads[row(fl)][col(sl)] == block {
+                self.pop_head(fl, sl, after(mem, block));
+            } else {
+                unlink_inner(mem, block);
+            }
             self.free_bytes -= size;
         }
     }
@@ -268,7 +263,7 @@ impl Segment {
         let sl = (self.sl_bitmap[row(fl)] as u32).trailing_zeros();
         let block = self.heads[row(fl)][col(sl)];
         debug_assert!(mem.load(block) & SIZE_MASK > BIN_MAX, "a small block on a class list");
-        self.pop_head(fl, sl, unlink_first(mem, block));
+        self.pop_head(fl, sl, after(mem, block));
         self.free_bytes -= mem.load(block) & SIZE_MASK;
         block
     }
@@ -280,12 +275,15 @@ impl Segment {
         }
         let (fl, sl) = class(size);
         if self.sl_bitmap[row(fl)] >> sl & 1 != 0 {
-            let mut block = self.heads[row(fl)][col(sl)];
+            let head = self.heads[row(fl)][col(sl)];
+            let mut block = head;
             for _ in 0..OWN_LIST_PROBES {
                 let block_size = mem.load(block) & SIZE_MASK;
                 if block_size >= size {
-                    if let Some(next) = unlink(mem, block) {
-                        self.pop_head(fl, sl, next);
+                    if block == head {
+                        self.pop_head(fl, sl, after(mem, block));
+                    } else {
+                        unlink_inner(mem, block);
                     }
                     self.free_bytes -= block_size;
                     return block;
@@ -308,7 +306,7 @@ impl Segment {
         }
         let sl = map.trailing_zeros();
         let block = self.heads[row(fl)][col(sl)];
-        self.pop_head(fl, sl, unlink_first(mem, block));
+        self.pop_head(fl, sl, after(mem, block));
         self.free_bytes -= mem.load(block) & SIZE_MASK;
         block
     }
