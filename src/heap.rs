@@ -250,8 +250,9 @@ impl<S: Source> Heap<S> {
     }
 
     /// A used block of at least `size` bytes from `segment`'s class lists, or cut at the top, and
-    /// its size; or block 0. (Not from the bins: a block that `reallocate` moves tends to grow again, and a block of
-    /// the lists or at the top leaves it more room than the small blocks of the bins.)
+    /// its size; or block 0. (Not from the bins: a block that `reallocate` moves tends to grow
+    /// again, and a block of the lists or at the top leaves it more room than the small blocks of
+    /// the bins.)
     #[inline(always)]
     fn new_block(self, segment: &mut Segment, size: u32) -> (u32, u32) {
         let found = segment.take(self.mem, size);
