@@ -1,13 +1,14 @@
 //! Size classes of the two-level segregated fit.
 //!
-//! Only blocks larger than the largest bin (`segment::BIN_MAX`, 248 bytes) are ever on a class
+//! Only blocks larger than the largest bin (`segment::BIN_MAX`, 504 bytes) are ever on a class
 //! list, so classes start at [`MIN_LISTED`] = 64 bytes and need no linear range for small sizes:
 //! the first level is the power of two, split into [`SL_COUNT`] equal second-level ranges.
 //!
 //! ```text
 //! fl 0: 64 72 80 ... 120           (step 8)
 //! fl 1: 128 144 ... 240            (step 16)
-//! fl 2: 256 288 ... 480            (step 32; the first class a listed block can have)
+//! fl 2: 256 288 ... 480            (step 32)
+//! fl 3: 512 576 ... 960            (step 64; the first class a listed block can have)
 //! fl k: [2^(k+6), 2^(k+7)) in 8 steps, up to fl 25 = [2^31, 2^32)
 //! ```
 //!

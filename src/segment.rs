@@ -40,8 +40,8 @@ use crate::mem::Mem;
 use crate::tally::Tally;
 
 /// Largest block size kept in bins.
-pub const BIN_MAX: u32 = 248;
-/// Bins, indexed by block size / 8 (16..=248 bytes: indices 2..=31).
+pub const BIN_MAX: u32 = 504;
+/// Bins, indexed by block size / 8 (16..=504 bytes: indices 2..=63).
 pub const BIN_COUNT: usize = (BIN_MAX / 8 + 1) as usize;
 const _: () = assert!(BIN_COUNT.is_power_of_two(), "bin indices are masked, not bounds-checked");
 const _: () = assert!(BIN_MAX + 8 >= crate::classes::MIN_LISTED, "every listed block has a class");
@@ -63,7 +63,7 @@ pub struct Segment {
     pub binned_bytes: u32,
     fl_bitmap: u32,
     /// Bit `i` is set iff the bin of `8 * i`-byte blocks is not empty.
-    bin_map: u32,
+    bin_map: u64,
     sl_bitmap: [u8; FL_ROWS],
     bins: [u32; BIN_COUNT],
     heads: [[u32; SL_COUNT]; FL_ROWS],
@@ -153,7 +153,7 @@ impl Segment {
     /// Takes a block off the smallest non-empty bin of blocks larger than `size` bytes, or 0.
     #[inline(always)]
     pub fn unbin_larger(&mut self, mem: Mem, size: u32) -> u32 {
-        let map = self.bin_map & (!1 << (size >> 3));
+        let map = self.bin_map & (!1u64 << (size >> 3));
         if map == 0 {
             return 0;
         }
@@ -176,7 +176,7 @@ impl Segment {
     fn pop_bin(&mut self, index: u32, next: u32) {
         self.bins[index as usize & (BIN_COUNT - 1)] = next;
         if next == 0 {
-            self.bin_map &= !(1 << index);
+            self.bin_map &= !(1u64 << index);
         }
     }
 
@@ -185,7 +185,7 @@ impl Segment {
     pub fn bin(&mut self, mem: Mem, block: u32, size: u32) {
         debug_assert!(size <= BIN_MAX && mem.load(block) & (FREE | BINNED | SIZE_MASK) == size | FREE | BINNED);
         link_first(mem, block, core::mem::replace(&mut self.bins[bin(size)], block));
-        self.bin_map |= 1 << (size >> 3);
+        self.bin_map |= 1u64 << (size >> 3);
         self.binned_bytes += size;
     }
 
@@ -314,7 +314,7 @@ impl Segment {
     /// The largest free block of this segment: the biggest block of its highest non-empty list,
     /// or of its largest non-empty bin. Costs the length of that one list.
     pub fn largest_free(&self, mem: Mem) -> u32 {
-        let binned = if self.bin_map == 0 { 0 } else { (31 - self.bin_map.leading_zeros()) * 8 };
+        let binned = if self.bin_map == 0 { 0 } else { (63 - self.bin_map.leading_zeros()) * 8 };
         if self.fl_bitmap == 0 {
             return binned;
         }

@@ -55,12 +55,12 @@ fn a_larger_binned_block_is_split_for_a_small_request() {
     let mut h = Heap::new();
     // (The debug flavor's blocks hold DEBUG_EXTRA bytes more: the requests leave them out.)
     let extra = if debug_flavor() { DEBUG_EXTRA } else { 0 };
-    let big = spaced(&mut h, 1, 240 - extra)[0]; // a 248-byte block, the largest size binned
-    assert_eq!(block_of(240 - extra), 248);
+    let big = spaced(&mut h, 1, 496 - extra)[0]; // a 504-byte block, the largest size binned
+    assert_eq!(block_of(496 - extra), 504);
     h.deallocate(big);
-    let small = h.allocate(16 - extra); // no 24-byte bin: the 248-byte bin is the smallest that fits
+    let small = h.allocate(16 - extra); // no 24-byte bin: the 504-byte bin is the smallest that fits
     assert_eq!(small, big);
-    let rest = h.allocate(200 - extra); // the 224-byte tail went back to a bin
+    let rest = h.allocate(472 - extra); // the 480-byte tail went back to a bin
     assert_eq!(rest, big + 24);
     h.assert_sound();
 }
