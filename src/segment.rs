@@ -261,8 +261,15 @@ impl Segment {
     fn take_smallest(&mut self, mem: Mem) -> u32 {
         let fl = self.fl_bitmap.trailing_zeros();
         let sl = (self.sl_bitmap[row(fl)] as u32).trailing_zeros();
-        let block = self.heads[row(fl)][col(sl)];
+        let block = self.take_head(mem, fl, sl);
         debug_assert!(mem.load(block) & SIZE_MASK > BIN_MAX, "a small block on a class list");
+        block
+    }
+
+    /// Takes the head of the non-empty list (fl, sl) off it.
+    #[inline(always)]
+    fn take_head(&mut self, mem: Mem, fl: u32, sl: u32) -> u32 {
+        let block = self.heads[row(fl)][col(sl)];
         self.pop_head(fl, sl, after(mem, block));
         self.free_bytes -= mem.load(block) & SIZE_MASK;
         block
@@ -305,10 +312,7 @@ impl Segment {
             map = self.sl_bitmap[row(fl)] as u32;
         }
         let sl = map.trailing_zeros();
-        let block = self.heads[row(fl)][col(sl)];
-        self.pop_head(fl, sl, after(mem, block));
-        self.free_bytes -= mem.load(block) & SIZE_MASK;
-        block
+        self.take_head(mem, fl, sl)
     }
 
     /// The largest free block of this segment: the biggest block of its highest non-empty list,
