@@ -58,7 +58,8 @@ pub fn block_size(request: u32) -> Option<u32> {
     if request > MAX_REQUEST {
         return None;
     }
-    Some(((request + HEADER + 7) & SIZE_MASK).max(MIN_BLOCK))
+    // Only a request of 0 would round to fewer than MIN_BLOCK bytes (8): it counts as 1.
+    Some((request + (request == 0) as u32 + HEADER + 7) & SIZE_MASK)
 }
 
 /// One multiplication of the block's offset, its size and the segment's key mixed by xor. The key

@@ -13,8 +13,8 @@ use crate::source::Source;
 pub enum Broken {
     /// Code 1: the root's top, end of memory, depth or floor out of bounds.
     Root = 1,
-    /// Code 2: a segment record is not where the root's table says, or the segments are out of
-    /// order.
+    /// Code 2: a segment record is not where the root's table says, the segments are out of
+    /// order, or a slot of the table above the depth names anything but segment 0 (or nothing).
     Segment = 2,
     /// Code 3: a block's size is smaller than 16, not a multiple of 8, or past the end of its
     /// segment; or a used block is marked `BINNED`.
@@ -69,6 +69,9 @@ impl<S: Source> Heap<S> {
             Broken::Root,
         )?;
         let (newest, top) = (root.depth, root.top);
+        // A dropped segment's slot names segment 0 (`Root::segments`): never a stale record.
+        let dropped = root.segments.get(newest as usize + 1..).unwrap_or(&[]);
+        ensure(dropped.iter().all(|&control| control == 0 || control == base), Broken::Segment)?;
         let mut live_bytes = 0u64;
         for depth in 0..=newest {
             // The root afresh each time: `verify_segment` takes it too.

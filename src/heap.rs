@@ -59,7 +59,10 @@ pub struct Root {
     pub rejected_frees: u32,
     pub rejected_marks: u32,
     pub memory_grows: u32,
-    /// Offset of each segment's control block, by depth.
+    /// Offset of each segment's control block, by depth. Above `depth`, a slot that was in use
+    /// names segment 0's (`pop_to` writes it there; segment 0 is never dropped), so that the tag
+    /// of a block of a dropped segment is checked against an epoch in force, never its own:
+    /// `live` needs no test of the depth.
     pub segments: [u32; MAX_DEPTH as usize + 1],
 }
 
@@ -402,10 +405,11 @@ impl<S: Source> Heap<S> {
     // ---- deallocate ----
 
     /// The live block behind `payload`, or `None`. A block is live when `payload` is 8-aligned and
-    /// between the first block and the top, its header is used, the depth in its tag names a
-    /// segment in force, and the tag's check bits match its offset, its size and that segment's
-    /// epoch. (Whether the size stays inside the segment needs no test of its own: the size is in
-    /// the hash, so a header with a wrong size fails like any other, with probability 1 - 2^-19.)
+    /// between the first block and the top, its header is used, and the tag's check bits match
+    /// its offset, its size and the epoch of the segment that the depth in its tag picks. (A
+    /// dropped depth picks segment 0, of another epoch: see `Root::segments`. Whether the
+    /// size stays inside the segment needs no test of its own: the size is in the hash, so a
+    /// header with a wrong size fails like any other, with probability 1 - 2^-19.)
     #[inline(always)]
     pub(crate) fn live(self, payload: u32) -> Option<Live> {
         let root = self.root();
@@ -416,7 +420,7 @@ impl<S: Source> Heap<S> {
         let header = self.mem.load(block);
         let tag = self.mem.load_at(block, 4);
         let depth = block::tag_depth(tag);
-        if header & (FREE | BINNED) != 0 || depth > root.depth {
+        if header & (FREE | BINNED) != 0 {
             return None;
         }
         let segment = root.segments[slot(depth)];

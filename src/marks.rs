@@ -97,6 +97,8 @@ impl<S: Source> Heap<S> {
             let root = self.root();
             root.depth -= 1;
             root.top = control;
+            // Tags of the dropped segment now read segment 0's key (see Root::segments).
+            root.segments[slot(newest)] = root.segments[0];
             if self.mem.load(control) & crate::block::PREV_FREE != 0 {
                 let last = control - self.mem.load(control - 4);
                 self.segment(newest - 1).unlist(self.mem, last, self.mem.load(last));

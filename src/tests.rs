@@ -201,6 +201,20 @@ fn a_corrupted_bin_is_found() {
 }
 
 #[test]
+fn a_dropped_depth_names_segment_0_and_check_finds_a_stale_slot() {
+    let t = TestHeap::with_limit(1 << 20);
+    let (m1, m2) = (t.heap.free_get_mark(), t.heap.free_get_mark());
+    let control = t.heap.root().segments[2];
+    t.heap.free_to_mark(m2);
+    t.heap.free_to_mark(m1);
+    let segments = &t.heap.root().segments;
+    assert_eq!((segments[1], segments[2], segments[3]), (segments[0], segments[0], 0));
+    t.sound();
+    t.heap.root().segments[2] = control;
+    assert_eq!(t.heap.check(), crate::Broken::Segment as u32);
+}
+
+#[test]
 fn two_epochs_never_give_the_same_check_bits_at_one_place() {
     // and a spoiled tag (check bits inverted) never matches at its place in any of those epochs
     for (block, size) in [(4096, 16), (0x10_0000, 248), (0xFFFF_0000, 1 << 20), (0x2968, 24)] {

@@ -182,6 +182,29 @@ fn pointers_released_by_free_to_mark_or_free_all_are_rejected() {
     f.reject(z, "released by free_all");
 }
 
+/// A released block's header and its segment's record outlive the release when nobody writes
+/// over them: here a block of the segment below covers both, its payload untouched, so the old
+/// pointer lies below the top again. It must still be rejected, and again once a new mark takes
+/// the released depth.
+#[test]
+fn pointers_released_by_free_to_mark_are_rejected_when_the_top_covers_them_again() {
+    let mut f = fixture();
+    let m = f.h.free_get_mark();
+    assert!(m != 0);
+    let x = f.h.alloc_filled(40, 0x99);
+    let control = f.h.stats().heap_top;
+    f.h.free_to_mark(m);
+    let cover = f.h.allocate(8192);
+    assert!(cover != 0 && cover <= control && x + 40 <= cover + 8192, "the new block must cover x");
+    f.reject(x, "released by free_to_mark, under a block of the segment below");
+
+    let m2 = f.h.free_get_mark();
+    assert_eq!(m2 & 0xFF, m & 0xFF, "the new mark takes the released depth");
+    let y = f.h.alloc_filled(40, 0x77);
+    f.live.push((y, 40, 0x77));
+    f.reject(x, "released by free_to_mark, its depth taken by a new mark");
+}
+
 #[test]
 fn a_moved_blocks_old_pointer_is_rejected() {
     let mut f = fixture();

@@ -317,11 +317,11 @@ impl Debug {
     /// the blocks it dropped are checked, and the memory above the new top poisoned.
     fn dropping(self, call: impl FnOnce(Heap<WasmMemory>)) {
         let root = self.core.root();
-        let (old_top, old_depth) = (root.top, root.depth);
+        let (old_top, old_depth, controls) = (root.top, root.depth, root.segments);
         call(self.core);
         let (top, depth) = (self.core.root().top, self.core.root().depth);
         if top < old_top {
-            self.walk_dropped(top, old_top, depth + 1..=old_depth);
+            self.walk_dropped(top, old_top, &controls[depth as usize + 1..=old_depth as usize]);
             self.poison(top, old_top);
             let state = state();
             state.raise_high_water(old_top);

@@ -5,7 +5,6 @@
 use super::{BROKEN_CANARY, BROKEN_POISON, Debug, EXTRA, FREE_HEAD, state};
 use crate::block::{self, BINNED, FREE, HEADER, MIN_BLOCK, SIZE_MASK};
 use crate::heap::{CONTROL_SIZE, slot};
-use core::ops::RangeInclusive;
 
 /// A block's state in a `debug_blocks` record.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -87,13 +86,13 @@ impl Debug {
     }
 
     /// Checks the canaries of the used blocks in `[from, to)`, which a mark or `free_all` has just
-    /// dropped; `controls` are the depths whose control blocks lie there.
-    pub(super) fn walk_dropped(self, from: u32, to: u32, controls: RangeInclusive<u32>) {
+    /// dropped; `controls` are the control blocks that lie there (the dropped segments' slots as
+    /// they were before the call: dropping rewrites them).
+    pub(super) fn walk_dropped(self, from: u32, to: u32, controls: &[u32]) {
         let mem = self.core.mem;
-        let root = self.core.root();
         let mut at = from;
         while at < to {
-            if controls.clone().any(|d| root.segments[slot(d)] == at) {
+            if controls.contains(&at) {
                 at += CONTROL_SIZE;
                 continue;
             }
