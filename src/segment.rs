@@ -184,8 +184,11 @@ impl Segment {
     #[inline(always)]
     pub fn bin(&mut self, mem: Mem, block: u32, size: u32) {
         debug_assert!(size <= BIN_MAX && mem.load(block) & (FREE | BINNED | SIZE_MASK) == size | FREE | BINNED);
-        link_first(mem, block, core::mem::replace(&mut self.bins[bin(size)], block));
-        self.bin_map |= 1u64 << (size >> 3);
+        let next = core::mem::replace(&mut self.bins[bin(size)], block);
+        link_first(mem, block, next);
+        if next == 0 {
+            self.bin_map |= 1u64 << (size >> 3);
+        }
         self.binned_bytes += size;
     }
 
@@ -224,9 +227,13 @@ impl Segment {
         // A list whose bit is clear may have a stale head from before a reset: it is empty.
         let listed = self.sl_bitmap[row(fl)];
         let head = core::mem::replace(&mut self.heads[row(fl)][col(sl)], block);
-        link_first(mem, block, if listed >> sl & 1 != 0 { head } else { 0 });
-        self.fl_bitmap |= 1 << fl;
-        self.sl_bitmap[row(fl)] = listed | 1 << sl;
+        if listed >> sl & 1 != 0 {
+            link_first(mem, block, head);
+        } else {
+            link_first(mem, block, 0);
+            self.fl_bitmap |= 1 << fl;
+            self.sl_bitmap[row(fl)] = listed | 1 << sl;
+        }
         self.free_bytes += size;
     }
 
