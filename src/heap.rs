@@ -236,7 +236,7 @@ impl<S: Source> Heap<S> {
     /// written; its tag is not, and it is not counted yet.
     #[inline(always)]
     fn take_block(self, segment: &mut Segment, size: u32) -> (u32, u32) {
-        if size <= BIN_MAX {
+        if size <= BIN_MAX && segment.has_binned() {
             // A binned block's neighbours are used: it was free alone.
             let block = segment.unbin_exact(self.mem, size);
             if block != 0 {

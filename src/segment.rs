@@ -142,6 +142,11 @@ impl Segment {
 
     // ---- bins ----
 
+    #[inline(always)]
+    pub fn has_binned(&self) -> bool {
+        self.bin_map != 0
+    }
+
     /// Takes a block of exactly `size` bytes (≤ [`BIN_MAX`]) off its bin, or 0. Its header still
     /// says free.
     #[inline(always)]
