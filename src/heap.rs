@@ -456,13 +456,22 @@ impl<S: Source> Heap<S> {
         self.root().rejected_frees += 1;
     }
 
-    /// Frees a block that is no longer counted live: onto its bin when it is small, both its
-    /// neighbours are used; otherwise merged into the lists or the top.
+    /// Frees a block that is no longer counted live: the top comes down to it when it is the last
+    /// block and the one before it is used; it goes onto its bin when it is small and both its
+    /// neighbours are used; otherwise it is merged into the lists or the top (`release`).
     #[inline(always)]
     fn free_block(self, segment: &mut Segment, live: Live) {
         let Live { block, header, size, .. } = live;
         let next = block + size;
-        if next != self.root().top && size <= BIN_MAX {
+        let root = self.root();
+        if next == root.top {
+            if header & PREV_FREE == 0 {
+                // The last block, after a used one: the top comes down to it.
+                root.top = block;
+                self.bury(block);
+                return;
+            }
+        } else if size <= BIN_MAX {
             let next_header = self.mem.load(next);
             if (header | next_header) & (PREV_FREE | FREE) == 0 {
                 self.mem.store(block, size | FREE | BINNED);
