@@ -142,6 +142,7 @@ impl Segment {
 
     // ---- bins ----
 
+    /// Whether any bin holds a block (none do while a heap only grows, or frees in stack order).
     #[inline(always)]
     pub fn has_binned(&self) -> bool {
         self.bin_map != 0
