@@ -35,6 +35,16 @@ pub fn class(size: u32) -> (u32, u32) {
     (log.wrapping_sub(MIN_LOG), (size >> (log.wrapping_sub(SL_LOG) & 31)) & (SL_COUNT as u32 - 1))
 }
 
+/// Whether sizes `a` ≤ `b` (at least [`MIN_LISTED`]) have the same class: they agree from the top
+/// bit down to the second level's, the bits that `class` reads.
+#[inline]
+pub fn same_class(a: u32, b: u32) -> bool {
+    debug_assert!(MIN_LISTED <= a && a <= b);
+    let same = (a ^ b) >> ((31 - b.leading_zeros()).wrapping_sub(SL_LOG) & 31) == 0;
+    debug_assert_eq!(same, class(a) == class(b));
+    same
+}
+
 /// The first class whose blocks are all at least `size` bytes (at least [`MIN_LISTED`]), or
 /// `None` past the last class.
 #[inline]
@@ -67,6 +77,16 @@ mod tests {
             if size < 1 << 20 {
                 assert!((fl, sl) >= last);
                 last = (fl, sl);
+            }
+        }
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "arithmetic over 10^5 sizes, no unsafe code: Miri adds nothing")]
+    fn same_class_agrees_with_class() {
+        for a in (MIN_LISTED..1 << 16).step_by(40).chain([1 << 31, u32::MAX & !7 - 4096]) {
+            for b in (a..a.saturating_add(4096)).step_by(8) {
+                assert_eq!(same_class(a, b), class(a) == class(b), "{a} {b}");
             }
         }
     }

@@ -485,19 +485,24 @@ impl<S: Source> Heap<S> {
     }
 
     /// Frees the used block `[block, block + size)` of `segment`, merging it with free
-    /// neighbours, or giving it back to the top when it is the last block.
+    /// neighbours, or giving it back to the top when it is the last block. A listed free block
+    /// before it that the merge leaves in its class is grown where it is, not taken off its list
+    /// and put back (the lists end the same).
     pub(crate) fn release(self, segment: &mut Segment, block: u32, size: u32) {
         let (mut start, mut total) = (block, size);
         let header = self.mem.load(block);
+        let mut prev_header = 0;
         if header & PREV_FREE != 0 {
             start -= self.mem.load(block - 4);
-            let prev_header = self.mem.load(start);
+            prev_header = self.mem.load(start);
             total += prev_header & SIZE_MASK;
-            segment.unlist(self.mem, start, prev_header);
         }
         let next = block + size;
         let root = self.root();
         if next == root.top {
+            if start != block {
+                segment.unlist(self.mem, start, prev_header);
+            }
             root.top = start;
             self.bury(block);
             return;
@@ -511,6 +516,14 @@ impl<S: Source> Heap<S> {
             total += next_header & SIZE_MASK;
         } else {
             self.mem.store(next, next_header | PREV_FREE);
+        }
+        if start != block {
+            if segment.grew_in_place(self.mem, start, prev_header, total) {
+                self.mem.store(start, total | FREE);
+                self.mem.store(start + total - 4, total);
+                return;
+            }
+            segment.unlist(self.mem, start, prev_header);
         }
         self.make_free(segment, start, total);
     }

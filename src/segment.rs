@@ -35,7 +35,7 @@
 //! 4. `free_bytes` is the total of the listed blocks, `binned_bytes` of the binned ones.
 
 use crate::block::{BINNED, FREE, SIZE_MASK};
-use crate::classes::{FL_COUNT, FL_ROWS, SL_COUNT, class, class_at_least};
+use crate::classes::{FL_COUNT, FL_ROWS, SL_COUNT, class, class_at_least, same_class};
 use crate::mem::Mem;
 use crate::tally::Tally;
 
@@ -241,6 +241,27 @@ impl Segment {
             self.sl_bitmap[row(fl)] = listed | 1 << sl;
         }
         self.free_bytes += size;
+    }
+
+    /// The class-listed free block at `block`, with this header, has grown to `size` bytes by a
+    /// merge: if its class is the same, it becomes its list's head (where `insert` would put it,
+    /// so the lists end as an `unlist` and an `insert` would leave them) and this returns true;
+    /// otherwise (or when it is binned) nothing changes and this returns false.
+    #[inline(always)]
+    pub fn grew_in_place(&mut self, mem: Mem, block: u32, header: u32, size: u32) -> bool {
+        let old = header & SIZE_MASK;
+        if header & BINNED != 0 || !same_class(old, size) {
+            return false;
+        }
+        let (fl, sl) = class(old);
+        let head = self.heads[row(fl)][col(sl)];
+        if head != block {
+            unlink_inner(mem, block);
+            link_first(mem, block, head);
+            self.heads[row(fl)][col(sl)] = block;
+        }
+        self.free_bytes += size - old;
+        true
     }
 
     /// The head of list (fl, sl) is leaving it; `next` takes its place.

@@ -201,6 +201,21 @@ fn a_corrupted_bin_is_found() {
 }
 
 #[test]
+fn a_free_block_grown_in_its_class_by_a_merge_moves_to_its_lists_head() {
+    let t = TestHeap::with_limit(1 << 20);
+    let (a, b, _pin) = (t.heap.allocate(1792), t.heap.allocate(40), t.heap.allocate(8));
+    let (x, _pin2) = (t.heap.allocate(1792), t.heap.allocate(8));
+    t.heap.deallocate(a); // 1800 bytes, class [1792, 2048)
+    t.heap.deallocate(x); // the same class: the list's head
+    let free = t.free_below_top();
+    t.heap.deallocate(b); // merges into a: 1848 bytes, the same class
+    assert_eq!(t.free_below_top(), free + 48);
+    // a is the head again, as an unlist and an insert would have left it: it serves first
+    assert_eq!(t.heap.allocate(1792), a);
+    assert_eq!(t.heap.allocate(1792), x);
+}
+
+#[test]
 fn a_dropped_depth_names_segment_0_and_check_finds_a_stale_slot() {
     let t = TestHeap::with_limit(1 << 20);
     let (m1, m2) = (t.heap.free_get_mark(), t.heap.free_get_mark());
