@@ -680,13 +680,16 @@ fn a_request_takes_a_block_of_its_own_list_before_a_larger_one() {
 #[test]
 fn a_small_request_with_empty_bins_splits_the_smallest_listed_block() {
     let t = TestHeap::with_limit(1 << 20);
-    let (large, _pin, small, _pin2) = (t.heap.allocate(2000), t.heap.allocate(8), t.heap.allocate(400), t.heap.allocate(8));
+    // Both blocks are above BIN_MAX, so they are listed and no bin holds anything.
+    let (large, _pin, small, _pin2) = (t.heap.allocate(2000), t.heap.allocate(8), t.heap.allocate(800), t.heap.allocate(8));
     t.heap.deallocate(large);
     t.heap.deallocate(small);
-    // No bins: the 408-byte block is the smallest listed one; its 280-byte rest goes back to a list.
+    assert!(!t.heap.newest().has_binned());
+    // The 808-byte block is the smallest listed one; its 680-byte rest goes back to a list.
     assert_eq!(t.heap.allocate(120), small);
-    assert_eq!(t.free_below_top(), 2008 + 280);
-    assert_eq!(t.heap.allocate(272), small + 128, "the rest, from its own list");
+    assert_eq!(t.free_below_top(), 2008 + 680);
+    assert!(!t.heap.newest().has_binned());
+    assert_eq!(t.heap.allocate(672), small + 128, "the rest, from its own list");
 }
 
 #[test]
