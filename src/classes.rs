@@ -35,13 +35,14 @@ pub fn class(size: u32) -> (u32, u32) {
     (log.wrapping_sub(MIN_LOG), (size >> (log.wrapping_sub(SL_LOG) & 31)) & (SL_COUNT as u32 - 1))
 }
 
-/// Whether sizes `a` ≤ `b` (at least [`MIN_LISTED`]) have the same class: they agree from the top
-/// bit down to the second level's, the bits that `class` reads.
+/// Whether sizes `a` ≤ `b` (`b` at least [`MIN_LISTED`]) have the same class: they agree from the
+/// top bit down to the second level's, the bits that `class` reads. An `a` below `MIN_LISTED`
+/// has no class: its top bit is below `b`'s, so the answer is false.
 #[inline]
 pub fn same_class(a: u32, b: u32) -> bool {
-    debug_assert!(MIN_LISTED <= a && a <= b);
+    debug_assert!(MIN_LISTED <= b && a <= b);
     let same = (a ^ b) >> ((31 - b.leading_zeros()).wrapping_sub(SL_LOG) & 31) == 0;
-    debug_assert_eq!(same, class(a) == class(b));
+    debug_assert_eq!(same, a >= MIN_LISTED && class(a) == class(b));
     same
 }
 

@@ -11,8 +11,8 @@
 //!    `top` for the newest), and no two free blocks are adjacent (free coalesces at once).
 //! 2. The block just below `top` is never free: freeing it lowers `top` instead.
 //! 3. Allocation is served only from the newest segment: a small request from its bins first,
-//!    then from its class lists (`Segment::take`), then by carving at `top`, growing memory when
-//!    needed (`take_block`).
+//!    then from its class lists (`Segment::cut_smallest`, `Segment::take`), then by carving at
+//!    `top`, growing memory when needed (`take_block`).
 
 use crate::block::{self, BINNED, FREE, HEADER, MIN_BLOCK, PREV_FREE, SIZE_MASK};
 use crate::mem::Mem;
@@ -236,18 +236,28 @@ impl<S: Source> Heap<S> {
     /// written; its tag is not, and it is not counted yet.
     #[inline(always)]
     fn take_block(self, segment: &mut Segment, size: u32) -> (u32, u32) {
-        if size <= BIN_MAX && segment.has_binned() {
-            // A binned block's neighbours are used: it was free alone.
-            let block = segment.unbin_exact(self.mem, size);
-            if block != 0 {
-                self.mem.store(block, size);
-                self.clear_prev_free(block + size);
-                return (block, size);
+        if size <= BIN_MAX {
+            if segment.has_binned() {
+                // A binned block's neighbours are used: it was free alone.
+                let block = segment.unbin_exact(self.mem, size);
+                if block != 0 {
+                    self.mem.store(block, size);
+                    self.clear_prev_free(block + size);
+                    return (block, size);
+                }
+                let block = segment.unbin_larger(self.mem, size);
+                if block != 0 {
+                    return (block, self.split(segment, block, self.mem.load(block) & SIZE_MASK, size));
+                }
             }
-            let block = segment.unbin_larger(self.mem, size);
-            if block != 0 {
-                return (block, self.split(segment, block, self.mem.load(block) & SIZE_MASK, size));
+            if segment.has_listed() {
+                let (block, total) = segment.cut_smallest(self.mem, size);
+                if total == size {
+                    return (block, size); // cut where it lies
+                }
+                return (block, self.split(segment, block, total, size));
             }
+            return (self.carve(segment, size), size);
         }
         self.new_block(segment, size)
     }

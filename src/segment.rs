@@ -288,16 +288,59 @@ impl Segment {
         self.take_listed(mem, size)
     }
 
-    /// The head of the smallest non-empty class list (there is one), taken off it. A request of
-    /// at most [`BIN_MAX`] bytes fits every listed block (lists hold larger blocks only), so
-    /// this is the block that the good-fit search would find, without the search.
+    /// Whether any class list holds a block.
+    #[inline(always)]
+    pub fn has_listed(&self) -> bool {
+        self.fl_bitmap != 0
+    }
+
+    /// The smallest non-empty class list (there is one). A request of at most [`BIN_MAX`] bytes
+    /// fits every listed block (lists hold larger blocks only), so its head is the block that
+    /// the good-fit search would find, without the search.
+    #[inline(always)]
+    fn smallest_list(&self) -> (u32, u32) {
+        let fl = self.fl_bitmap.trailing_zeros();
+        (fl, (self.sl_bitmap[row(fl)] as u32).trailing_zeros())
+    }
+
+    /// The head of the smallest non-empty class list, taken off it.
     #[inline(always)]
     fn take_smallest(&mut self, mem: Mem) -> u32 {
-        let fl = self.fl_bitmap.trailing_zeros();
-        let sl = (self.sl_bitmap[row(fl)] as u32).trailing_zeros();
+        let (fl, sl) = self.smallest_list();
         let block = self.take_head(mem, fl, sl);
         debug_assert!(mem.load(block) & SIZE_MASK > BIN_MAX, "a small block on a class list");
         block
+    }
+
+    /// For a request of `size` ≤ [`BIN_MAX`] bytes, when a class list holds a block: the head of
+    /// the smallest non-empty list (as `take` finds it), and the size it now has. When the rest
+    /// after `size` bytes stays in the head's class, the block is cut where it lies: its first
+    /// `size` bytes are returned as a used block (header written, no flags), and the rest takes
+    /// its place as the list's head — where taking it off and splitting would have put the rest,
+    /// so the lists end the same, without the list updates and the class computation. Otherwise
+    /// the head is taken off whole, its header still free, and its whole size returned (more
+    /// than `size`: the caller splits it).
+    #[inline(always)]
+    pub fn cut_smallest(&mut self, mem: Mem, size: u32) -> (u32, u32) {
+        debug_assert!(size <= BIN_MAX && self.has_listed());
+        let (fl, sl) = self.smallest_list();
+        let block = self.heads[row(fl)][col(sl)];
+        let total = mem.load(block) & SIZE_MASK;
+        debug_assert!(total > BIN_MAX, "a small block on a class list");
+        let rest = total - size;
+        if same_class(rest, total) {
+            let moved = block + size;
+            mem.store(moved, rest | FREE);
+            mem.store(block + total - 4, rest);
+            link_first(mem, moved, after(mem, block));
+            self.heads[row(fl)][col(sl)] = moved;
+            self.free_bytes -= size;
+            mem.store(block, size);
+            return (block, size);
+        }
+        self.pop_head(fl, sl, after(mem, block));
+        self.free_bytes -= total;
+        (block, total)
     }
 
     /// Takes the head of the non-empty list (fl, sl) off it.

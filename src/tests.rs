@@ -693,6 +693,34 @@ fn a_small_request_with_empty_bins_splits_the_smallest_listed_block() {
 }
 
 #[test]
+fn a_small_request_cuts_a_listed_block_whose_rest_keeps_its_class() {
+    let t = TestHeap::with_limit(1 << 20);
+    // Two listed blocks of the class [4608, 5120): `a` (5008 bytes) freed first, so `b` (5072)
+    // is the head of that list with `a` after it.
+    let (a, _pin, b, _pin2) = (t.heap.allocate(5000), t.heap.allocate(8), t.heap.allocate(5064), t.heap.allocate(8));
+    t.heap.deallocate(a);
+    t.heap.deallocate(b);
+    assert!(!t.heap.newest().has_binned());
+    // 32 bytes come off the head's front; its 5040-byte rest keeps the class and takes the
+    // head's place in front of `a` (check() follows the links both ways).
+    assert_eq!(t.heap.allocate(24), b);
+    assert_eq!(t.free_below_top(), 5008 + 5040);
+    assert_eq!(t.heap.size(b), 24);
+    assert_eq!(t.heap.allocate(100), b + 32, "the rest is the head: cut again");
+    assert_eq!(t.free_below_top(), 5008 + 4928);
+    // Down to the class's floor: a rest of 4608 keeps the class, one of 4600 would not.
+    assert_eq!(t.heap.allocate(312), b + 144);
+    assert_eq!(t.free_below_top(), 5008 + 4608);
+    // The rest is still the head. Taking 480 bytes from it would leave 4128, of the class below:
+    // the head is taken off and split, and its rest goes to the list of its own class.
+    assert_eq!(t.heap.allocate(472), b + 464);
+    assert_eq!(t.free_below_top(), 5008 + 4128);
+    assert_eq!(t.heap.allocate(24), b + 944, "the rest is the smallest listed block, cut in its turn");
+    assert_eq!(t.free_below_top(), 5008 + 4096);
+    assert_eq!(t.heap.allocate(5000), a, "`a` stayed listed, whole");
+}
+
+#[test]
 fn record_sizes_are_as_documented() {
     // CONTRACT.md: a mark costs a 1360-byte control block; the root takes 1088 bytes.
     assert_eq!((CONTROL_SIZE, ROOT_SIZE), (1360, 1088));
