@@ -338,9 +338,7 @@ impl Segment {
             mem.store(block, size);
             return (block, size);
         }
-        self.pop_head(fl, sl, after(mem, block));
-        self.free_bytes -= total;
-        (block, total)
+        (self.take_head(mem, fl, sl), total)
     }
 
     /// Takes the head of the non-empty list (fl, sl) off it.
