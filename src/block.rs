@@ -62,6 +62,18 @@ pub fn block_size(request: u32) -> Option<u32> {
     Some((request + (request == 0) as u32 + HEADER + 7) & SIZE_MASK)
 }
 
+/// Block size for a request whose payload must be 16-aligned (C's `malloc`), or `None` when it is
+/// too large: a multiple of 16, so that a run of such blocks keeps every payload 16-aligned with
+/// no gap between them, as dlmalloc's chunks do (`Heap::allocate16`). Its slack is at most 15,
+/// plus 8 from a split that leaves less than [`MIN_BLOCK`] (a heap that mixes 8-aligned blocks).
+#[inline]
+pub fn block_size16(request: u32) -> Option<u32> {
+    if request > MAX_REQUEST {
+        return None;
+    }
+    Some((request + (request == 0) as u32 + HEADER + 15) & !15)
+}
+
 /// One multiplication of the block's offset, its size and the segment's key mixed by xor. The key
 /// is the segment's epoch rotated by 16 bits ([`epoch_key`]). For one place and size, two epochs
 /// below 2¹⁶ give different check bits: the epoch only moves bits 16..32 of the product's operand,
@@ -149,6 +161,11 @@ mod tests {
         assert_eq!(block_size(MAX_REQUEST), Some(MAX_REQUEST + 8));
         assert_eq!(block_size(MAX_REQUEST + 1), None);
         assert_eq!(block_size(u32::MAX), None);
+        // C's: multiples of 16, as dlmalloc steps for malloc(16 k)
+        let c: std::vec::Vec<_> = [0, 8, 9, 16, 24, 32, 48, 64].map(|n| block_size16(n).unwrap()).into();
+        assert_eq!(c, [16, 16, 32, 32, 32, 48, 64, 80]);
+        assert_eq!(block_size16(MAX_REQUEST), Some(MAX_REQUEST + 16));
+        assert_eq!(block_size16(MAX_REQUEST + 1), None);
     }
 
     #[test]

@@ -15,34 +15,17 @@ pub const ENOMEM: u32 = 48;
 /// wasi-libc), which C requires of them.
 pub const C_ALIGN: u32 = 16;
 
-/// `malloc(size)`: `allocate`, 16-aligned.
+/// `malloc(size)`: `allocate`, 16-aligned, in C's block sizes ([`Heap::allocate16`]).
 #[inline]
 pub fn malloc<S: Source>(heap: Heap<S>, size: u32) -> u32 {
-    heap.allocate_aligned(size, C_ALIGN)
+    heap.allocate16(size)
 }
 
-/// `realloc(ptr, size)`: `reallocate`, with the result 16-aligned. In place the pointer stays (it
-/// came 16-aligned from here); when `reallocate` moved the block to an address that is only
-/// 8-aligned, it is moved once more, to a 16-aligned block. On failure 0, and the old block is
-/// untouched. One exception: when the heap has room for the first move but not for the second,
-/// the block stays where the first move put it, 8-aligned, rather than being lost.
+/// `realloc(ptr, size)`: `reallocate` with the result 16-aligned and C's block sizes
+/// ([`Heap::reallocate16`]); on failure 0, and the old block is untouched.
 #[inline]
 pub fn realloc<S: Source>(heap: Heap<S>, ptr: u32, size: u32) -> u32 {
-    if ptr == 0 {
-        return malloc(heap, size);
-    }
-    let moved = heap.reallocate(ptr, size);
-    if moved % C_ALIGN == 0 {
-        return moved; // 0 included: failed, nothing changed
-    }
-    let aligned = malloc(heap, size);
-    if aligned == 0 {
-        return moved;
-    }
-    // Safety: both are live blocks of at least `size` bytes, distinct, in the heap's memory.
-    unsafe { core::ptr::copy_nonoverlapping(heap.mem.ptr(moved), heap.mem.ptr(aligned), size as usize) };
-    heap.deallocate(moved);
-    aligned
+    heap.reallocate16(ptr, size)
 }
 
 /// `calloc(n, size)`: `n * size` zero bytes, 16-aligned, or 0 when the product overflows or

@@ -77,13 +77,15 @@ impl<S: Source> Heap<S> {
             // The root afresh each time: `verify_segment` takes it too.
             let control = self.root().segments[slot(depth)];
             let end = if depth == newest { top } else { self.root().segments[slot(depth + 1)] };
+            let blocks = self.blocks_of(control);
             ensure(
                 control % 8 == 0
-                    && control + CONTROL_SIZE <= end
+                    && control + CONTROL_SIZE <= blocks
+                    && blocks <= end
                     && self.mem.load(control) & !PREV_FREE == CONTROL_SIZE,
                 Broken::Segment,
             )?;
-            live_bytes += self.verify_segment(depth, control + CONTROL_SIZE, end)? as u64;
+            live_bytes += self.verify_segment(depth, blocks, end)? as u64;
         }
         ensure(live_bytes == self.root().frees_and_live_bytes.bytes() as u64, Broken::Counters)
     }

@@ -1,10 +1,19 @@
 //! The heap: allocate, deallocate and reallocate, each O(1) in the worst case.
 //!
 //! ```text
-//!  start                                                        top               end
-//!  | Root | control 0 | blocks of segment 0 ... | control 1 | blocks ... |  untouched  |
-//!         ^ segments[0]                          ^ segments[1] (newest)
+//!  start                  base  first                                          top          end
+//!  | Root | control 0 |...| pad | blocks of segment 0 ... | control 1 | blocks ... | untouched |
+//!         ^ segments[0]                                   ^ segments[1] (newest)
 //! ```
+//!
+//! The records (the root and segment 0's control block) and the blocks are two places
+//! (`Source::blocks_base`): in a region of the host's (import-memory, the static pool, native
+//! tests) the blocks follow the records; a wasm program's heap (`wasm.rs`) keeps its records in a
+//! static of the program, which the linker places inside the initial memory, and its blocks at
+//! `__heap_base`.
+//! `first`, segment 0's first block, is 8 mod 16 (`base`, or `base + 8` when `base` is 16-aligned):
+//! its payload is 16-aligned, so that blocks of multiples of 16 bytes (C's, `block_size16`) follow
+//! one another with every payload 16-aligned and no gap. Control blocks are multiples of 16 too.
 //!
 //! Invariants (checked by [`Heap::check`]):
 //! 1. Blocks tile each segment from its control block to the next segment's control block (or to
@@ -23,7 +32,12 @@ use crate::tally::Tally;
 /// Deepest mark nesting: segment depths must fit the tag's depth field.
 pub const MAX_DEPTH: u32 = (1 << block::DEPTH_BITS) - 1;
 pub const ROOT_SIZE: u32 = (size_of::<Root>() as u32 + 7) & !7;
-pub const CONTROL_SIZE: u32 = (HEADER + size_of::<Segment>() as u32 + 7) & !7;
+/// A multiple of 16, so that a mark keeps the top's alignment for C's blocks (see the module doc).
+pub const CONTROL_SIZE: u32 = (HEADER + size_of::<Segment>() as u32 + 15) & !15;
+/// The records: the root and segment 0's control block. A multiple of 16: in a module's statics
+/// (`wasm.rs`) they end where `__heap_base` is, and there the blocks begin.
+pub const RECORDS_SIZE: u32 = ROOT_SIZE + CONTROL_SIZE;
+const _: () = assert!(RECORDS_SIZE % 16 == 0);
 /// Largest alignment `allocate_aligned` accepts.
 pub const MAX_ALIGN: u32 = 65536;
 const _: () = assert!(
@@ -83,18 +97,32 @@ pub(crate) struct Live {
 #[derive(Clone, Copy)]
 pub struct Heap<S: Source> {
     pub(crate) mem: Mem,
+    /// Where the records are: the root, then segment 0's control block. (Where the blocks begin
+    /// is the source's to say, `Source::blocks_base`: so that a `Heap` stays two words, passed
+    /// in registers.)
     pub(crate) start: u32,
     pub(crate) source: S,
 }
 
 impl<S: Source> Heap<S> {
+    /// A heap with its records at `start` and its blocks from `source.blocks_base(start)` (by
+    /// default right after the records) to the end of the region.
+    ///
     /// # Safety
-    /// `mem` must cover `start..end` of a region that only this heap uses, and stay valid for as
-    /// long as the heap is used; `start` must be 8-aligned and non-zero. A region whose first bytes
-    /// are zero is a new heap: it is initialised on first use.
+    /// `mem` must cover the records and `base..end` of a region that only this heap uses, and stay
+    /// valid for as long as the heap is used; `start` must be 8-aligned and non-zero. The records
+    /// may lie past the end of memory only where they are part of the region (the default): the
+    /// set-up grows memory first. Records whose bytes are zero are a new heap: it is initialised
+    /// on first use.
     pub unsafe fn new(mem: Mem, start: u32, source: S) -> Heap<S> {
-        debug_assert!(start % 8 == 0 && start != 0);
+        debug_assert!(start % 8 == 0 && start != 0 && start + RECORDS_SIZE <= source.blocks_base(start));
         Heap { mem, start, source }
+    }
+
+    /// Where the blocks' region begins (segment 0's first block is at `first()`).
+    #[inline(always)]
+    pub(crate) fn base(self) -> u32 {
+        self.source.blocks_base(self.start)
     }
 
     pub(crate) fn root(self) -> &'static mut Root {
@@ -134,10 +162,23 @@ impl<S: Source> Heap<S> {
         self.start + ROOT_SIZE + HEADER
     }
 
+    /// Segment 0's first block: 8 mod 16, so that its payload is 16-aligned.
+    #[inline(always)]
+    pub(crate) fn first(self) -> u32 {
+        self.base() | 8
+    }
+
     /// The lowest pointer a block can have: the payload of segment 0's first block.
     #[inline(always)]
     pub(crate) fn first_payload(self) -> u32 {
-        self.start + ROOT_SIZE + CONTROL_SIZE + HEADER
+        self.first() + HEADER
+    }
+
+    /// Where the blocks of the segment whose control block is at `control` begin: right after it,
+    /// or for segment 0, at `first`.
+    #[inline]
+    pub(crate) fn blocks_of(self, control: u32) -> u32 {
+        if control == self.root().segments[0] { self.first() } else { control + CONTROL_SIZE }
     }
 
     /// Whether the region holds a heap already (a new region is all zero).
@@ -160,20 +201,20 @@ impl<S: Source> Heap<S> {
     /// `ensure_init` but for segment 0's record, which the caller resets when this returns
     /// `Some(true)` (a heap set up now); `None` when memory cannot hold the heap's records.
     fn set_up(self, end: u32) -> Option<bool> {
-        let base = self.start + ROOT_SIZE;
+        let control = self.start + ROOT_SIZE;
         let mut end = end.min(MAX_END) & !7;
-        if end < base + CONTROL_SIZE {
-            end = self.source.grow(end, base + CONTROL_SIZE)?;
+        if end < self.first() {
+            end = self.source.grow(end, self.first())?;
         }
         if self.is_initialized() {
             return Some(false);
         }
         let root = self.root();
         root.end = end;
-        root.segments[0] = base;
-        self.mem.store(base, CONTROL_SIZE);
-        self.mem.store_at(base, 4, 0);
-        root.top = base + CONTROL_SIZE;
+        root.segments[0] = control;
+        self.mem.store(control, CONTROL_SIZE);
+        self.mem.store_at(control, 4, 0);
+        root.top = self.first();
         root.clock = 1;
         root.newest = 0;
         Some(true)
@@ -183,6 +224,13 @@ impl<S: Source> Heap<S> {
 
     pub fn allocate(self, request: u32) -> u32 {
         let Some(size) = block::block_size(request) else { return self.failed() };
+        self.allocate_block(size, request)
+    }
+
+    /// A block of `size` bytes for `request`, from the newest segment, wherever `take_block`
+    /// finds it; 0 when it cannot. (Not inlined: `allocate` and `allocate16` share it.)
+    #[inline(never)]
+    fn allocate_block(self, size: u32, request: u32) -> u32 {
         let segment = self.newest();
         let (block, size) = self.take_block(segment, size);
         if block == 0 {
@@ -195,33 +243,82 @@ impl<S: Source> Heap<S> {
         if align <= HEADER {
             return if align.is_power_of_two() { self.allocate(request) } else { self.failed() };
         }
+        if align == 16 {
+            return self.allocate16(request);
+        }
         let Some(size) = block::block_size(request).filter(|_| align.is_power_of_two() && align <= MAX_ALIGN)
         else {
             return self.failed();
         };
         let segment = self.newest();
-        // The payload may need a gap in front, itself a free block: at most align - 8 bytes, or
-        // that plus `align` when the gap would be too small to be a block. (Cannot wrap: see
-        // MAX_REQUEST.)
-        let found = segment.take(self.mem, size + align + MIN_BLOCK);
-        let block = if found != 0 {
-            let gap = aligned_gap(found, align);
-            let total = self.mem.load(found) & SIZE_MASK;
-            if gap == 0 {
-                self.split(segment, found, total, size);
-            } else {
-                let flags = self.make_free(segment, found, gap);
-                self.split(segment, found + gap, total - gap, size);
-                self.mem.store(found + gap, self.mem.load(found + gap) | flags);
-            }
-            found + gap
-        } else {
-            self.carve_aligned(segment, size, align)
-        };
+        let block = self.take_aligned(segment, size, align);
         if block == 0 {
             return self.failed();
         }
         self.hand_out(segment, block, self.mem.load(block) & SIZE_MASK, request)
+    }
+
+    /// `allocate_aligned(request, 16)`, C's alignment (`malloc` and friends), in a block whose
+    /// size is a multiple of 16 (`block_size16`). Segment 0's first block, control blocks and the
+    /// blocks of such requests all keep payloads 16-aligned, so the paths of `allocate` serve it
+    /// as they find blocks; only where 8-aligned blocks have shifted the block they would take (a
+    /// heap that mixes both) does it fall back to a block with a gap in front (`take_aligned`).
+    pub fn allocate16(self, request: u32) -> u32 {
+        let Some(size) = block::block_size16(request) else { return self.failed() };
+        if size <= BIN_MAX && !shifted(self.small_candidate(self.newest(), size)) {
+            return self.allocate_block(size, request);
+        }
+        self.allocate16_listed(size, request)
+    }
+
+    /// `allocate16` for a block above `BIN_MAX` (taken from the lists, or cut at the top, when its
+    /// payload is 16-aligned), or for a small block whose candidate is shifted: with a gap.
+    #[inline(never)]
+    fn allocate16_listed(self, size: u32, request: u32) -> u32 {
+        let segment = self.newest();
+        let mut block = if size > BIN_MAX { self.new_block::<true>(segment, size).0 } else { SHIFTED };
+        if block == SHIFTED {
+            block = self.take_aligned(segment, size, 16);
+        }
+        if block == 0 {
+            return self.failed();
+        }
+        self.hand_out(segment, block, self.mem.load(block) & SIZE_MASK, request)
+    }
+
+    /// The block that `take_block` would take for a small request of `size` bytes: the head of
+    /// the smallest non-empty bin that fits, else of the smallest class list, else the top.
+    #[inline(always)]
+    fn small_candidate(self, segment: &Segment, size: u32) -> u32 {
+        let binned = if segment.has_binned() { segment.smallest_bin_head(size) } else { 0 };
+        match binned {
+            0 if segment.has_listed() => segment.smallest_head(),
+            0 => self.root().top,
+            block => block,
+        }
+    }
+
+    /// A used block of at least `size` bytes from `segment`, the newest, whose payload is
+    /// `align`-aligned, or 0: cut from a listed block found large enough for any gap, or at the
+    /// top. The payload may need a gap in front, itself a free block: at most align - 8 bytes, or
+    /// that plus `align` when the gap would be too small to be a block. (Cannot wrap: see
+    /// MAX_REQUEST.)
+    #[inline(never)]
+    fn take_aligned(self, segment: &mut Segment, size: u32, align: u32) -> u32 {
+        let found = segment.take(self.mem, size + align + MIN_BLOCK);
+        if found == 0 {
+            return self.carve_aligned(segment, size, align);
+        }
+        let gap = aligned_gap(found, align);
+        let total = self.mem.load(found) & SIZE_MASK;
+        if gap == 0 {
+            self.split(segment, found, total, size);
+        } else {
+            let flags = self.make_free(segment, found, gap);
+            self.split(segment, found + gap, total - gap, size);
+            self.mem.store(found + gap, self.mem.load(found + gap) | flags);
+        }
+        found + gap
     }
 
     #[cold]
@@ -259,25 +356,39 @@ impl<S: Source> Heap<S> {
             }
             return (self.carve(segment, size), size);
         }
-        self.new_block(segment, size)
+        self.new_block::<false>(segment, size)
     }
 
     /// A used block of at least `size` bytes from `segment`'s class lists, or cut at the top, and
-    /// its size; or block 0. (Not from the bins: a block that `reallocate` moves tends to grow
-    /// again, and a block of the lists or at the top leaves it more room than the small blocks of
-    /// the bins.)
+    /// its size; or block 0. With `C16` (C's blocks) only a block whose payload is 16-aligned is
+    /// taken: when the one found is not, the block is [`SHIFTED`] and nothing has changed. (Not from the bins: a
+    /// block that `reallocate` moves tends to grow again, and a block of the lists or at the top
+    /// leaves it more room than the small blocks of the bins.)
     #[inline(always)]
-    fn new_block(self, segment: &mut Segment, size: u32) -> (u32, u32) {
+    fn new_block<const C16: bool>(self, segment: &mut Segment, size: u32) -> (u32, u32) {
         let found = segment.take(self.mem, size);
         if found == 0 {
+            if C16 && shifted(self.root().top) {
+                return (SHIFTED, size);
+            }
             return (self.carve(segment, size), size);
         }
-        (found, self.split(segment, found, self.mem.load(found) & SIZE_MASK, size))
+        let total = self.mem.load(found) & SIZE_MASK;
+        if C16 && shifted(found) {
+            segment.insert(self.mem, found, total); // its header still says free
+            return (SHIFTED, size);
+        }
+        (found, self.split(segment, found, total, size))
     }
 
+    /// `new_block`, or for C's blocks a block with a gap in front where it is shifted.
     #[inline(never)]
-    fn new_block_outlined(self, segment: &mut Segment, size: u32) -> u32 {
-        self.new_block(segment, size).0
+    fn new_block_outlined<const C16: bool>(self, segment: &mut Segment, size: u32) -> u32 {
+        let block = self.new_block::<C16>(segment, size).0;
+        if C16 && block == SHIFTED {
+            return self.take_aligned(segment, size, 16);
+        }
+        block
     }
 
     /// A used block of `size` bytes cut at the top, or 0. The block below the top is never free,
@@ -550,19 +661,36 @@ impl<S: Source> Heap<S> {
     // ---- reallocate ----
 
     pub fn reallocate(self, payload: u32, request: u32) -> u32 {
+        self.reallocate_in::<false>(payload, request)
+    }
+
+    /// C's `realloc`: `reallocate` with the result 16-aligned and its block a multiple of 16
+    /// bytes (see `allocate16`). A live block whose payload is only 8-aligned (from
+    /// `allocate_aligned(n, 8)`) always moves.
+    pub fn reallocate16(self, payload: u32, request: u32) -> u32 {
+        self.reallocate_in::<true>(payload, request)
+    }
+
+    #[inline(always)]
+    fn reallocate_in<const C16: bool>(self, payload: u32, request: u32) -> u32 {
         if payload == 0 {
-            return self.allocate(request);
+            return if C16 { self.allocate16(request) } else { self.allocate(request) };
         }
         let Some(live) = self.live(payload) else {
             self.rejected();
             return 0;
         };
-        let Some(size) = block::block_size(request) else { return self.failed() };
-        if self.resize(live, size, request) {
+        let Some(mut size) = block::block_size(request) else { return self.failed() };
+        if C16 && size != live.size {
+            // C's block size (`block_size16`), unless the block has exactly the 8-aligned size
+            // the request needs (a heap that mixes both): then it stays as it is, in place.
+            size = (size + 8) & !15;
+        }
+        if (!C16 || payload % 16 == 0) && self.resize(live, size, request) {
             return payload;
         }
         let newest = self.newest();
-        let block = self.new_block_outlined(newest, size);
+        let block = self.new_block_outlined::<C16>(newest, size);
         if block == 0 {
             return self.failed();
         }
@@ -638,6 +766,16 @@ impl<S: Source> Heap<S> {
 #[inline(always)]
 pub(crate) fn slot(depth: u32) -> usize {
     depth as usize & MAX_DEPTH as usize
+}
+
+/// What `new_block` returns for C's blocks when the block it would take has a payload that is
+/// not 16-aligned: never a block (blocks are 8-aligned).
+const SHIFTED: u32 = 1;
+
+/// Whether a block at `block` (8-aligned) has a payload that is not 16-aligned.
+#[inline(always)]
+fn shifted(block: u32) -> bool {
+    block & 8 == 0
 }
 
 /// Bytes to skip from a block at `at` so that its payload is `align`-aligned: 0 or a gap large

@@ -20,7 +20,7 @@
 //! inlines the shim's wrappers and drops these `__wasmheap_*` exports, `__stack_pointer`,
 //! `__heap_base` and `__data_end`.
 
-use crate::heap::{CONTROL_SIZE, Heap, ROOT_SIZE};
+use crate::heap::{Heap, RECORDS_SIZE, ROOT_SIZE};
 use crate::mem::Mem;
 use crate::source::{Source, WasmMemory};
 use crate::wasm::memory_end;
@@ -57,13 +57,13 @@ fn heap(start: u32) -> Option<Heap<Region>> {
 /// Sets up an empty heap at `start` (8-aligned, non-zero) up to `end`, or, with `end == 0`, up to
 /// the end of memory, growing it when needed (the shim has set its flag). Returns `start`, or 0
 /// when the region is bad: `start` or `end` past the end of memory, or a fixed region too small
-/// for the heap's records (1.5 KiB). Whatever was in the region before is forgotten.
+/// for the heap's records ([`RECORDS_SIZE`] bytes) and its first block. Whatever was in the region before is forgotten.
 #[unsafe(no_mangle)]
 pub extern "C" fn __wasmheap_init(start: u32, end: u32) -> u32 {
     let memory = memory_end();
     let grows = end == 0;
     let end = if grows { memory } else { end };
-    let records = start as u64 + (ROOT_SIZE + CONTROL_SIZE) as u64;
+    let records = start as u64 + RECORDS_SIZE as u64;
     if start == 0 || !start.is_multiple_of(8) || start > memory || end > memory || (!grows && records > end as u64) {
         return 0;
     }

@@ -33,7 +33,8 @@
     (global.get $grows))
 
   ;; init(start, end) -> 1 | 0. The region [start, end) of the imported memory becomes the heap's;
-  ;; end = 0: from start to the end of memory, growing it as needed. Its first 4 KiB (from start
+  ;; end = 0: from start to the end of memory, growing it as needed (also for the stack, when
+  ;; start lies within 4 KiB of the end). Its first 4 KiB (from start
   ;; rounded up to 16) are the core's shadow stack, the heap starts right above. 0 when the region
   ;; is bad (too small, past the end of memory): the heap is then off until a good init.
   ;; Calling init again starts a new, empty heap (blocks of the old one are forgotten).
@@ -44,6 +45,23 @@
       (i64.add
         (i64.and (i64.add (i64.extend_i32_u (local.get $start)) (i64.const 15)) (i64.const -16))
         (i64.const 4096)))
+    ;; A region that runs to the end of memory may grow it: first for the stack, when `start` (in
+    ;; memory) is within 4 KiB of its end (a C program whose data ends there), if memory can grow.
+    (if (i32.and
+          (i32.and
+            (i32.eqz (local.get $end))
+            (i64.le_u (i64.extend_i32_u (local.get $start)) (i64.shl (i64.extend_i32_u (memory.size)) (i64.const 16))))
+          (i64.gt_u (local.get $heap) (i64.shl (i64.extend_i32_u (memory.size)) (i64.const 16))))
+      (then
+        (if (i64.gt_u (local.get $heap) (i64.const 0xFFFFFFF8))
+          (then (return (i32.const 0))))
+        (if (i32.eq
+              (memory.grow
+                (i32.sub
+                  (i32.wrap_i64 (i64.shr_u (i64.add (local.get $heap) (i64.const 0xFFFF)) (i64.const 16)))
+                  (memory.size)))
+              (i32.const -1))
+          (then (return (i32.const 0))))))
     ;; Refuse before the stack pointer moves: the stack must lie in memory, and the heap's start
     ;; below `end` (the core checks the rest).
     (if (i32.or

@@ -32,7 +32,7 @@ mod stats;
 mod tally;
 
 pub use check::Broken;
-pub use heap::{CONTROL_SIZE, Heap, MAX_ALIGN, MAX_DEPTH, ROOT_SIZE};
+pub use heap::{CONTROL_SIZE, Heap, MAX_ALIGN, MAX_DEPTH, RECORDS_SIZE, ROOT_SIZE};
 pub use mem::Mem;
 pub use source::{Pool, Source};
 pub use stats::Stats;

@@ -57,7 +57,7 @@ impl<S: Source> Heap<S> {
     pub fn free_all_mark(self) {
         let root = self.root();
         let newest_is_empty_floor =
-            root.depth == root.floor && root.top == root.segments[slot(root.depth)] + CONTROL_SIZE;
+            root.depth == root.floor && root.top == self.blocks_of(root.segments[slot(root.depth)]);
         if newest_is_empty_floor {
             return;
         }
@@ -113,8 +113,9 @@ impl<S: Source> Heap<S> {
     fn empty_newest(self) {
         let depth = self.root().depth;
         self.drop_live(self.segment(depth).live);
+        let top = self.blocks_of(self.root().segments[slot(depth)]);
         let root = self.root();
-        root.top = root.segments[slot(depth)] + CONTROL_SIZE;
+        root.top = top;
         root.clock += 1;
         let id = root.clock;
         self.segment(depth).reset(id, depth);

@@ -166,6 +166,14 @@ impl Segment {
         self.unbin_first(mem, map.trailing_zeros())
     }
 
+    /// The head of the smallest non-empty bin of blocks of at least `size` bytes, or 0: what
+    /// `unbin_exact` and then `unbin_larger` take.
+    #[inline(always)]
+    pub fn smallest_bin_head(&self, size: u32) -> u32 {
+        let map = self.bin_map & (!0u64 << (size >> 3));
+        if map == 0 { 0 } else { self.bins[map.trailing_zeros() as usize & (BIN_COUNT - 1)] }
+    }
+
     /// Takes the first block off bin `index`, or 0.
     #[inline(always)]
     fn unbin_first(&mut self, mem: Mem, index: u32) -> u32 {
@@ -301,6 +309,13 @@ impl Segment {
     fn smallest_list(&self) -> (u32, u32) {
         let fl = self.fl_bitmap.trailing_zeros();
         (fl, (self.sl_bitmap[row(fl)] as u32).trailing_zeros())
+    }
+
+    /// The head of the smallest non-empty class list (there is one): what `cut_smallest` takes.
+    #[inline(always)]
+    pub fn smallest_head(&self) -> u32 {
+        let (fl, sl) = self.smallest_list();
+        self.heads[row(fl)][col(sl)]
     }
 
     /// The head of the smallest non-empty class list, taken off it.

@@ -1,4 +1,6 @@
-//! Where the heap's memory comes from when it must grow.
+//! Where the heap's memory comes from when it must grow, and where its blocks begin.
+
+use crate::heap::RECORDS_SIZE;
 
 /// A memory source extends the region the heap manages, which always ends at `end`.
 ///
@@ -12,6 +14,13 @@ pub unsafe trait Source: Copy {
     /// Makes memory available up to at least `min_end` (> `end`). Returns the new end, or `None`
     /// when no more memory can be had; the heap is left as it was.
     fn grow(&self, end: u32, min_end: u32) -> Option<u32>;
+
+    /// Where the heap's blocks begin (8-aligned) when its records are at `records`: by default
+    /// right after them, in one region.
+    #[inline(always)]
+    fn blocks_base(&self, records: u32) -> u32 {
+        records + RECORDS_SIZE
+    }
 }
 
 /// The highest end the heap uses: the last 8 bytes of a full 4 GiB memory stay unused so that
@@ -37,7 +46,9 @@ unsafe impl Source for Pool {
     }
 }
 
-/// The module's own linear memory, grown with `memory.grow` in 64 KiB pages.
+/// The module's own linear memory, grown with `memory.grow` in 64 KiB pages. The blocks begin at
+/// `__heap_base` (the records are a static of the program: `wasm.rs`); a source that only grows
+/// memory for a heap in one region (import-memory) keeps the default layout of its own.
 #[cfg(target_arch = "wasm32")]
 #[derive(Clone, Copy)]
 pub struct WasmMemory;
@@ -56,5 +67,14 @@ unsafe impl Source for WasmMemory {
             return None;
         }
         Some(((current + pages as u64 * 65536).min(MAX_END as u64)) as u32)
+    }
+
+    #[inline(always)]
+    fn blocks_base(&self, _records: u32) -> u32 {
+        // Safety: wasm-ld defines `__heap_base` for every module; only its address is taken.
+        unsafe extern "C" {
+            static __heap_base: u8;
+        }
+        (core::ptr::addr_of!(__heap_base) as u32 + 7) & !7
     }
 }

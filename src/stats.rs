@@ -9,7 +9,7 @@ pub struct Stats {
     pub live_blocks: u32,
     pub live_bytes: u32,
     pub peak_live_bytes: u32,
-    /// Bytes from the heap's start to the end of the memory it manages.
+    /// Bytes from the heap's start (its records) to the end of the memory it manages.
     pub heap_bytes: u32,
     /// Bytes in free and binned blocks, headers included, plus the untouched space above the top.
     pub free_bytes: u32,
@@ -23,6 +23,8 @@ pub struct Stats {
     pub rejected_marks: u32,
     pub mark_depth: u32,
     pub memory_grows: u32,
+    /// Where the heap's records (its root) are; its blocks follow them, or, in a Rust program's
+    /// heap (`WasmHeap`), start at `__heap_base`.
     pub heap_start: u32,
     pub heap_top: u32,
 }

@@ -528,7 +528,12 @@ fn random_step(t: &TestHeap, model: &mut Model<u8>, rng: &mut Rng, fill: u8) -> 
     match rng.below32(20) {
         0..=7 => {
             let size = [rng.below32(16), rng.below32(200), rng.below32(200), rng.below32(20000)][rng.index(4)];
-            let align = if rng.chance(1, 5) { 1 << rng.below32(13) } else { 8 };
+            // C's 16 (`allocate16`) often, in a heap that mixes it with 8-aligned blocks
+            let align = match rng.below32(10) {
+                0 | 1 => 16,
+                2 => 1 << rng.below32(13),
+                _ => 8,
+            };
             let p = if align == 8 { t.heap.allocate(size) } else { t.heap.allocate_aligned(size, align) };
             t.allocated(model, p, size, align, fill)?;
         }
@@ -541,7 +546,11 @@ fn random_step(t: &TestHeap, model: &mut Model<u8>, rng: &mut Rng, fill: u8) -> 
         13..=15 => {
             if let Some((p, old)) = live(rng, model) {
                 let size = rng.below32(3000);
-                t.reallocated(model, p, t.heap.reallocate(p, size), size, old, fill)?;
+                // (an 8-aligned block always moves: `reallocate16`'s result must be 16-aligned)
+                let c = p % 16 == 0 && rng.chance(1, 3);
+                let q = if c { t.heap.reallocate16(p, size) } else { t.heap.reallocate(p, size) };
+                ensure!(!c || q % 16 == 0, "reallocate16({p:#x}, {size}) -> {q:#x}, not 16-aligned");
+                t.reallocated(model, p, q, size, old, fill)?;
             }
         }
         16 if model.depth() < 20 => model.mark_taken(t.heap.free_get_mark())?,
@@ -755,4 +764,130 @@ fn a_freed_blocks_tag_does_not_survive_new_data_beside_it() {
     assert_eq!(c, a);
     t.bytes(x - 8, 4).copy_from_slice(&16u32.to_le_bytes());
     assert_eq!(t.heap.size(x), 0);
+}
+
+#[test]
+fn c_blocks_step_as_dlmalloc_does_and_fill_the_heap() {
+    // malloc(16 k) in a loop: a block of 16 k + 16 bytes (dlmalloc: the same), every payload
+    // 16-aligned, no gap between them
+    for k in 1..=8u32 {
+        let t = TestHeap::with_limit(4 << 20);
+        let n = 16 * k;
+        let blocks: Vec<u32> = (0..2000).map(|_| t.heap.allocate16(n)).collect();
+        for pair in blocks.windows(2) {
+            assert_eq!(pair[0] % 16, 0);
+            assert_eq!(pair[1] - pair[0], n + 16, "malloc({n}) steps");
+        }
+        let s = t.sound();
+        let used = s.heap_top - t.empty_top();
+        assert_eq!(used as u64, 2000 * (n as u64 + 16), "no gap anywhere");
+        // freed C blocks are reused as they are: same places, same sizes, nothing new at the top
+        for &b in blocks.iter().step_by(2) {
+            t.heap.deallocate(b);
+        }
+        let top = t.sound().heap_top;
+        let mut again: Vec<u32> = blocks.iter().step_by(2).map(|_| t.heap.allocate16(n)).collect();
+        again.sort();
+        assert_eq!(again, blocks.iter().step_by(2).copied().collect::<Vec<_>>());
+        assert_eq!(t.sound().heap_top, top);
+    }
+}
+
+#[test]
+fn c_realloc_keeps_sixteen_alignment_in_place_and_moved() {
+    let t = TestHeap::with_limit(1 << 20);
+    let a = t.heap.allocate16(32);
+    let b = t.heap.allocate16(32);
+    assert_eq!((a % 16, b - a), (0, 48));
+    t.bytes(a, 32).fill(7);
+    // grows into nothing (b follows): moves to the top, 16-aligned
+    let a2 = t.heap.reallocate16(a, 100);
+    assert!(a2 > b && a2 % 16 == 0);
+    assert!(t.bytes(a2, 32).iter().all(|&x| x == 7));
+    // grows at the top and shrinks in place
+    assert_eq!(t.heap.reallocate16(a2, 1000), a2);
+    assert_eq!(t.heap.reallocate16(a2, 40), a2);
+    assert_eq!(t.heap.size(a2), 40);
+    // an 8-aligned block moves to a 16-aligned one
+    let _ = t.heap.allocate(16); // 24 bytes: the next payload is 8 off
+    let c = t.heap.allocate(16);
+    assert_eq!(c % 16, 8);
+    let c2 = t.heap.reallocate16(c, 24);
+    assert!(c2 != c && c2 % 16 == 0);
+    t.sound();
+}
+
+#[test]
+fn c_blocks_after_eight_aligned_ones_take_a_gap_or_another_block() {
+    let t = TestHeap::with_limit(1 << 20);
+    // a 24-byte block shifts the top by 8: a 48-byte block after it has its payload 8 off
+    let x = t.heap.allocate(16);
+    let y = t.heap.allocate(40);
+    let guard = t.heap.allocate(600); // from the top, after y
+    assert_eq!((y % 16, guard - y), (8, 48));
+    // the top is shifted too: the next C block is cut with a gap in front
+    let a = t.heap.allocate16(32);
+    assert!(a % 16 == 0 && a > guard);
+    // a shifted bin block is left on its bin, not taken
+    t.heap.deallocate(y);
+    assert_eq!(t.heap.newest().bin_head(48), y - 8);
+    let b = t.heap.allocate16(32); // a 48-byte C block: not y, whose payload is 8 off
+    assert!(b % 16 == 0 && b != y);
+    assert_eq!(t.heap.newest().bin_head(48), y - 8, "the shifted block stays on its bin");
+    for p in [x, a, b, guard] {
+        t.heap.deallocate(p);
+    }
+    let s = t.sound();
+    assert_eq!((s.live_blocks, s.heap_top), (0, t.empty_top()));
+}
+
+/// A host buffer whose heap keeps its records apart from its blocks, as a Rust program's heap
+/// does (`WasmMemory::blocks_base`).
+#[derive(Clone, Copy)]
+struct Apart {
+    pool: Pool,
+    base: u32,
+}
+
+// Safety: as `Pool`'s; the test's buffer covers everything up to `limit`.
+unsafe impl crate::Source for Apart {
+    fn grow(&self, end: u32, min_end: u32) -> Option<u32> {
+        self.pool.grow(end, min_end)
+    }
+
+    fn blocks_base(&self, _records: u32) -> u32 {
+        self.base
+    }
+}
+
+#[test]
+fn records_apart_from_the_blocks() {
+    // The records in the program's statics, the blocks from a base far above: at the very end of
+    // memory (64 KiB until it grows), 8 bytes and 1 KiB below it, mid-page.
+    let limit = 1 << 20;
+    let mut buffer = vec![0u64; limit as usize / 8];
+    for base in [65536, 65536 - 8, 65536 - 1024, 40000] {
+        buffer.fill(0);
+        // Safety: `buffer` covers `limit` bytes, 8-aligned, used by this heap alone, and outlives it.
+        let mem = unsafe { Mem::new(buffer.as_mut_ptr() as *mut u8) };
+        let source = Apart { pool: Pool { limit }, base };
+        // Safety: as above; the records (at 64) lie below `base`.
+        let heap = unsafe { Heap::new(mem, 64, source) };
+        assert!(!heap.is_initialized());
+        assert_eq!(heap.size(base + 8), 0);
+        let a = heap.allocate(10);
+        assert_eq!(a, (base | 8) + 8, "the first block at base, its payload 16-aligned");
+        let b = heap.allocate16(100);
+        let m = heap.free_get_mark();
+        let c = heap.allocate(5000);
+        assert!(b % 16 == 0 && c > b && m != 0);
+        heap.free_to_mark(m);
+        heap.deallocate(a);
+        heap.deallocate(b);
+        assert_eq!(heap.verify(), Ok(()));
+        let s = heap.stats();
+        assert_eq!((s.live_blocks, s.heap_start, s.heap_top), (0, 64, base | 8));
+        assert_eq!(s.heap_bytes - (base - 64), s.free_bytes + (s.heap_top - base));
+        assert!(buffer[..8].iter().all(|&w| w == 0), "nothing below the records");
+    }
 }

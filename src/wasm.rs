@@ -5,22 +5,50 @@ use core::arch::wasm32::memory_size;
 
 use crate::source::MAX_END;
 #[cfg(not(feature = "static-pool"))]
-use crate::{heap::Heap, mem::Mem, source::WasmMemory};
+use crate::{
+    heap::{Heap, RECORDS_SIZE},
+    mem::Mem,
+    source::WasmMemory,
+};
 
-/// The instance's heap. Its root lies at `__heap_base`, inside the module's initial memory (the
-/// wasmtime suite checks), and reads all zero until the first allocation sets the heap up on its
-/// cold path (`Heap::carve`): so the hot calls test nothing first. A zero root has no blocks and a
-/// zero top, so every pointer is rejected until then.
+/// The module's statics, in one zeroed struct so that the linker puts them in the program's bss,
+/// always inside its initial memory (wherever its stack and data put `__heap_base`, which may be
+/// the very end of the initial memory), and in this order: the debug layer's state (debug
+/// flavor), then the heap's records (root and segment 0's control block), last, so that in the
+/// modules, whose only static this is, the records end where the blocks begin (`__heap_base`).
+#[cfg(not(feature = "static-pool"))]
+#[repr(C, align(16))]
+pub(crate) struct Statics {
+    #[cfg(feature = "debug")]
+    pub debug: crate::debug::ring::State,
+    records: Records,
+}
+
+/// The records' bytes, 16-aligned (a multiple of 16 long: nothing follows them in `Statics`).
+#[cfg(not(feature = "static-pool"))]
+#[repr(C, align(16))]
+struct Records([u8; RECORDS_SIZE as usize]);
+
+#[cfg(not(feature = "static-pool"))]
+pub(crate) static mut STATICS: Statics = Statics {
+    #[cfg(feature = "debug")]
+    debug: crate::debug::ring::INITIAL,
+    records: Records([0; RECORDS_SIZE as usize]),
+};
+
+/// The instance's heap: its records in [`STATICS`], its blocks from `__heap_base` to the end of
+/// memory. The records read all zero until the first allocation sets the heap up on its cold path
+/// (`Heap::carve`), which grows memory first when `__heap_base` is at its end: so the hot calls
+/// test nothing first. A zero root has no blocks and a zero top, so every pointer is rejected
+/// until then.
 #[cfg(not(feature = "static-pool"))]
 #[inline(always)]
 pub(crate) fn heap() -> Heap<WasmMemory> {
-    // Safety: wasm-ld defines `__heap_base` for every module; only its address is taken.
-    unsafe extern "C" {
-        static __heap_base: u8;
-    }
-    let start = (core::ptr::addr_of!(__heap_base) as u32 + 7) & !7;
-    // Safety: the linker puts nothing above __heap_base; the heap owns it to the end of memory.
-    unsafe { Heap::new(Mem::WASM, start, WasmMemory) }
+    // Safety: only the address of the field is taken.
+    let records = unsafe { &raw const STATICS.records } as u32;
+    // Safety: the records are a static only the heap touches; the linker puts nothing above
+    // __heap_base (`WasmMemory::blocks_base`), so the heap owns it to the end of memory.
+    unsafe { Heap::new(Mem::WASM, records, WasmMemory) }
 }
 
 /// The heap, set up if it was not yet, for the calls that read its records whole (marks,
@@ -77,6 +105,9 @@ unsafe impl GlobalAlloc for WasmHeap {
         let heap = heap();
         if layout.align() <= 8 {
             return heap.reallocate(ptr as u32, new_size as u32) as *mut u8;
+        }
+        if layout.align() == 16 {
+            return heap.reallocate16(ptr as u32, new_size as u32) as *mut u8;
         }
         let new = heap.allocate_aligned(new_size as u32, layout.align() as u32);
         if new != 0 {

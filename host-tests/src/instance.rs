@@ -168,6 +168,12 @@ impl<H> Instance<H> {
     }
 
     /// `memory.grow` refusals during the last call.
+    /// The value of an exported `i32` global (`__heap_base`, `__data_end`).
+    pub fn global(&mut self, name: &str) -> u32 {
+        let global = self.instance.get_global(&mut self.store, name).unwrap_or_else(|| panic!("no global `{name}`"));
+        global.get(&mut self.store).unwrap_i32() as u32
+    }
+
     pub fn refused_in_call(&self) -> u32 {
         self.store.data().limiter.refused - self.refused_before
     }

@@ -230,6 +230,42 @@ fn the_c_names_return_16_aligned_blocks_in_both_modules() {
     }
 }
 
+/// `malloc(16 k)` in a loop, as C programs allocate their nodes: each block is 16 k + 16 bytes,
+/// the step of wasi-libc's dlmalloc (4 bytes of overhead, chunks of multiples of 16), with no gap
+/// between blocks; the memory the loop takes ÷ the bytes it holds is the step's ratio, (16 k + 16)
+/// ÷ 16 k. Before C's blocks were sized in multiples of 16 the step was 16 k + 32.
+#[test]
+fn malloc_of_multiples_of_16_steps_as_dlmalloc_does() {
+    const N: u32 = 4000;
+    for name in ["wasm/wasmheap-c.wasm", "wasm/wasmheap-import-memory.wasm"] {
+        for k in 1..=8u32 {
+            let mut c = CNames::new(name);
+            let n = 16 * k;
+            let first = c.malloc.call(&mut c.store, n).unwrap();
+            let mut last = first;
+            for i in 1..N {
+                let p = c.malloc.call(&mut c.store, n).unwrap();
+                assert_eq!(p - last, n + 16, "{name}: malloc({n}) number {i}");
+                last = p;
+            }
+            let span = (last + n) - first;
+            let ratio = span as f64 / (N * n) as f64;
+            let dlmalloc = (n + 16) as f64 / n as f64;
+            assert!(ratio <= dlmalloc * 1.001, "{name}: malloc({n}): memory ÷ live {ratio:.3}, dlmalloc {dlmalloc:.3}");
+            // freed blocks are reused as they are, whatever the order
+            for i in (0..N).step_by(3) {
+                c.free.call(&mut c.store, first + i * (n + 16)).unwrap();
+            }
+            for _ in (0..N).step_by(3) {
+                let p = c.malloc.call(&mut c.store, n).unwrap();
+                assert!(p >= first && p <= last && (p - first) % (n + 16) == 0, "{name}: reused {p:#x}");
+            }
+            let check = c.heap.get_typed_func::<(), u32>(&mut c.store, "check").unwrap();
+            assert_eq!(check.call(&mut c.store, ()).unwrap(), 0, "{name}");
+        }
+    }
+}
+
 /// A module's C names, called from the host as a C program calls them, and the blocks it holds:
 /// `(ptr, size, tag)`, every byte of the block the tag.
 struct CNames {

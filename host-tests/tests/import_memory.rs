@@ -40,9 +40,14 @@ fn initialised(pages: u32, fill: u8, (start, end): (u32, u32)) -> Instance {
 
 /// A fresh instance on a new memory of `pages` pages, every byte `fill`.
 fn instance(pages: u32, fill: u8) -> Instance {
+    instance_limited(pages, None, fill)
+}
+
+/// [`instance`] on a memory that may grow to `maximum` pages at most.
+fn instance_limited(pages: u32, maximum: Option<u32>, fill: u8) -> Instance {
     let mut store = common::store();
     store.set_fuel(u64::MAX).unwrap();
-    let memory = Memory::new(&mut store, MemoryType::new(pages, None)).unwrap();
+    let memory = Memory::new(&mut store, MemoryType::new(pages, maximum)).unwrap();
     memory.data_mut(&mut store).fill(fill);
     let instance =
         wasmtime::Instance::new(&mut store, &flavor().module, &[memory.into()]).expect("instantiate");
@@ -167,7 +172,6 @@ fn init_refuses_bad_regions_and_leaves_memory_alone() {
         ),
         (0x1000, 3 * PAGE, "end past the end of memory"),
         (3 * PAGE, 0, "start past the end of memory"),
-        (2 * PAGE - 100, 0, "the stack does not fit in memory"),
         (0x4000, 0x2000, "end before start"),
         (0xFFFF_F000, 0, "start + 4 KiB wraps"),
         (u32::MAX, 0, "start rounds up past 4 GiB"),
@@ -188,6 +192,25 @@ fn init_refuses_bad_regions_and_leaves_memory_alone() {
         );
     }
     assert_eq!(h.mem().len(), 2 * PAGE as usize, "memory did not grow");
+}
+
+#[test]
+fn a_start_near_the_end_of_memory_grows_it_for_the_stack_and_the_records() {
+    // A C program whose data ends in the last 4 KiB of memory: `init(&__heap_base, 0)`.
+    for start in [2 * PAGE - 100, 2 * PAGE - 8, 2 * PAGE] {
+        let mut h = instance(2, 0x5C);
+        assert_eq!(h.call::<_, u32>("init", (start, 0u32)), 1, "init({start:#x}, 0)");
+        assert!(h.mem().len() > 2 * PAGE as usize, "memory grew");
+        let p = h.call::<_, u32>("allocate", 100u32);
+        assert!(p > start + STACK && p % 16 == 0, "init({start:#x}, 0): allocate(100) = {p:#x}");
+        h.call::<_, ()>("deallocate", p);
+        assert_eq!(h.call::<_, u32>("check", ()), 0);
+    }
+    // where memory cannot grow (its maximum is 2 pages), it is refused, with nothing written
+    let mut h = instance_limited(2, Some(2), 0x5C);
+    let before = h.mem().to_vec();
+    assert_eq!(h.call::<_, u32>("init", (2 * PAGE - 100, 0u32)), 0);
+    assert!(h.mem() == &before[..], "a refused init wrote to memory");
 }
 
 #[test]

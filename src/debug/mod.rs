@@ -31,11 +31,11 @@
 //! module's does, or traps (`debug_set_trap`). `debug_set_check` runs `check()` after every call.
 
 mod exports;
-mod ring;
+pub(crate) mod ring;
 mod walk;
 
 use crate::block::{self, FREE, HEADER, PREV_FREE, SIZE_MASK};
-use crate::heap::{CONTROL_SIZE, Heap, Live};
+use crate::heap::{Heap, Live};
 use crate::source::WasmMemory;
 use crate::stats::Stats;
 use ring::{Code, Reason, state};
@@ -179,8 +179,8 @@ impl Debug {
         if ptr == 0 {
             return 0;
         }
-        // The first allocation set the heap up: its top was the end of segment 0's control block.
-        let old_top = if old_top == 0 { self.core.root().segments[0] + CONTROL_SIZE } else { old_top };
+        // The first allocation set the heap up: its top was segment 0's first block.
+        let old_top = if old_top == 0 { self.core.first() } else { old_top };
         self.check_reused(ptr - HEADER, old_top);
         let state = state();
         let identity = identity.unwrap_or_else(|| {

@@ -78,7 +78,8 @@ pub struct State {
     pub buffer: [u32; BUFFER_BYTES / 4],
 }
 
-static mut STATE: State = State {
+/// The state at instantiation (all zero: it lives in the module's bss, `wasm::STATICS`).
+pub const INITIAL: State = State {
     trap: 0,
     check_each: 0,
     caller_tag: 0,
@@ -97,7 +98,7 @@ static mut STATE: State = State {
 /// not keep one borrow across a call that takes another.
 pub fn state() -> &'static mut State {
     // Safety: one thread; see above.
-    unsafe { &mut *(&raw mut STATE) }
+    unsafe { &mut (*(&raw mut crate::wasm::STATICS)).debug }
 }
 
 impl State {

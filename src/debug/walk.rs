@@ -170,7 +170,9 @@ impl Iterator for Blocks {
             return None;
         }
         let address = self.at;
-        self.at += size;
+        // Segment 0's blocks begin at the heap's first block, which may lie apart from the
+        // records (a static below `__heap_base`).
+        self.at = if address == root.segments[0] { core.first() } else { address + size };
         let block = Block { address, size, depth: self.depth, ..empty };
         Some(if address == root.segments[slot(self.depth)] {
             Block { state: State::Control, ..block }
