@@ -1,0 +1,4 @@
+// The layout matrix (host-tests/tests/layouts.rs): `__heap_base` exactly at the end of the initial
+// memory, placed by the pad WASMHEAP_PAD_BOUNDARY that scripts/test measures and sets.
+#![no_std]
+layouts::program!("WASMHEAP_PAD_BOUNDARY");
