@@ -130,6 +130,27 @@ export interface LoadOptions {
  *  in Node. */
 export declare function load(source?: Source, options?: LoadOptions): Promise<WasmHeap>;
 
+/** A module's memory import, from {@link memoryImport}: limits in 64 KiB pages. It is a
+ *  `WebAssembly.MemoryDescriptor`: `new WebAssembly.Memory(memoryImport(bytes)!)` is a memory the
+ *  module accepts. */
+export interface MemoryImport {
+  /** The import's module and field names ("env", "memory" for a C program linked with
+   *  `--import-memory`). */
+  module: string;
+  name: string;
+  /** The minimum the module was linked for: its stack and static data (`--initial-memory`). */
+  initial: number;
+  /** The maximum, when the module sets one (`--max-memory`); absent otherwise. */
+  maximum?: number;
+  shared: boolean;
+}
+
+/** The first memory a module's bytes import (read from its import section, which
+ *  `WebAssembly.Module.imports` does not show), or `null` when it imports none. Throws a
+ *  `WebAssembly.CompileError` for malformed bytes, a `RangeError` for a 64-bit memory or a
+ *  custom page size, a `TypeError` for anything but bytes (a compiled module keeps no limits). */
+export declare function memoryImport(bytes: ArrayBuffer | ArrayBufferView): MemoryImport | null;
+
 type TypedArrayConstructor<T> = {
   new (buffer: ArrayBufferLike, byteOffset: number, length: number): T;
   readonly BYTES_PER_ELEMENT: number;

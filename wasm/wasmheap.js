@@ -12,6 +12,10 @@
 // share and the region the heap may use: load(url, { memory, start, end }); without a memory, a
 // fresh one of one page is made and the heap gets all of it (start 0, end 0: growing).
 //
+// memoryImport(bytes) reads the limits of the memory a module imports, for the host of a C program
+// that shares its memory with wasmheap-import-memory.wasm (FLAVORS.md, sections 5 and 6):
+// new WebAssembly.Memory(memoryImport(bytes)).
+//
 // Every method checks its arguments before it calls the module: a size, length or alignment
 // that is not an integer from 0 to 2^32 - 1 throws a RangeError (a value that is not a number at
 // all, a TypeError), and nothing is allocated. Pointers and marks are taken unsigned: an integer
@@ -174,6 +178,97 @@ export async function load(source = new URL('./wasmheap.wasm', import.meta.url),
   const heap = new WasmHeap(instance, memory);
   if (needsMemory) heap.init(start, end);
   return heap;
+}
+
+// ---- the memory a module imports ----------------------------------------------------------
+
+/** Reads the import section of a module's bytes for its first memory import (memory 0):
+ *  `{ module, name, initial, maximum, shared }` in 64 KiB pages (no `maximum` key when the module
+ *  sets none), or `null` when the module imports no memory. `WebAssembly.Module.imports` gives no
+ *  limits, and the memory a host passes must have at least `initial` pages (and, when the module
+ *  sets a maximum, a maximum no larger): the result is a descriptor for exactly such a memory,
+ *  `new WebAssembly.Memory(memoryImport(bytes))`. Only the header and the sections up to the
+ *  import section are read; the module is not validated. Malformed bytes throw a
+ *  `WebAssembly.CompileError`; a 64-bit memory or one with a custom page size a `RangeError`. */
+export function memoryImport(bytes) {
+  const call = 'memoryImport(bytes)';
+  let u8;
+  if (ArrayBuffer.isView(bytes)) u8 = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  else if (tag(bytes) === '[object ArrayBuffer]' || tag(bytes) === '[object SharedArrayBuffer]') u8 = new Uint8Array(bytes);
+  else if (bytes instanceof WebAssembly.Module) {
+    throw new TypeError(`wasmheap: ${call}: a compiled WebAssembly.Module keeps no memory limits; pass the bytes it was compiled from`);
+  } else {
+    throw new TypeError(`wasmheap: ${call}: bytes must be an ArrayBuffer or a view of one, got ${describe(bytes)}`);
+  }
+  let at = 0;
+  const fail = (what) => { throw new WebAssembly.CompileError(`wasmheap: ${call}: ${what} at byte ${at}`); };
+  const byte = () => (at < u8.length ? u8[at++] : fail('unexpected end of the module'));
+  // An unsigned LEB128 of at most `bits` bits, as a Number (exact below 2^53).
+  const leb = (bits = 32) => {
+    let value = 0;
+    for (let shift = 0; shift < bits; shift += 7) {
+      const b = byte();
+      value += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) return value;
+    }
+    return fail(`a LEB128 number longer than ${bits} bits`);
+  };
+  const skip = (n) => { at += n; if (at > u8.length) fail('unexpected end of the module'); };
+  const name = () => {
+    const n = leb();
+    const start = at;
+    skip(n);
+    return decoder.decode(u8.subarray(start, at));
+  };
+  // A value type: a one-byte type, or a (nullable) reference to a heap type (an s33).
+  const valueType = () => { const t = byte(); if (t === 0x63 || t === 0x64) leb(33); };
+  const limits = () => {
+    const flags = byte();
+    if (flags > 0x0f) fail(`limits with the unknown flags 0x${flags.toString(16)}`);
+    const wide = (flags & 0x04) !== 0;
+    const result = { initial: leb(wide ? 64 : 32) };
+    if (flags & 0x01) result.maximum = leb(wide ? 64 : 32);
+    if (flags & 0x08) leb(); // the log2 of a custom page size
+    return { flags, ...result };
+  };
+
+  if (u8.length < 8 || u8[0] !== 0 || u8[1] !== 0x61 || u8[2] !== 0x73 || u8[3] !== 0x6d) fail('no wasm magic number (\\0asm)');
+  if (u8[4] !== 1 || u8[5] !== 0 || u8[6] !== 0 || u8[7] !== 0) {
+    at = 4;
+    fail('not a core module of version 1 (a component?)');
+  }
+  at = 8;
+  while (at < u8.length) {
+    const id = byte();
+    const size = leb();
+    const end = at + size;
+    if (end > u8.length) fail(`section ${id} runs past the end of the module`);
+    if (id !== 2) { // anything but the import section
+      at = end;
+      continue;
+    }
+    for (let count = leb(); count > 0; count--) {
+      const module = name();
+      const field = name();
+      const kind = byte();
+      switch (kind) {
+        case 0x00: leb(); break; // function: its type
+        case 0x01: valueType(); limits(); break; // table
+        case 0x02: { // memory
+          const { flags, ...pages } = limits();
+          if (flags & 0x04) throw new RangeError(`wasmheap: ${call}: ${module}.${field} is a 64-bit memory; wasmheap is for 32-bit memories`);
+          if (flags & 0x08) throw new RangeError(`wasmheap: ${call}: ${module}.${field} has a custom page size; WebAssembly.Memory has 64 KiB pages`);
+          return { module, name: field, ...pages, shared: (flags & 0x02) !== 0 };
+        }
+        case 0x03: valueType(); byte(); break; // global: its type and mutability
+        case 0x04: byte(); leb(); break; // tag: its attribute and type
+        default: fail(`an import of the unknown kind 0x${kind.toString(16)}`);
+      }
+    }
+    if (at !== end) fail('the import section does not end where its size says');
+    return null;
+  }
+  return null;
 }
 
 /** A view of `length` elements at `ptr` that is taken again whenever memory has grown. */

@@ -6,7 +6,7 @@
  * any malloc: 16-byte alignment (alignof(max_align_t)), realloc keeping the contents, calloc
  * clearing, NULL and ENOMEM for requests that cannot be served.
  *
- *     clang --target=wasm32-wasi -O2 -I wasm -Wl,--import-memory -Wl,--initial-memory=262144 \
+ *     clang --target=wasm32-wasi -O2 -I wasm -Wl,--import-memory \
  *         -o wordfreq.wasm host-tests/clients/c-libc/wordfreq.c wasm/wasmheap-libc.c
  */
 #include <errno.h>

@@ -1,7 +1,7 @@
 // Compiled (not run) by host-tests/js/types.test.mjs with `tsc --strict --noEmit`: what a
 // TypeScript user writes against wasm/wasmheap.d.ts must type-check without casts, and misuse
 // must not (each @ts-expect-error line is an error the types catch; tsc fails if one is not).
-import { load, LiveView, STAT_FIELDS, WasmHeap, type Stats, type WasmheapExports } from '../../../wasm/wasmheap.js';
+import { load, LiveView, memoryImport, STAT_FIELDS, WasmHeap, type MemoryImport, type Stats, type WasmheapExports } from '../../../wasm/wasmheap.js';
 
 export async function usage(bytes: Uint8Array<ArrayBuffer>): Promise<number> {
   const heap: WasmHeap = await load(bytes);
@@ -31,6 +31,17 @@ export async function usage(bytes: Uint8Array<ArrayBuffer>): Promise<number> {
   const s: Stats = heap.stats();
   const field: keyof Stats = STAT_FIELDS[0];
   const text: string = heap.readString(heap.writeString('hi', { nul: true }));
+
+  // A program's memory import is a descriptor for the memory to give it.
+  const wanted: MemoryImport | null = memoryImport(bytes);
+  if (wanted) {
+    const shared: WebAssembly.Memory = new WebAssembly.Memory(wanted);
+    const pages: number = wanted.initial + (wanted.maximum ?? 0);
+    void shared; void pages; void (wanted.module + wanted.name);
+  }
+  memoryImport(new ArrayBuffer(8));
+  // @ts-expect-error: a compiled module keeps no limits: bytes only
+  memoryImport(new WebAssembly.Module(bytes));
 
   // @ts-expect-error: an Array is not a typed array
   heap.allocArray(Array, 3);
