@@ -302,6 +302,15 @@ $('bug-uaf').onclick = () => planted('write after free', () => {
   for (const q of again) heap.deallocate(q);
   return `allocate(40) = ${hex(p)}, deallocate, wrote byte ${hex(p + 8)}; found by ${how}`;
 });
+$('bug-underrun').onclick = () => planted('underrun', () => {
+  const p = heap.allocate(24);
+  const saved = heap.u8[p - 1];
+  heap.u8[p - 1] = 0xEE; // one byte before the block: the top byte of its header's tag
+  heap.deallocate(p); // refused: a smashed header
+  heap.u8[p - 1] = saved; // the demo mends the header so that the page's heap stays sound
+  heap.deallocate(p);
+  return `allocate(24) = ${hex(p)}, wrote byte ${hex(p - 1)}, deallocate (then the byte put back and freed)`;
+});
 $('bug-double-free').onclick = () => planted('double free', () => {
   const p = heap.allocate(16);
   heap.deallocate(p);

@@ -11,8 +11,7 @@
  * allocation, the program's and libc's, is wasmheap's.
  *
  * The heap gets the memory above the program's data and stack (&__heap_base) to the end of
- * memory, growing it (by a page first when __heap_base lies within 4 KiB of the end of the
- * memory the program was linked for), from a constructor of priority 1, which runs before libc's constructors
+ * memory, growing it, from a constructor of priority 1, which runs before libc's constructors
  * (they allocate); the calls below also set it up if they come first. Failures set errno to
  * ENOMEM, as POSIX asks. malloc, calloc and realloc are 16-aligned (alignof(max_align_t)). */
 #include <errno.h>
@@ -32,14 +31,7 @@ extern unsigned char __heap_base;
 static int wasmheap_ready;
 
 static void wasmheap_setup(void) {
-    if (__builtin_expect(!wasmheap_ready, 0)) {
-        wasmheap_ready = wasmheap_init(&__heap_base, 0);
-        /* init refuses a start less than its 4 KiB stack below the end of memory, and the linker
-         * sizes the initial memory to end at the first page boundary at or above __heap_base
-         * (issue 21): then every malloc would return NULL. One more page makes the room. */
-        if (!wasmheap_ready && __builtin_wasm_memory_grow(0, 1) != (size_t)-1)
-            wasmheap_ready = wasmheap_init(&__heap_base, 0);
-    }
+    if (__builtin_expect(!wasmheap_ready, 0)) wasmheap_ready = wasmheap_init(&__heap_base, 0);
 }
 
 #pragma clang diagnostic push

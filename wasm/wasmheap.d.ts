@@ -72,8 +72,9 @@ export interface Report {
   ptr: number;
   id: number;
   detail: number;
-  /** For codes 1 and 2: why the pointer was refused. */
-  reason?: 'misaligned' | 'outside' | 'already-free' | 'not-live';
+  /** For codes 1 and 2: why the pointer was refused ('smashed-header': the block's header was
+   *  overwritten; `id` then names the block before it when its overrun most likely did it). */
+  reason?: 'misaligned' | 'outside' | 'already-free' | 'not-live' | 'smashed-header';
 }
 
 export declare const BLOCK_STATES: readonly Block['state'][];

@@ -38,7 +38,9 @@ export const REPORT_NAMES = Object.freeze({
 });
 
 /** Why a pointer was refused: the `detail` of reports 1 and 2. */
-export const REFUSAL_REASONS = Object.freeze({ 1: 'misaligned', 2: 'outside', 3: 'already-free', 4: 'not-live' });
+export const REFUSAL_REASONS = Object.freeze({
+  1: 'misaligned', 2: 'outside', 3: 'already-free', 4: 'not-live', 5: 'smashed-header',
+});
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

@@ -232,6 +232,7 @@ test('plant a bug: each detector of the debug flavor reports it', async () => {
   const expect = [
     ['#bug-overrun', 4, /overrun \(code 4\) at 0x[0-9a-f]+, allocation id \d+: first changed byte at 0x[0-9a-f]+/],
     ['#bug-uaf', 5, /write after free \(code 5\) at 0x[0-9a-f]+.*: first changed byte at 0x[0-9a-f]+/],
+    ['#bug-underrun', 1, /bad deallocate \(code 1\) at 0x[0-9a-f]+: smashed header/],
     ['#bug-double-free', 1, /bad deallocate \(code 1\) at 0x[0-9a-f]+.*: already free/],
   ];
   for (const [button, code, text] of expect) {

@@ -86,6 +86,33 @@ test('reports(): overrun, write after free, double free, stale mark', async () =
   assert.equal(heap.check(), 0, 'the calls went on as in the default module');
 });
 
+test('reports(): an underrun into a header and an overrun across the next one are smashed headers', async () => {
+  const heap = await load(debugUrl);
+  const old = heap.allocate(24);
+  heap.allocate(8);
+  heap.deallocate(old);
+  const p = heap.allocate(24); // the same address: the ring of frees remembers old's id
+  assert.equal(p, old);
+  heap.u8[p - 1] = 0x41; // one byte before the block
+  heap.deallocate(p);
+  let [r] = heap.reports();
+  assert.deepEqual([r.name, r.ptr, r.id, r.reason], ['bad-deallocate', p, 0, 'smashed-header']);
+  assert.equal(heap.check(), 7);
+
+  const heap2 = await load(debugUrl);
+  const a = heap2.allocate(10);
+  const b = heap2.allocate(10);
+  heap2.u8.fill(0x55, a, b); // a's bytes, its canary, id and tag, and b's header
+  heap2.deallocate(b);
+  const [overrun, smashed] = heap2.reports();
+  assert.deepEqual([overrun.name, overrun.ptr, overrun.id], ['overrun', a, 0], 'a named by its pointer, no id read from its smashed stamp');
+  assert.deepEqual([smashed.name, smashed.ptr, smashed.id, smashed.reason], ['bad-deallocate', b, 0, 'smashed-header']);
+  heap2.deallocate(a);
+  assert.deepEqual([heap2.reports(2)[0].name, heap2.reports(2)[0].id], ['overrun', 0]);
+  assert.equal(heap2.size(a), 10, 'kept: freeing it would merge through the smashed header');
+  assert.equal(heap2.check(), 3);
+});
+
 test('setTrap(true) traps at the first problem; setCheck(true) finds it at the next call', async () => {
   const heap = await load(debugUrl);
   heap.setCheck(true);

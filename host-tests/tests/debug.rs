@@ -16,6 +16,7 @@ const MISALIGNED: u32 = 1;
 const OUTSIDE: u32 = 2;
 const ALREADY_FREE: u32 = 3;
 const NOT_LIVE: u32 = 4;
+const SMASHED_HEADER: u32 = 5;
 
 const BROKEN_CANARY: u32 = 20;
 const BROKEN_POISON: u32 = 21;
@@ -251,6 +252,112 @@ fn double_free_and_bad_pointers_are_reported_with_their_reason() {
 }
 
 #[test]
+fn an_underrun_into_a_header_is_reported_as_a_smashed_header_not_a_double_free() {
+    let mut d = Debug::new();
+    let _before = d.h.alloc_filled(16, 1); // an intact neighbour: nobody to blame
+    // The address first holds an allocation that is freed: the ring of frees remembers its id.
+    let old = d.h.alloc_filled(24, 2);
+    let _pin = d.h.alloc_filled(8, 3);
+    let old_id = d.id_of(old);
+    d.h.deallocate(old);
+    let p = d.h.alloc_filled(24, 4);
+    assert_eq!(p, old, "handed out again from its bin");
+    let id = d.id_of(p);
+    assert_ne!(id, old_id);
+    let saved = d.h.read_u32(p - 4);
+    d.h.write(p - 1, &[0x41]); // one byte before the block
+
+    let r = one(&d.reports_of(|d| d.h.deallocate(p)));
+    assert_eq!((r.code, r.ptr, r.id, r.detail), (BAD_DEALLOCATE, p, 0, SMASHED_HEADER));
+    let r = one(&d.reports_of(|d| assert_eq!(d.h.reallocate(p, 40), 0)));
+    assert_eq!((r.code, r.ptr, r.id, r.detail), (BAD_REALLOCATE, p, 0, SMASHED_HEADER));
+    assert_eq!(d.h.size(p), 0);
+    assert_eq!(d.h.stats().rejected_frees, 2, "refused and counted as in the default module");
+
+    // check(): the core's code for a wrong tag, and the block it found.
+    let mut code = 0;
+    let r = one(&d.reports_of(|d| code = d.h.check()));
+    assert_eq!(code, 7);
+    assert_eq!((r.code, r.ptr, r.id, r.detail), (CORRUPTED, p, 0, 7));
+    // The walks list the block with nothing read through its smashed tag.
+    let b = d.blocks().into_iter().find(|b| b.ptr == p).expect("the walk reaches the block");
+    assert_eq!((b.state, b.request, b.id, b.tag), (USED, 0, 0, 0));
+
+    // Repaired, the block is live again with its own id and frees without a report.
+    d.h.write_u32(p - 4, saved);
+    assert_eq!(d.id_of(p), id);
+    assert!(d.reports_of(|d| d.h.deallocate(p)).is_empty());
+    d.h.assert_sound();
+
+    // An underrun of a mark's first block: the block before it is the mark's control block.
+    d.h.free_get_mark();
+    let first = d.h.allocate(8);
+    let blocks = d.blocks();
+    let i = blocks.iter().position(|b| b.ptr == first).unwrap();
+    assert_eq!(blocks[i - 1].state, CONTROL);
+    d.h.write(first - 2, &[0, 0]);
+    let r = one(&d.reports_of(|d| d.h.deallocate(first)));
+    assert_eq!((r.code, r.ptr, r.id, r.detail), (BAD_DEALLOCATE, first, 0, SMASHED_HEADER));
+}
+
+#[test]
+fn an_overrun_across_the_next_header_blames_the_block_before_and_prints_no_smashed_id() {
+    let mut d = Debug::new();
+    let a = d.h.alloc_filled(10, 1);
+    let b0 = d.h.alloc_filled(10, 2);
+    let _pin = d.h.alloc_filled(8, 3);
+    d.h.deallocate(b0);
+    let b = d.h.alloc_filled(10, 4);
+    assert_eq!(b, b0, "the ring of frees knows b's address from another allocation");
+    // a's 10 bytes, its canary, id and tag, its slack, and all of b's header: 0x55 each.
+    d.h.write(a, &vec![0x55; (b - a) as usize]);
+
+    let rs = d.reports_of(|d| d.h.deallocate(b));
+    assert_eq!(rs.len(), 2, "{rs:?}");
+    let (overrun, smashed) = (rs[0], rs[1]);
+    assert_eq!((overrun.code, overrun.ptr, overrun.id, overrun.detail), (OVERRUN, a, 0, a + 10), "a named by its pointer: its id word was overwritten");
+    assert_eq!((smashed.code, smashed.ptr, smashed.id, smashed.detail), (BAD_DEALLOCATE, b, 0, SMASHED_HEADER));
+
+    // a's own free: the overrun again, without the bytes written over its id read as one; the
+    // core would merge through b's smashed header, so a stays allocated.
+    let r = one(&d.reports_of(|d| d.h.deallocate(a)));
+    assert_eq!((r.code, r.ptr, r.id, r.detail), (OVERRUN, a, 0, a + 10));
+    assert_eq!(d.h.size(a), 10);
+    let r = one(&d.reports_of(|d| assert_eq!(d.h.reallocate(a, 100), 0)));
+    assert_eq!((r.code, r.ptr, r.id), (OVERRUN, a, 0));
+    assert!(d.leaks().contains(&(a, 10, 0, 0)), "listed, with no id read from its stamp: {:?}", d.leaks());
+
+    // check(): the size in b's header cannot be right (code 3); it names b and blames a.
+    let mut code = 0;
+    let rs = d.reports_of(|d| code = d.h.check());
+    assert_eq!(code, 3);
+    assert_eq!(rs.iter().map(|r| (r.code, r.ptr, r.id)).collect::<Vec<_>>(), [(OVERRUN, a, 0), (CORRUPTED, b, 0)]);
+    let all = d.reports(0);
+    assert!(all.iter().all(|r| r.id == 0), "no id read from smashed memory, none of b's address's past: {all:?}");
+}
+
+#[test]
+fn a_smashed_header_names_the_block_before_by_id_when_its_id_survived() {
+    let mut d = Debug::new();
+    let a = d.h.alloc_filled(20, 1);
+    let b = d.h.alloc_filled(20, 2);
+    let id_a = d.id_of(a);
+    d.h.write(a + 20, &[0]); // a's canary: a string's terminator
+    d.h.write(b - 4, &[0; 4]); // and b's tag
+    let rs = d.reports_of(|d| d.h.deallocate(b));
+    assert_eq!(rs.len(), 2, "{rs:?}");
+    assert_eq!((rs[0].code, rs[0].ptr, rs[0].id, rs[0].detail), (OVERRUN, a, id_a, a + 20));
+    assert_eq!((rs[1].code, rs[1].ptr, rs[1].id, rs[1].detail), (BAD_DEALLOCATE, b, id_a, SMASHED_HEADER));
+
+    // With the trap on, both are recorded before it traps.
+    d.call::<u32, ()>("debug_set_trap", 1);
+    let before = d.report_count();
+    d.h.call_named::<u32, ()>("deallocate", b).expect_err("a smashed header must trap");
+    let rs = d.reports(before);
+    assert_eq!(rs.iter().map(|r| (r.code, r.id, r.detail)).collect::<Vec<_>>(), [(OVERRUN, id_a, a + 20), (BAD_DEALLOCATE, id_a, SMASHED_HEADER)]);
+}
+
+#[test]
 fn a_stale_mark_is_reported() {
     let mut d = Debug::new();
     let m = d.h.free_get_mark();
@@ -363,7 +470,7 @@ fn the_check_switch_finds_a_bug_at_the_next_call() {
     let r = one(&d.reports_of(|d| {
         d.h.allocate(8);
     }));
-    assert_eq!((r.code, r.detail), (CORRUPTED, 3));
+    assert_eq!((r.code, r.ptr, r.id, r.detail), (CORRUPTED, q, 0, 3), "the smashed block, no neighbour to blame");
     d.h.write_u32(q - 8, saved);
     d.h.assert_sound();
 }

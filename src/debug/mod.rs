@@ -29,6 +29,15 @@
 //! **Problems** (a rejected free, a stale mark, a broken canary or poison, a heap that fails
 //! `check()`) are recorded in a ring of reports (`ring.rs`); then the call goes on as the default
 //! module's does, or traps (`debug_set_trap`). `debug_set_check` runs `check()` after every call.
+//!
+//! **Smashed headers.** An underrun lands in the block's own header, an overrun past the stamp in
+//! the next block's; the core then refuses the pointer. To tell that from a double free, the layer
+//! walks the blocks up to the pointer (`walk.rs`, on the error path only): a block starting there
+//! that is neither live nor a sound free block has a smashed header (reason `SmashedHeader`), and
+//! the block before it is blamed when its canary is broken too. No guard word sits before the
+//! pointer (it would cost 8 bytes a block and an offset-aligned core allocation: wasm/FLAVORS.md,
+//! section 9). An id is only read from a stamp whose canary's last byte is intact (`identity`),
+//! and a block whose overrun smashed the next header is not freed (`may_free`).
 
 mod exports;
 pub(crate) mod ring;
@@ -39,6 +48,7 @@ use crate::heap::{Heap, Live};
 use crate::source::WasmMemory;
 use crate::stats::Stats;
 use ring::{Code, Reason, state};
+use walk::{Block, Place, State};
 
 /// Bytes the layer adds to every request: canary, id, caller tag.
 const EXTRA: u32 = 12;
@@ -93,8 +103,10 @@ impl Debug {
                 Some(live) => {
                     let request = live.request - EXTRA;
                     let identity = self.check_canary(ptr, request);
-                    state().take_live(request);
-                    self.free(live, identity)
+                    if self.may_free(live, request) {
+                        state().take_live(request);
+                        self.free(live, identity)
+                    }
                 }
                 None => {
                     self.report_bad_pointer(Code::BadDeallocate, ptr);
@@ -146,11 +158,12 @@ impl Debug {
     }
 
     /// The core's `check()`, then every canary and the poison invariant. A broken heap is also
-    /// reported.
+    /// reported, with the first smashed header the layer finds and the neighbour it blames.
     pub fn check(self) -> u32 {
         let code = self.core.check();
         if code != 0 {
-            self.report(Code::Corrupted, 0, 0, code);
+            let (ptr, id) = self.first_smashed().map_or((0, 0), |(block, before)| (block + HEADER, self.blame(before)));
+            self.report(Code::Corrupted, ptr, id, code);
             return code;
         }
         self.check_canaries_and_poison()
@@ -183,7 +196,7 @@ impl Debug {
         let old_top = if old_top == 0 { self.core.first() } else { old_top };
         self.check_reused(ptr - HEADER, old_top);
         let state = state();
-        let identity = identity.unwrap_or_else(|| {
+        let identity = identity.filter(|i| i.id != 0).unwrap_or_else(|| {
             state.next_id = state.next_id.wrapping_add(1);
             Identity { id: state.next_id, tag: state.caller_tag }
         });
@@ -217,9 +230,18 @@ impl Debug {
         self.store_unaligned(at + 8, identity.tag);
     }
 
+    /// The identity stamped after the `request` bytes at `ptr`, or id and tag 0 when the stamp
+    /// holds the program's bytes: an overrun that reached the id word ran over the canary's last
+    /// byte first, and no id is 0 or larger than the last one given out.
     fn identity(self, ptr: u32, request: u32) -> Identity {
         let at = ptr + request;
-        Identity { id: self.load_unaligned(at + 4), tag: self.load_unaligned(at + 8) }
+        let id = self.load_unaligned(at + 4);
+        // Safety: as for `load_unaligned`.
+        let last = unsafe { *self.core.mem.ptr(at + 3) };
+        if last != CANARY.to_ne_bytes()[3] || id == 0 || id > state().next_id {
+            return Identity { id: 0, tag: 0 };
+        }
+        Identity { id, tag: self.load_unaligned(at + 8) }
     }
 
     // ---- free ----
@@ -256,6 +278,9 @@ impl Debug {
         let ptr = live.block + HEADER;
         let old_request = live.request - EXTRA;
         let identity = self.check_canary(ptr, old_request);
+        if !self.may_free(live, old_request) {
+            return 0;
+        }
         let Some(size) = request.checked_add(EXTRA).and_then(block::block_size) else {
             return self.core.failed();
         };
@@ -348,6 +373,21 @@ impl Debug {
         self.load_unaligned(ptr + request) == CANARY
     }
 
+    /// Whether the core may free or resize the live block at `live` holding `request` bytes: not
+    /// when its canary is broken and the header after it is not one the core can merge through
+    /// (an overrun ran over it: the core would take the program's bytes for a size and list
+    /// links). Then the block stays allocated, `deallocate` does nothing more and `reallocate`
+    /// returns 0; `check()` reports the smashed header.
+    fn may_free(self, live: Live, request: u32) -> bool {
+        let next = live.block + live.size;
+        let root = self.core.root();
+        self.canary_intact(live.block + HEADER, request)
+            || next == root.top
+            || self.is_live(next + HEADER)
+            || self.is_free_block(next)
+            || root.segments[..=root.depth as usize].contains(&next)
+    }
+
     /// Checks that `[from, to)` is poison; reports the first changed byte with the freed
     /// allocation it belonged to, when the ring of frees still knows it.
     fn expect_poison(self, from: u32, to: u32) -> bool {
@@ -391,22 +431,47 @@ impl Debug {
 
     // ---- reports ----
 
-    /// Reports a pointer the core refused, with the reason the layer can tell.
+    /// Reports a pointer the core refused, with the reason the layer can tell. Inside the heap it
+    /// walks the blocks up to `ptr - 8` (O(blocks), on this error path only): what starts a block
+    /// there decides, before what the ring of frees remembers of the address (a block handed out
+    /// again since and then smashed is no double free).
     fn report_bad_pointer(self, code: Code, ptr: u32) {
-        let root = self.core.root();
         let freed = state().freed_id(ptr);
-        let reason = if ptr % 8 != 0 {
-            Reason::Misaligned
-        } else if freed.is_some() {
-            Reason::AlreadyFree
-        } else if ptr < self.core.first_payload() || ptr >= root.top {
-            Reason::Outside
-        } else if self.is_free_block(ptr - HEADER) {
-            Reason::AlreadyFree
+        let freed_or = |reason| freed.map_or((reason, 0), |id| (Reason::AlreadyFree, id));
+        let (reason, id) = if ptr % 8 != 0 {
+            (Reason::Misaligned, 0)
+        } else if ptr < self.core.first_payload() || ptr >= self.core.root().top {
+            freed_or(Reason::Outside)
         } else {
-            Reason::NotLive
+            match self.place(ptr - HEADER) {
+                (Place::Start(b), _) if b.state == State::Control => (Reason::NotLive, 0),
+                (Place::Start(b), _) if b.state != State::Used && self.is_free_block(b.address) => {
+                    (Reason::AlreadyFree, freed.unwrap_or(0))
+                }
+                (Place::Start(_) | Place::Broken, before) => (Reason::SmashedHeader, self.blame(before)),
+                (Place::Inside | Place::Unknown, _) => freed_or(Reason::NotLive),
+            }
         };
-        self.report(code, ptr, freed.unwrap_or(0), reason as u32);
+        self.report(code, ptr, id, reason as u32);
+    }
+
+    /// The block before a smashed header, when it is a live block whose canary is broken too:
+    /// most likely its overrun wrote the header. Records that overrun (without trapping: the
+    /// report about the header follows) and returns its id (0 when the overrun ran over it too);
+    /// else 0.
+    fn blame(self, before: Option<Block>) -> u32 {
+        let Some(b) = before.filter(|b| b.state == State::Used && self.is_live(b.ptr)) else { return 0 };
+        let Some(at) = self.first_changed(b.ptr + b.request, b.ptr + b.request + 4, CANARY.to_ne_bytes()[0]) else {
+            return 0;
+        };
+        state().record(Code::Overrun, b.ptr, b.id, at);
+        b.id
+    }
+
+    /// The core's test, not inlined: the layer's walks and error paths need no speed.
+    #[inline(never)]
+    fn is_live(self, ptr: u32) -> bool {
+        self.core.live(ptr).is_some()
     }
 
     /// Whether `block` (below the top) starts a free block: a free header whose footer agrees.

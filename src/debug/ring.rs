@@ -12,12 +12,14 @@ pub enum Code {
     BadReallocate = 2,
     /// `free_to_mark` of a mark no longer in force; ptr: the mark.
     StaleMark = 3,
-    /// The canary after an allocation's bytes changed; detail: the first changed byte.
+    /// The canary after an allocation's bytes changed; id: 0 when the overrun ran on into the id
+    /// word; detail: the first changed byte.
     Overrun = 4,
     /// Freed memory changed; ptr, id: the freed allocation (0 when no longer known); detail: the
     /// first changed byte.
     WriteAfterFree = 5,
-    /// The core's `check()` failed; detail: its code.
+    /// The core's `check()` failed; ptr: the pointer of the first block whose header the layer
+    /// finds smashed (0 if none), id: as for [`Reason::SmashedHeader`]; detail: the code.
     Corrupted = 6,
 }
 
@@ -32,9 +34,13 @@ pub enum Reason {
     /// Freed before (a double free): the ring of frees knows the pointer, or `ptr - 8` starts a
     /// free block (a free header whose footer agrees).
     AlreadyFree = 3,
-    /// Inside the heap, but not the start of a live block (an interior or foreign pointer, or a
-    /// corrupted header).
+    /// Inside the heap, but not the start of a live block: an interior or foreign pointer (or any
+    /// pointer above a smashed header, where the walk of the blocks cannot go on).
     NotLive = 4,
+    /// `ptr - 8` starts a block (the walk of the blocks reaches it) whose header was overwritten:
+    /// an underrun of this block, or an overrun of the block before. id: the block before's, when
+    /// its canary is broken too and its id word was not overwritten (else 0).
+    SmashedHeader = 5,
 }
 
 pub const REPORTS: usize = 64;

@@ -1,6 +1,7 @@
 //! Walks of the heap in address order: every block (`debug_blocks`, the browser demo's heap map),
-//! the live allocations (`debug_live`, a leak report), the canaries and poison (`check()`), and
-//! the blocks that a mark dropped.
+//! the live allocations (`debug_live`, a leak report), the canaries and poison (`check()`), the
+//! blocks that a mark dropped, and the smashed headers (what a refused pointer points at, and the
+//! first one `check()` finds).
 
 use super::{BROKEN_CANARY, BROKEN_POISON, Debug, EXTRA, FREE_HEAD, state};
 use crate::block::{self, BINNED, FREE, HEADER, MIN_BLOCK, SIZE_MASK};
@@ -33,8 +34,22 @@ pub struct Block {
     pub tag: u32,
 }
 
+/// Where an address lies in the walk of the blocks.
+pub enum Place {
+    /// A block starts there.
+    Start(Block),
+    /// Inside a block.
+    Inside,
+    /// The walk stops there: a header whose size cannot be right.
+    Broken,
+    /// The walk stopped below it, at such a header.
+    Unknown,
+}
+
 /// The blocks of the heap in address order, then the top. Stops early at a header whose size
-/// cannot be right (a corrupted heap: `check()` says which invariant broke).
+/// cannot be right (a corrupted heap: `check()` says which invariant broke). A used block whose
+/// header is smashed (its tag does not match) is listed with request, id and tag 0: its tag
+/// holds no request, and nothing is read through it.
 pub struct Blocks {
     heap: Debug,
     depth: u32,
@@ -49,6 +64,43 @@ impl Debug {
         let mut blocks = Blocks { heap: self, depth: 0, at: root.segments[0], end: 0, done: root.top == 0 };
         blocks.end = blocks.segment_end();
         blocks
+    }
+
+    /// Where `address` lies, and the block before it (the one ending there, for `Start` and
+    /// `Broken`).
+    pub(super) fn place(self, address: u32) -> (Place, Option<Block>) {
+        let mut blocks = self.blocks();
+        let mut before = None;
+        for b in blocks.by_ref() {
+            if b.address == address {
+                return (Place::Start(b), before);
+            }
+            if b.address + b.size > address {
+                return (Place::Inside, before);
+            }
+            before = Some(b);
+        }
+        (if blocks.at == address { Place::Broken } else { Place::Unknown }, before)
+    }
+
+    /// The first block whose header is smashed (a used header whose tag does not match, a free
+    /// one whose footer disagrees, or one where the walk stops short of the top), and the block
+    /// before it.
+    pub(super) fn first_smashed(self) -> Option<(u32, Option<Block>)> {
+        let mut blocks = self.blocks();
+        let mut before = None;
+        for b in blocks.by_ref() {
+            let smashed = match b.state {
+                State::Used => !self.is_live(b.ptr),
+                State::Free | State::Binned => !self.is_free_block(b.address),
+                _ => false,
+            };
+            if smashed {
+                return Some((b.address, before));
+            }
+            before = Some(b);
+        }
+        (blocks.at < self.core.root().top).then_some((blocks.at, before))
     }
 
     fn used(self, address: u32, size: u32, depth: u32) -> Block {
@@ -148,6 +200,8 @@ impl Blocks {
 impl Iterator for Blocks {
     type Item = Block;
 
+    // Once, not in every walk: the module is smaller.
+    #[inline(never)]
     fn next(&mut self) -> Option<Block> {
         if self.done {
             return None;
@@ -177,7 +231,11 @@ impl Iterator for Blocks {
         Some(if address == root.segments[slot(self.depth)] {
             Block { state: State::Control, ..block }
         } else if header & FREE == 0 {
-            self.heap.used(address, size, self.depth)
+            if self.heap.is_live(address + HEADER) {
+                self.heap.used(address, size, self.depth)
+            } else {
+                Block { state: State::Used, ptr: address + HEADER, ..block }
+            }
         } else if header & BINNED != 0 {
             Block { state: State::Binned, ..block }
         } else {
