@@ -224,15 +224,18 @@ impl<S: Source> Heap<S> {
 
     pub fn allocate(self, request: u32) -> u32 {
         let Some(size) = block::block_size(request) else { return self.failed() };
-        self.allocate_block(size, request)
+        self.allocate_block::<false>(size, request)
     }
 
     /// A block of `size` bytes for `request`, from the newest segment, wherever `take_block`
-    /// finds it; 0 when it cannot. (Not inlined: `allocate` and `allocate16` share it.)
+    /// finds it; 0 when it cannot. With `C16`, a block whose payload is 16-aligned.
     #[inline(never)]
-    fn allocate_block(self, size: u32, request: u32) -> u32 {
+    fn allocate_block<const C16: bool>(self, size: u32, request: u32) -> u32 {
         let segment = self.newest();
-        let (block, size) = self.take_block(segment, size);
+        let (block, size) = self.take_block::<C16>(segment, size);
+        if C16 && block == SHIFTED {
+            return self.allocate_with_gap(size, request, 16);
+        }
         if block == 0 {
             return self.failed();
         }
@@ -265,37 +268,20 @@ impl<S: Source> Heap<S> {
     /// heap that mixes both) does it fall back to a block with a gap in front (`take_aligned`).
     pub fn allocate16(self, request: u32) -> u32 {
         let Some(size) = block::block_size16(request) else { return self.failed() };
-        if size <= BIN_MAX && !shifted(self.small_candidate(self.newest(), size)) {
-            return self.allocate_block(size, request);
-        }
-        self.allocate16_listed(size, request)
+        self.allocate_block::<true>(size, request)
     }
 
-    /// `allocate16` for a block above `BIN_MAX` (taken from the lists, or cut at the top, when its
-    /// payload is 16-aligned), or for a small block whose candidate is shifted: with a gap.
+    /// A block of `size` bytes for `request` whose payload is `align`-aligned, with a gap in
+    /// front where it needs one; 0 when it cannot.
+    #[cold]
     #[inline(never)]
-    fn allocate16_listed(self, size: u32, request: u32) -> u32 {
+    fn allocate_with_gap(self, size: u32, request: u32, align: u32) -> u32 {
         let segment = self.newest();
-        let mut block = if size > BIN_MAX { self.new_block::<true>(segment, size).0 } else { SHIFTED };
-        if block == SHIFTED {
-            block = self.take_aligned(segment, size, 16);
-        }
+        let block = self.take_aligned(segment, size, align);
         if block == 0 {
             return self.failed();
         }
         self.hand_out(segment, block, self.mem.load(block) & SIZE_MASK, request)
-    }
-
-    /// The block that `take_block` would take for a small request of `size` bytes: the head of
-    /// the smallest non-empty bin that fits, else of the smallest class list, else the top.
-    #[inline(always)]
-    fn small_candidate(self, segment: &Segment, size: u32) -> u32 {
-        let binned = if segment.has_binned() { segment.smallest_bin_head(size) } else { 0 };
-        match binned {
-            0 if segment.has_listed() => segment.smallest_head(),
-            0 => self.root().top,
-            block => block,
-        }
     }
 
     /// A used block of at least `size` bytes from `segment`, the newest, whose payload is
@@ -330,38 +316,54 @@ impl<S: Source> Heap<S> {
 
     /// A used block of at least `size` bytes from `segment`, the newest, and its size; or block
     /// 0: from its bins (a small block), its class lists, or cut at the top. Its header is
-    /// written; its tag is not, and it is not counted yet.
+    /// written; its tag is not, and it is not counted yet. With `C16` (C's blocks) only a block
+    /// whose payload is 16-aligned is taken: when the one these paths would take is not, the
+    /// block is [`SHIFTED`] and nothing has changed.
     #[inline(always)]
-    fn take_block(self, segment: &mut Segment, size: u32) -> (u32, u32) {
+    fn take_block<const C16: bool>(self, segment: &mut Segment, size: u32) -> (u32, u32) {
         if size <= BIN_MAX {
             if segment.has_binned() {
                 // A binned block's neighbours are used: it was free alone.
                 let block = segment.unbin_exact(self.mem, size);
                 if block != 0 {
+                    if C16 && shifted(block) {
+                        segment.bin(self.mem, block, size); // back where it was
+                        return (SHIFTED, size);
+                    }
                     self.mem.store(block, size);
                     self.clear_prev_free(block + size);
                     return (block, size);
                 }
                 let block = segment.unbin_larger(self.mem, size);
                 if block != 0 {
-                    return (block, self.split(segment, block, self.mem.load(block) & SIZE_MASK, size));
+                    let total = self.mem.load(block) & SIZE_MASK;
+                    if C16 && shifted(block) {
+                        segment.bin(self.mem, block, total);
+                        return (SHIFTED, size);
+                    }
+                    return (block, self.split(segment, block, total, size));
                 }
             }
             if segment.has_listed() {
+                if C16 && shifted(segment.smallest_head()) {
+                    return (SHIFTED, size);
+                }
                 let (block, total) = segment.cut_smallest(self.mem, size);
                 if total == size {
                     return (block, size); // cut where it lies
                 }
                 return (block, self.split(segment, block, total, size));
             }
+            if C16 && shifted(self.root().top) {
+                return (SHIFTED, size);
+            }
             return (self.carve(segment, size), size);
         }
-        self.new_block::<false>(segment, size)
+        self.new_block::<C16>(segment, size)
     }
 
     /// A used block of at least `size` bytes from `segment`'s class lists, or cut at the top, and
-    /// its size; or block 0. With `C16` (C's blocks) only a block whose payload is 16-aligned is
-    /// taken: when the one found is not, the block is [`SHIFTED`] and nothing has changed. (Not from the bins: a
+    /// its size; or block 0, or with `C16` [`SHIFTED`] (see `take_block`). (Not from the bins: a
     /// block that `reallocate` moves tends to grow again, and a block of the lists or at the top
     /// leaves it more room than the small blocks of the bins.)
     #[inline(always)]
@@ -768,7 +770,7 @@ pub(crate) fn slot(depth: u32) -> usize {
     depth as usize & MAX_DEPTH as usize
 }
 
-/// What `new_block` returns for C's blocks when the block it would take has a payload that is
+/// What `take_block` returns for C's blocks when the block it would take has a payload that is
 /// not 16-aligned: never a block (blocks are 8-aligned).
 const SHIFTED: u32 = 1;
 

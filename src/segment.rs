@@ -166,14 +166,6 @@ impl Segment {
         self.unbin_first(mem, map.trailing_zeros())
     }
 
-    /// The head of the smallest non-empty bin of blocks of at least `size` bytes, or 0: what
-    /// `unbin_exact` and then `unbin_larger` take.
-    #[inline(always)]
-    pub fn smallest_bin_head(&self, size: u32) -> u32 {
-        let map = self.bin_map & (!0u64 << (size >> 3));
-        if map == 0 { 0 } else { self.bins[map.trailing_zeros() as usize & (BIN_COUNT - 1)] }
-    }
-
     /// Takes the first block off bin `index`, or 0.
     #[inline(always)]
     fn unbin_first(&mut self, mem: Mem, index: u32) -> u32 {

@@ -224,9 +224,11 @@ impl Iterator for Blocks {
             return None;
         }
         let address = self.at;
-        // Segment 0's blocks begin at the heap's first block, which may lie apart from the
-        // records (a static below `__heap_base`).
-        self.at = if address == root.segments[0] { core.first() } else { address + size };
+        // Segment 0's control block (the records' second part, in the module's statics right
+        // below `__heap_base`) reaches to the heap's first block: up to 8 bytes of padding make
+        // that block's payload 16-aligned.
+        let size = if address == root.segments[0] { core.first() - address } else { size };
+        self.at = address + size;
         let block = Block { address, size, depth: self.depth, ..empty };
         Some(if address == root.segments[slot(self.depth)] {
             Block { state: State::Control, ..block }
