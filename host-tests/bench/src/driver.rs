@@ -1,5 +1,6 @@
 //! The replay driver: a wasm module generated with `wasm-encoder` that imports an allocator's
-//! `allocate`/`deallocate`/`reallocate` and `memory`, and replays an operation list inside wasm.
+//! `allocate`/`deallocate`/`reallocate` (the raw ABI, [`Abi::Raw`]) or `malloc`/`free`/`realloc`
+//! (C's, [`Abi::C`]) and `memory`, and replays an operation list inside wasm.
 //!
 //! The driver defines a second memory of its own (multi-memory), exported as `dmem`, that holds
 //! the slot table (8 bytes a slot: pointer, requested size) and the operation list written by
@@ -8,7 +9,9 @@
 //! returned 0. Every block is touched: its first and last word (bytes when it is smaller than a
 //! word) are written with a per-slot tag, checked before it is freed or reallocated, and the
 //! first word is checked again after `reallocate` (contents must survive). A mismatch traps
-//! (`unreachable`).
+//! (`unreachable`). With [`Abi::C`] every pointer that `malloc` and `realloc` return must also be
+//! 16-aligned (C's `alignof(max_align_t)` on wasm32), or the driver traps; the raw driver checks
+//! no alignment (its code, and so its fuel, is as it always was).
 
 use crate::trace::Op;
 use wasm_encoder::{
@@ -16,6 +19,36 @@ use wasm_encoder::{
     ImportSection, InstructionSink, MemArg, MemArgTarget, MemorySection, MemoryType, Module,
     TypeSection, ValType,
 };
+
+/// Which functions of an allocator a replay calls, and the alignment it demands of them.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Abi {
+    /// `allocate`, `deallocate`, `reallocate`: 8-aligned blocks (not checked).
+    Raw,
+    /// `malloc`, `free`, `realloc`, as a C program calls them: every block 16-aligned (checked).
+    C,
+}
+
+/// C's block alignment on wasm32: `alignof(max_align_t)` (clang, wasi-libc).
+pub const C_ALIGN: u32 = 16;
+
+impl Abi {
+    /// The allocator's exports for alloc, free and realloc.
+    pub fn exports(self) -> [&'static str; 3] {
+        match self {
+            Abi::Raw => ["allocate", "deallocate", "reallocate"],
+            Abi::C => ["malloc", "free", "realloc"],
+        }
+    }
+
+    /// The alignment the replay checks every returned pointer against, if any.
+    pub fn checked_align(self) -> Option<u32> {
+        match self {
+            Abi::Raw => None,
+            Abi::C => Some(C_ALIGN),
+        }
+    }
+}
 
 // Function indices in the driver: the three imports, then `run`.
 const F_ALLOCATE: u32 = 0;
@@ -145,8 +178,8 @@ fn emit_check(f: &mut InstructionSink, p: u32, size: u32, last: bool) {
     f.end();
 }
 
-/// The driver module's bytes.
-pub fn driver_wasm() -> Vec<u8> {
+/// The driver module's bytes, for the allocator functions of `abi`.
+pub fn driver_wasm(abi: Abi) -> Vec<u8> {
     let mut types = TypeSection::new();
     types.ty().function([ValType::I32], [ValType::I32]); // 0: allocate
     types.ty().function([ValType::I32], []); // 1: deallocate
@@ -158,9 +191,10 @@ pub fn driver_wasm() -> Vec<u8> {
         .function([ValType::I32, ValType::I32, ValType::I32], [ValType::I32]); // 3: run
 
     let mut imports = ImportSection::new();
-    imports.import("alloc", "allocate", EntityType::Function(0));
-    imports.import("alloc", "deallocate", EntityType::Function(1));
-    imports.import("alloc", "reallocate", EntityType::Function(2));
+    let [alloc, free, realloc] = abi.exports();
+    imports.import("alloc", alloc, EntityType::Function(0));
+    imports.import("alloc", free, EntityType::Function(1));
+    imports.import("alloc", realloc, EntityType::Function(2));
     let any_memory = MemoryType {
         minimum: 0,
         maximum: None,
@@ -181,7 +215,7 @@ pub fn driver_wasm() -> Vec<u8> {
     exports.export("run", ExportKind::Func, 3);
     exports.export("dmem", ExportKind::Memory, MEM_DRIVER);
     let mut code = CodeSection::new();
-    code.function(&run_function());
+    code.function(&run_function(abi.checked_align()));
 
     let mut module = Module::new();
     module.section(&types).section(&imports);
@@ -190,8 +224,9 @@ pub fn driver_wasm() -> Vec<u8> {
     module.finish()
 }
 
-/// `run(ops_ptr, n, slots_ptr)`: for each op, read it, then branch on its kind.
-fn run_function() -> Function {
+/// `run(ops_ptr, n, slots_ptr)`: for each op, read it, then branch on its kind. With `align`,
+/// every pointer returned by an alloc or realloc is checked against it.
+fn run_function(align: Option<u32>) -> Function {
     let mut func = Function::new([(8, ValType::I32)]);
     let mut f = func.instructions();
     // i = 0 (locals start at zero)
@@ -208,13 +243,13 @@ fn run_function() -> Function {
         .i32_shr_u()
         .br_table([0, 1, 2], 2);
     f.end();
-    emit_alloc(&mut f);
+    emit_alloc(&mut f, align);
     f.br(2); // -> $next
     f.end();
     emit_free(&mut f);
     f.br(1); // -> $next
     f.end();
-    emit_realloc(&mut f);
+    emit_realloc(&mut f, align);
     f.end(); // $next
     f.local_get(L_I).i32_const(1).i32_add().local_set(L_I);
     f.br(0);
@@ -264,13 +299,23 @@ fn emit_read_op(f: &mut InstructionSink) {
     f.local_set(L_TAG);
 }
 
-/// alloc: p = allocate(size); on failure return i; store the slot and tag the block.
-fn emit_alloc(f: &mut InstructionSink) {
+/// Traps unless `L_P` is a multiple of `align` (nothing without `align`).
+fn emit_align_check(f: &mut InstructionSink, align: Option<u32>) {
+    if let Some(align) = align {
+        f.local_get(L_P).i32_const((align - 1) as i32).i32_and();
+        f.if_(BlockType::Empty).unreachable().end();
+    }
+}
+
+/// alloc: p = allocate(size); on failure return i; check p's alignment (C), store the slot and
+/// tag the block.
+fn emit_alloc(f: &mut InstructionSink, align: Option<u32>) {
     f.local_get(L_SIZE)
         .call(F_ALLOCATE)
         .local_tee(L_P)
         .i32_eqz();
     f.if_(BlockType::Empty).local_get(L_I).return_().end();
+    emit_align_check(f, align);
     emit_store_slot_and_touch(f);
 }
 
@@ -280,9 +325,9 @@ fn emit_free(f: &mut InstructionSink) {
     f.local_get(L_P).call(F_DEALLOCATE);
 }
 
-/// realloc: check, p = reallocate(p, size) (on failure return i), check that the first word
-/// survived, store the slot and tag the block.
-fn emit_realloc(f: &mut InstructionSink) {
+/// realloc: check, p = reallocate(p, size) (on failure return i), check p's alignment (C), check
+/// that the first word survived, store the slot and tag the block.
+fn emit_realloc(f: &mut InstructionSink, align: Option<u32>) {
     emit_load_slot_and_check(f);
     f.local_get(L_P)
         .local_get(L_SIZE)
@@ -290,6 +335,7 @@ fn emit_realloc(f: &mut InstructionSink) {
         .local_tee(L_P)
         .i32_eqz();
     f.if_(BlockType::Empty).local_get(L_I).return_().end();
+    emit_align_check(f, align);
     // old = min(old, size)
     f.local_get(L_OLD)
         .local_get(L_SIZE)

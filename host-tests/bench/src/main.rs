@@ -2,9 +2,10 @@
 //! modules and passes their paths:
 //!
 //! ```text
-//! bench [--quick] --alloc wasmheap=PATH --alloc talc=PATH ... [--recorder PATH]
-//!       [--wasm-opt PATH] [--cache DIR] [--run-raw] [--out DIR] [--reps N] [--only TRACE,...]
-//!       [--no-scaling] [--no-efficiency] [--meta TEXT]... [--node PATH] [--v8-dir DIR] [--no-v8]
+//! bench [--quick] --alloc wasmheap=PATH --alloc talc=PATH ... [--c-module wasmheap=PATH]
+//!       [--no-c] [--recorder PATH] [--wasm-opt PATH] [--cache DIR] [--run-raw] [--out DIR]
+//!       [--reps N] [--only TRACE,...] [--no-scaling] [--no-efficiency] [--meta TEXT]...
+//!       [--node PATH] [--v8-dir DIR] [--no-v8]
 //! ```
 //!
 //! The first `--alloc` is the subject (wasmheap); the others are its peers. For every trace and
@@ -18,7 +19,11 @@
 //!    ratios wasmheap ÷ peer;
 //! 3. time in V8: the same modules, trace and rounds under Node (`--node`, default `node`;
 //!    needs Node 22 or later) by `host-tests/bench/v8/time.mjs`, the modules and ops written to
-//!    `--v8-dir`; `--no-v8` skips it.
+//!    `--v8-dir`; `--no-v8` skips it;
+//! 4. C alignment: fuel and memory as in 1, through C's `malloc`/`free`/`realloc` instead of the
+//!    raw ABI, every returned pointer checked to be 16-aligned, by a second driver. The module is
+//!    the allocator's own (the peers export the C names beside the raw ABI) or the one given by
+//!    `--c-module NAME=PATH` (wasmheap's `c-api` flavor); not timed. `--no-c` skips it.
 //!
 //! Then talc's heap-efficiency measure (capped memory) and the scaling of the worst call with
 //! the heap size. Results go to stdout, and with `--out DIR` to DIR/BENCHMARKS.md and
@@ -42,6 +47,7 @@ mod v8;
 mod wasm_opt;
 
 use anyhow::{Context, Result, bail};
+use driver::Abi;
 use options::Options;
 use peers::Alloc;
 use results::{Results, TraceResult};
@@ -81,13 +87,25 @@ fn main() -> Result<()> {
 /// Every measure the options ask for, on every allocator.
 fn measure(opts: &Options, start: Instant) -> Result<Results> {
     let engines = Engines::new()?;
-    let driver = Compiled::new(&engines, &driver::driver_wasm()).context("compile the driver")?;
+    let driver =
+        Compiled::new(&engines, &driver::driver_wasm(Abi::Raw)).context("compile the driver")?;
+    let c_driver = match opts.c_mode {
+        true => Some(
+            Compiled::new(&engines, &driver::driver_wasm(Abi::C))
+                .context("compile the C driver")?,
+        ),
+        false => {
+            log("--no-c: no C-alignment measure");
+            None
+        }
+    };
     let allocs = load_allocs(opts, &engines)?;
     let v8 = start_v8(opts, &allocs)?;
     let bench = Bench {
         opts,
         engines: &engines,
         driver: &driver,
+        c_driver: c_driver.as_ref(),
         allocs: &allocs,
     };
     let traces = run_traces(&bench, v8.as_ref())?;
@@ -116,9 +134,17 @@ fn loadavg() -> String {
         .unwrap_or_else(|| "?".into())
 }
 
-/// Every allocator's module, optimized by wasm-opt unless `--run-raw` or no `--wasm-opt`.
+/// Every allocator's module (and the C-alignment measure's own modules, `--c-module`), optimized
+/// by wasm-opt unless `--run-raw` or no `--wasm-opt`.
 fn load_allocs(opts: &Options, engines: &Engines) -> Result<Vec<Alloc>> {
-    let raws: Vec<_> = opts.allocs.iter().map(|(_, p)| p.clone()).collect();
+    let c_modules: &[(String, std::path::PathBuf)] =
+        if opts.c_mode { &opts.c_modules } else { &[] };
+    let raws: Vec<_> = opts
+        .allocs
+        .iter()
+        .chain(c_modules)
+        .map(|(_, p)| p.clone())
+        .collect();
     let optimized: Vec<Option<Vec<u8>>> = match &opts.wasm_opt {
         Some(tool) => {
             let t = Instant::now();
@@ -129,11 +155,21 @@ fn load_allocs(opts: &Options, engines: &Engines) -> Result<Vec<Alloc>> {
         }
         None => vec![None; raws.len()],
     };
-    opts.allocs
+    let mut optimized = optimized.into_iter();
+    let mut allocs = opts
+        .allocs
         .iter()
-        .zip(optimized)
+        .zip(optimized.by_ref())
         .map(|((name, path), opt)| Alloc::load(engines, name, path, opt, opts.run_raw))
-        .collect()
+        .collect::<Result<Vec<_>>>()?;
+    for ((name, path), opt) in c_modules.iter().zip(optimized) {
+        let a = allocs
+            .iter_mut()
+            .find(|a| &a.name == name)
+            .expect("checked by Options");
+        a.load_c(engines, path, opt, opts.run_raw)?;
+    }
+    Ok(allocs)
 }
 
 /// Node, checked and given the modules, unless `--no-v8`.
@@ -142,7 +178,12 @@ fn start_v8(opts: &Options, allocs: &[Alloc]) -> Result<Option<V8>> {
         log("--no-v8: no V8 timing");
         return Ok(None);
     }
-    let v = V8::new(&opts.node, &opts.v8_dir, &driver::driver_wasm(), allocs)?;
+    let v = V8::new(
+        &opts.node,
+        &opts.v8_dir,
+        &driver::driver_wasm(Abi::Raw),
+        allocs,
+    )?;
     let node = opts.node.display();
     log(format!(
         "V8 timing: Node {} (V8 {}), {node}",

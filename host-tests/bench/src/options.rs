@@ -9,6 +9,12 @@ pub struct Options {
     pub quick: bool,
     /// `(name, module path)`; the first is the subject (wasmheap).
     pub allocs: Vec<(String, PathBuf)>,
+    /// `(name, module path)`: the module whose `malloc`/`free`/`realloc` the C-alignment
+    /// measure replays for that allocator (`--c-module`; wasmheap's `c-api` flavor). An
+    /// allocator without one is replayed through the C exports of its own module (the peers').
+    pub c_modules: Vec<(String, PathBuf)>,
+    /// Whether to run the C-alignment measure (`--no-c` skips it).
+    pub c_mode: bool,
     pub recorder: Option<PathBuf>,
     pub wasm_opt: Option<PathBuf>,
     pub run_raw: bool,
@@ -67,6 +73,8 @@ impl Options {
         Options {
             quick: false,
             allocs: Vec::new(),
+            c_modules: Vec::new(),
+            c_mode: true,
             recorder: None,
             wasm_opt: None,
             run_raw: false,
@@ -95,6 +103,12 @@ impl Options {
                     let (name, path) = v.split_once('=').context("--alloc NAME=PATH")?;
                     o.allocs.push((name.to_string(), PathBuf::from(path)));
                 }
+                "--c-module" => {
+                    let v = val()?;
+                    let (name, path) = v.split_once('=').context("--c-module NAME=PATH")?;
+                    o.c_modules.push((name.to_string(), PathBuf::from(path)));
+                }
+                "--no-c" => o.c_mode = false,
                 "--recorder" => o.recorder = Some(val()?.into()),
                 "--wasm-opt" => o.wasm_opt = Some(val()?.into()),
                 "--run-raw" => o.run_raw = true,
@@ -119,6 +133,11 @@ impl Options {
         }
         if o.allocs.is_empty() {
             bail!("no --alloc given (scripts/bench passes them)");
+        }
+        for (name, _) in &o.c_modules {
+            if !o.allocs.iter().any(|(n, _)| n == name) {
+                bail!("--c-module {name}=...: no --alloc {name}");
+            }
         }
         o.effort = Effort::new(o.quick);
         o.effort.reps = reps.unwrap_or(o.effort.reps);

@@ -1,6 +1,7 @@
 //! The measurements of one allocator on one trace: the whole trace's fuel inside wasm, its wall
 //! time inside wasm, and the fuel of every single call made from the host.
 
+use crate::driver::Abi;
 use crate::session::{Compiled, Engines, Session, is_out_of_fuel};
 use crate::trace::{Op, Trace};
 use anyhow::{Result, anyhow, bail};
@@ -20,15 +21,16 @@ pub enum Replay {
     OverBudget,
 }
 
-/// Replays `trace` inside wasm on the fuel engine.
+/// Replays `trace` inside wasm on the fuel engine, through the functions of `abi` (`driver` must
+/// be the driver built for it).
 pub fn replay_fuel(
     engines: &Engines,
     alloc: &Compiled,
-    driver: &Compiled,
+    (driver, abi): (&Compiled, Abi),
     trace: &Trace,
     budget: u64,
 ) -> Result<Replay> {
-    let mut s = Session::new(engines, alloc, Some(driver), true)?;
+    let mut s = Session::with_abi(engines, alloc, Some(driver), true, abi)?;
     let (ops_ptr, slots_ptr) = s.load_ops(&trace.ops, trace.slots)?;
     let start = s.fuel_start(budget)?;
     match s.run(ops_ptr, trace.ops.len() as u32, slots_ptr) {
@@ -38,10 +40,12 @@ pub fn replay_fuel(
         }),
         Ok(n) => Ok(Replay::Failed { at: n }),
         Err(e) if is_out_of_fuel(&e) => Ok(Replay::OverBudget),
-        Err(e) => {
-            Err(anyhow::Error::from(e)
-                .context("driver trapped (a block's contents were corrupted?)"))
-        }
+        Err(e) => Err(anyhow::Error::from(e).context(match abi.checked_align() {
+            None => "driver trapped (a block's contents were corrupted?)".to_string(),
+            Some(a) => format!(
+                "driver trapped (a block's contents were corrupted, or a pointer not {a}-aligned?)"
+            ),
+        })),
     }
 }
 
@@ -115,7 +119,8 @@ impl PerCall {
     }
 }
 
-/// Calls the allocator's export for one op, metered; updates the host's slot table.
+/// Calls the allocator's export for one op, metered; updates the host's slot table. A pointer
+/// that breaks the session's checked alignment (C's 16) is an error.
 pub fn metered_op(s: &mut Session, table: &mut [(u32, u32)], op: &Op) -> Result<u64> {
     let slot = op.slot as usize;
     let (ptr, fuel) = match op.kind {
@@ -133,15 +138,29 @@ pub fn metered_op(s: &mut Session, table: &mut [(u32, u32)], op: &Op) -> Result<
     if ptr == 0 {
         return Err(anyhow!("allocation of {} bytes failed", op.size));
     }
+    if let Some(align) = s.abi.checked_align()
+        && op.kind != 1
+        && ptr % align != 0
+    {
+        let [alloc, _, realloc] = s.abi.exports();
+        let name = if op.kind == 0 { alloc } else { realloc };
+        bail!("{name}({}) returned {ptr:#x}, not {align}-aligned", op.size);
+    }
     if op.kind != 1 {
         table[slot] = (ptr, op.size);
     }
     Ok(fuel)
 }
 
-/// Replays `trace` op by op from the host, with fuel measured around each call.
-pub fn replay_per_call(engines: &Engines, alloc: &Compiled, trace: &Trace) -> Result<PerCall> {
-    let mut s = Session::new(engines, alloc, None, true)?;
+/// Replays `trace` op by op from the host through the functions of `abi`, with fuel measured
+/// around each call.
+pub fn replay_per_call(
+    engines: &Engines,
+    alloc: &Compiled,
+    abi: Abi,
+    trace: &Trace,
+) -> Result<PerCall> {
+    let mut s = Session::with_abi(engines, alloc, None, true, abi)?;
     let mut table = vec![(0u32, 0u32); trace.slots as usize];
     let mut pc = PerCall::default();
     for op in &trace.ops {
@@ -163,19 +182,23 @@ mod tests {
     use crate::traces::Scale;
     use wasmtime::Trap;
 
-    /// A bump allocator in WAT; `overlap` makes every block start 8 bytes into the previous one,
-    /// which the driver's checks must catch.
-    fn bump_wat(overlap: bool) -> Vec<u8> {
+    /// A bump allocator in WAT whose blocks are `align`-aligned (8 or 16), exporting its
+    /// functions under the raw ABI's names and C's; `overlap` makes every block start 8 bytes into
+    /// the previous one, which the driver's checks must catch.
+    fn bump_wat(overlap: bool, align: i32) -> Vec<u8> {
         let step = if overlap {
             "(i32.const 8)".to_string()
         } else {
-            "(i32.and (i32.add (local.get $n) (i32.const 15)) (i32.const -8))".to_string()
+            format!(
+                "(i32.and (i32.add (local.get $n) (i32.const 15)) (i32.const {}))",
+                -align
+            )
         };
         let src = format!(
             r#"(module
               (memory (export "memory") 1)
               (global $top (mut i32) (i32.const 1024))
-              (func $alloc (export "allocate") (param $n i32) (result i32)
+              (func $alloc (export "allocate") (export "malloc") (param $n i32) (result i32)
                 (local $p i32) (local $end i32) (local $have i32)
                 (local.set $p (global.get $top))
                 (local.set $end (i32.add (local.get $p) {step}))
@@ -188,8 +211,8 @@ mod tests {
                       (then (return (i32.const 0))))))
                 (global.set $top (local.get $end))
                 (local.get $p))
-              (func (export "deallocate") (param i32))
-              (func (export "reallocate") (param $p i32) (param $n i32) (result i32)
+              (func (export "deallocate") (export "free") (param i32))
+              (func (export "reallocate") (export "realloc") (param $p i32) (param $n i32) (result i32)
                 (local $q i32)
                 (local.set $q (call $alloc (local.get $n)))
                 (if (i32.eqz (local.get $q)) (then (return (i32.const 0))))
@@ -203,17 +226,27 @@ mod tests {
         crate::traces::talc_perf(&Scale { quick: true }, true)
     }
 
+    /// The driver of `abi`, compiled.
+    fn driver(engines: &Engines, abi: Abi) -> Compiled {
+        Compiled::new(engines, &driver_wasm(abi)).unwrap()
+    }
+
+    fn assert_unreachable_trap(e: &anyhow::Error) {
+        let trap = e.chain().find_map(|c| c.downcast_ref::<Trap>());
+        assert_eq!(trap, Some(&Trap::UnreachableCodeReached), "{e:#}");
+    }
+
     #[test]
     fn driver_replays_a_sound_allocator() {
         let engines = Engines::new().unwrap();
-        let driver = Compiled::new(&engines, &driver_wasm()).unwrap();
-        let alloc = Compiled::new(&engines, &bump_wat(false)).unwrap();
+        let driver = driver(&engines, Abi::Raw);
+        let alloc = Compiled::new(&engines, &bump_wat(false, 8)).unwrap();
         let trace = small_trace();
-        match replay_fuel(&engines, &alloc, &driver, &trace, u64::MAX / 4).unwrap() {
+        match replay_fuel(&engines, &alloc, (&driver, Abi::Raw), &trace, u64::MAX / 4).unwrap() {
             Replay::Done { fuel, memory } => assert!(fuel > 0 && memory > 0),
             _ => panic!("replay did not finish"),
         }
-        let pc = replay_per_call(&engines, &alloc, &trace).unwrap();
+        let pc = replay_per_call(&engines, &alloc, Abi::Raw, &trace).unwrap();
         assert_eq!(pc.ops(), trace.ops.len() as u64);
         replay_time(&engines, &alloc, &driver, &trace).unwrap();
     }
@@ -221,20 +254,55 @@ mod tests {
     #[test]
     fn driver_traps_on_overlapping_blocks() {
         let engines = Engines::new().unwrap();
-        let driver = Compiled::new(&engines, &driver_wasm()).unwrap();
-        let alloc = Compiled::new(&engines, &bump_wat(true)).unwrap();
-        let Err(e) = replay_fuel(&engines, &alloc, &driver, &small_trace(), u64::MAX / 4) else {
-            panic!("the driver must trap when blocks overlap");
+        let alloc = Compiled::new(&engines, &bump_wat(true, 8)).unwrap();
+        for abi in [Abi::Raw, Abi::C] {
+            let d = driver(&engines, abi);
+            let Err(e) = replay_fuel(&engines, &alloc, (&d, abi), &small_trace(), u64::MAX / 4)
+            else {
+                panic!("the {abi:?} driver must trap when blocks overlap");
+            };
+            assert_unreachable_trap(&e);
+        }
+    }
+
+    #[test]
+    fn c_driver_replays_a_16_aligned_allocator() {
+        let engines = Engines::new().unwrap();
+        let driver = driver(&engines, Abi::C);
+        let alloc = Compiled::new(&engines, &bump_wat(false, 16)).unwrap();
+        let trace = small_trace();
+        match replay_fuel(&engines, &alloc, (&driver, Abi::C), &trace, u64::MAX / 4).unwrap() {
+            Replay::Done { fuel, memory } => assert!(fuel > 0 && memory > 0),
+            _ => panic!("replay did not finish"),
+        }
+        let pc = replay_per_call(&engines, &alloc, Abi::C, &trace).unwrap();
+        assert_eq!(pc.ops(), trace.ops.len() as u64);
+    }
+
+    /// An allocator whose blocks are sound but only 8-aligned: the raw driver replays it, the C
+    /// driver traps and the host's op-by-op C replay fails.
+    #[test]
+    fn c_driver_traps_on_8_aligned_blocks() {
+        let engines = Engines::new().unwrap();
+        let alloc = Compiled::new(&engines, &bump_wat(false, 8)).unwrap();
+        let trace = small_trace();
+        let raw = driver(&engines, Abi::Raw);
+        let done = replay_fuel(&engines, &alloc, (&raw, Abi::Raw), &trace, u64::MAX / 4);
+        assert!(matches!(done, Ok(Replay::Done { .. })));
+        let c = driver(&engines, Abi::C);
+        let Err(e) = replay_fuel(&engines, &alloc, (&c, Abi::C), &trace, u64::MAX / 4) else {
+            panic!("the C driver must trap on a pointer that is not 16-aligned");
         };
-        let trap = e.chain().find_map(|c| c.downcast_ref::<Trap>());
-        assert_eq!(trap, Some(&Trap::UnreachableCodeReached), "{e:#}");
+        assert_unreachable_trap(&e);
+        let e = replay_per_call(&engines, &alloc, Abi::C, &trace).unwrap_err();
+        assert!(e.to_string().contains("not 16-aligned"), "{e:#}");
     }
 
     #[test]
     fn driver_reports_the_first_failed_allocation() {
         let engines = Engines::new().unwrap();
-        let driver = Compiled::new(&engines, &driver_wasm()).unwrap();
-        let alloc = Compiled::new(&engines, &bump_wat(false)).unwrap();
+        let driver = driver(&engines, Abi::Raw);
+        let alloc = Compiled::new(&engines, &bump_wat(false, 8)).unwrap();
         let mut s = Session::new(&engines, &alloc, Some(&driver), false).unwrap();
         let trace = small_trace();
         let (ops_ptr, slots_ptr) = s.load_ops(&trace.ops, trace.slots).unwrap();

@@ -2,6 +2,7 @@
 //! scaling cells, and the figures derived from them (medians, paired ratios, per-op means) that
 //! the report and the chart both show.
 
+use crate::driver::Abi;
 use crate::peers::Alloc;
 use crate::replay::PerCall;
 use std::fmt;
@@ -78,13 +79,13 @@ pub struct TraceResult {
     /// Driver fuel per op (whole replay minus the allocator's calls), when it could be taken.
     pub driver_per_op: Option<f64>,
     pub cells: Vec<Cell>,
+    /// The same through C's `malloc`/`free`/`realloc` (16-aligned, checked): fuel and memory
+    /// only, never timed. Empty with `--no-c`.
+    pub c_driver_per_op: Option<f64>,
+    pub c_cells: Vec<Cell>,
 }
 
 impl TraceResult {
-    pub fn median_time(&self, c: Clock, a: usize) -> Option<Duration> {
-        median_duration(self.cells[a].times(c))
-    }
-
     /// Median over rounds of `time(0) / time(a)` (subject ÷ allocator `a`), paired by round.
     pub fn ratio(&self, c: Clock, a: usize) -> Option<f64> {
         let (x, y) = (self.cells[0].times(c), self.cells[a].times(c));
@@ -98,13 +99,26 @@ impl TraceResult {
 
     /// Median wall time per op, in ns.
     pub fn ns_per_op(&self, c: Clock, a: usize) -> Option<f64> {
-        self.median_time(c, a)
-            .map(|d| d.as_secs_f64() * 1e9 / self.ops as f64)
+        ns_per_op(self.cells[a].times(c), self.ops)
+    }
+
+    /// The cells of the replays through `abi`'s functions (empty for C with `--no-c`).
+    pub fn cells_of(&self, abi: Abi) -> &[Cell] {
+        match abi {
+            Abi::Raw => &self.cells,
+            Abi::C => &self.c_cells,
+        }
     }
 
     /// Mean allocator fuel per op (from the host's op-by-op replay).
     pub fn fuel_per_op(&self, a: usize) -> Option<f64> {
-        self.cells[a]
+        self.fuel_per_op_of(Abi::Raw, a)
+    }
+
+    /// [`TraceResult::fuel_per_op`] through `abi`'s functions.
+    pub fn fuel_per_op_of(&self, abi: Abi, a: usize) -> Option<f64> {
+        self.cells_of(abi)
+            .get(a)?
             .per_call
             .as_ref()
             .map(|pc| pc.total() as f64 / self.ops as f64)
@@ -112,9 +126,19 @@ impl TraceResult {
 
     /// Memory size at the end ÷ the trace's peak of live requested bytes, for a cell that ran.
     pub fn memory_per_live(&self, a: usize) -> Option<f64> {
-        let c = &self.cells[a];
+        self.memory_per_live_of(Abi::Raw, a)
+    }
+
+    /// [`TraceResult::memory_per_live`] through `abi`'s functions.
+    pub fn memory_per_live_of(&self, abi: Abi, a: usize) -> Option<f64> {
+        let c = self.cells_of(abi).get(a)?;
         (c.ok() && c.memory > 0).then(|| c.memory as f64 / self.peak_live_bytes.max(1) as f64)
     }
+}
+
+/// Median wall time per op of `ops` ops, in ns.
+pub fn ns_per_op(times: &[Duration], ops: usize) -> Option<f64> {
+    median_duration(times).map(|d| d.as_secs_f64() * 1e9 / ops as f64)
 }
 
 pub fn median(v: &mut [f64]) -> Option<f64> {
@@ -166,6 +190,11 @@ impl Results {
         self.allocs.iter().map(|a| a.name.as_str()).collect()
     }
 
+    /// Whether the C-alignment measure ran (not `--no-c`).
+    pub fn c_measured(&self) -> bool {
+        self.traces.iter().any(|t| !t.c_cells.is_empty())
+    }
+
     /// Where the subject (the first allocator) failed: corrupted a block, trapped, or ran out of
     /// memory in any measure. The runner's exit status says so, since it is a bug.
     pub fn subject_failures(&self) -> Vec<String> {
@@ -177,6 +206,12 @@ impl Results {
             }
             if let Some(e) = &t.cells[0].v8_error {
                 bad.push(format!("{subject} on {} in V8: {e}", t.name));
+            }
+            if let Some(c) = t.c_cells.first().filter(|c| !c.ok()) {
+                bad.push(format!(
+                    "{subject} on {} (C, 16-aligned): {}",
+                    t.name, c.status
+                ));
             }
         }
         if let Some(Efficiency { error: Some(e), .. }) = self.efficiency.first() {

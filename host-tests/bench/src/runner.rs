@@ -2,11 +2,12 @@
 //! V8 when asked), talc's heap-efficiency measure, and the scaling of the worst call with the heap
 //! size. Progress goes to stderr as it comes.
 
+use crate::driver::Abi;
 use crate::log;
 use crate::options::Options;
 use crate::peers::Alloc;
 use crate::replay::{self, PerCall, Replay};
-use crate::results::{Cell, Clock, Efficiency, ScalingCell, Status, TraceResult};
+use crate::results::{Cell, Clock, Efficiency, ScalingCell, Status, TraceResult, ns_per_op};
 use crate::session::{Compiled, Engines, Session, is_out_of_fuel};
 use crate::trace::{self, Trace};
 use crate::traces;
@@ -19,21 +20,35 @@ pub struct Bench<'a> {
     pub opts: &'a Options,
     pub engines: &'a Engines,
     pub driver: &'a Compiled,
+    /// The driver over `malloc`/`free`/`realloc` (16-alignment checked), unless `--no-c`.
+    pub c_driver: Option<&'a Compiled>,
     pub allocs: &'a [Alloc],
 }
 
 impl Bench<'_> {
-    /// Fuel, then time in rounds, of every allocator on `trace`.
+    /// Fuel, then time in rounds, of every allocator on `trace`; then (unless `--no-c`) the fuel
+    /// of every allocator on it through C's `malloc`/`free`/`realloc`.
     pub fn measure_trace(&self, trace: &Trace) -> Result<TraceResult> {
         let mut cells: Vec<Cell> = self
             .allocs
             .iter()
-            .map(|a| self.fuel_cell(a, trace))
+            .map(|a| self.fuel_cell(a, &a.compiled, (self.driver, Abi::Raw), trace))
             .collect();
         let driver_per_op = driver_fuel_per_op(&cells, trace.ops.len());
         let t = Instant::now();
         self.time_rounds(trace, &mut cells);
-        let tr = TraceResult {
+        let line = time_line_of(&cells, trace.ops.len(), self.allocs, Clock::Wasmtime);
+        log(format!("  time ({:.2?}): {line}", t.elapsed()));
+        let c_cells: Vec<Cell> = match self.c_driver {
+            Some(d) => self
+                .allocs
+                .iter()
+                .map(|a| self.fuel_cell(a, a.c_compiled(), (d, Abi::C), trace))
+                .collect(),
+            None => Vec::new(),
+        };
+        let c_driver_per_op = driver_fuel_per_op(&c_cells, trace.ops.len());
+        Ok(TraceResult {
             name: trace.name,
             desc: trace.desc.clone(),
             ops: trace.ops.len(),
@@ -42,22 +57,28 @@ impl Bench<'_> {
             peak_live_blocks: trace.peak_live_blocks,
             driver_per_op,
             cells,
-        };
-        let line = time_line(&tr, self.allocs, Clock::Wasmtime);
-        log(format!("  time ({:.2?}): {line}", t.elapsed()));
-        Ok(tr)
+            c_driver_per_op,
+            c_cells,
+        })
     }
 
-    /// The whole trace's fuel inside wasm, then (when it ran to the end) the fuel of each call.
-    fn fuel_cell(&self, a: &Alloc, trace: &Trace) -> Cell {
+    /// The whole trace's fuel inside wasm (`module` through the driver of `abi`), then (when it
+    /// ran to the end) the fuel of each call.
+    fn fuel_cell(
+        &self,
+        a: &Alloc,
+        module: &Compiled,
+        (driver, abi): (&Compiled, Abi),
+        trace: &Trace,
+    ) -> Cell {
         let t = Instant::now();
         let budget = self.opts.effort.fuel_budget;
         let mut cell = Cell::default();
-        match replay::replay_fuel(self.engines, &a.compiled, self.driver, trace, budget) {
+        match replay::replay_fuel(self.engines, module, (driver, abi), trace, budget) {
             Ok(Replay::Done { fuel, memory }) => {
                 cell.replay_fuel = fuel;
                 cell.memory = memory;
-                match replay::replay_per_call(self.engines, &a.compiled, trace) {
+                match replay::replay_per_call(self.engines, module, abi, trace) {
                     Ok(pc) => cell.per_call = Some(pc),
                     Err(e) => cell.status = Status::Error(format!("host replay: {e:#}")),
                 }
@@ -66,8 +87,12 @@ impl Bench<'_> {
             Ok(Replay::OverBudget) => cell.status = Status::OverBudget(budget),
             Err(e) => cell.status = Status::Error(format!("{e:#}")),
         }
+        let label = match abi {
+            Abi::Raw => "fuel",
+            Abi::C => "C fuel",
+        };
         log(format!(
-            "  fuel {:<10} {}",
+            "  {label} {:<10} {}",
             a.name,
             fuel_line(&cell, trace.ops.len(), t)
         ));
@@ -115,7 +140,7 @@ impl Bench<'_> {
                 log(format!("  V8 {}: {e}", a.name));
             }
         }
-        let line = time_line(tr, self.allocs, Clock::V8);
+        let line = time_line_of(&tr.cells, tr.ops, self.allocs, Clock::V8);
         log(format!("  V8 time ({:.2?}): {line}", t.elapsed()));
         Ok(())
     }
@@ -258,11 +283,11 @@ fn fuel_line(cell: &Cell, ops: usize, started: Instant) -> String {
 }
 
 /// `name x ns/op, ...` for the log.
-fn time_line(tr: &TraceResult, allocs: &[Alloc], c: Clock) -> String {
+fn time_line_of(cells: &[Cell], ops: usize, allocs: &[Alloc], c: Clock) -> String {
     let line: Vec<String> = allocs
         .iter()
-        .enumerate()
-        .map(|(a, al)| match tr.ns_per_op(c, a) {
+        .zip(cells)
+        .map(|(al, cell)| match ns_per_op(cell.times(c), ops) {
             Some(ns) => format!("{} {ns:.1} ns/op", al.name),
             None => format!("{} -", al.name),
         })

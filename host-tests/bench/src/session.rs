@@ -3,7 +3,7 @@
 //! instance, with the driver linked to it when the trace is replayed inside wasm, a cap on its
 //! memory, and fuel readings around calls.
 
-use crate::driver::op_bytes;
+use crate::driver::{Abi, op_bytes};
 use crate::trace::Op;
 use anyhow::{Context, Result};
 use wasmtime::{
@@ -78,6 +78,9 @@ type RunFunc = TypedFunc<(u32, u32, u32), u32>;
 pub struct Session {
     pub store: Store<MemoryCap>,
     pub memory: Memory,
+    /// Which functions `allocate`, `deallocate` and `reallocate` are (the raw ABI's, or C's
+    /// `malloc`, `free` and `realloc`); the driver, if any, must be the one built for it.
+    pub abi: Abi,
     pub allocate: TypedFunc<u32, u32>,
     pub deallocate: TypedFunc<u32, ()>,
     pub reallocate: TypedFunc<(u32, u32), u32>,
@@ -89,11 +92,23 @@ pub struct Session {
 const HOST_FUEL: u64 = 1 << 62;
 
 impl Session {
+    /// A session over the raw ABI.
     pub fn new(
         engines: &Engines,
         alloc: &Compiled,
         driver: Option<&Compiled>,
         fuel: bool,
+    ) -> Result<Self> {
+        Self::with_abi(engines, alloc, driver, fuel, Abi::Raw)
+    }
+
+    /// A session that calls the allocator's functions of `abi`; `driver` must be built for it.
+    pub fn with_abi(
+        engines: &Engines,
+        alloc: &Compiled,
+        driver: Option<&Compiled>,
+        fuel: bool,
+        abi: Abi,
     ) -> Result<Self> {
         let engine = if fuel { &engines.fuel } else { &engines.time };
         let mut store = Store::new(
@@ -111,12 +126,23 @@ impl Session {
         let memory = inst
             .get_memory(&mut store, "memory")
             .context("no memory export")?;
-        let allocate = inst.get_typed_func::<u32, u32>(&mut store, "allocate")?;
-        let deallocate = inst.get_typed_func::<u32, ()>(&mut store, "deallocate")?;
-        let reallocate = inst.get_typed_func::<(u32, u32), u32>(&mut store, "reallocate")?;
+        let [alloc_name, free_name, realloc_name] = abi.exports();
+        let allocate = inst
+            .get_typed_func::<u32, u32>(&mut store, alloc_name)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("export {alloc_name}"))?;
+        let deallocate = inst
+            .get_typed_func::<u32, ()>(&mut store, free_name)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("export {free_name}"))?;
+        let reallocate = inst
+            .get_typed_func::<(u32, u32), u32>(&mut store, realloc_name)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("export {realloc_name}"))?;
         let mut session = Session {
             store,
             memory,
+            abi,
             allocate,
             deallocate,
             reallocate,

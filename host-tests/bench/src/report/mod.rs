@@ -26,6 +26,9 @@ fn sections(w: &mut String, opts: &Options, r: &Results) -> fmt::Result {
     }
     tables::fuel(w, r)?;
     tables::memory(w, r)?;
+    if r.c_measured() {
+        tables::c_alignment(w, r)?;
+    }
     tables::per_trace(w, r)?;
     if !r.efficiency.is_empty() {
         tables::efficiency(w, opts, r)?;

@@ -1,6 +1,7 @@
 //! The report's prose: the title and the facts of the run, how it measures, and what it could not
 //! measure.
 
+use crate::driver::C_ALIGN;
 use crate::options::Options;
 use crate::results::Results;
 use std::fmt::{self, Write};
@@ -80,11 +81,39 @@ pub fn method(w: &mut String, opts: &Options, r: &Results) -> fmt::Result {
         w,
         "- **memory ÷ peak live**: the memory size at the end (wasm memory never shrinks, so it is the peak) ÷ the trace's peak of live requested bytes. It includes each module's static data and 8 KiB stack."
     )?;
+    if r.c_measured() {
+        c_method(w, r)?;
+    }
     writeln!(
         w,
         "- Wall times come from a shared 2-core machine; treat differences under ~10 % as noise. Fuel counts are exact and repeatable.\n"
     )?;
     Ok(())
+}
+
+/// How the C-alignment measure works.
+fn c_method(w: &mut String, r: &Results) -> fmt::Result {
+    let own: Vec<&str> = r
+        .allocs
+        .iter()
+        .filter(|a| a.c.is_some())
+        .map(|a| a.name.as_str())
+        .collect();
+    let modules = if own.len() == r.allocs.len() {
+        "Each allocator runs a module of its own for it (the table under Allocators), so that the raw ABI's modules and figures stay exactly as they are:".to_string()
+    } else if own.is_empty() {
+        "Each allocator runs the C exports of its own module:".to_string()
+    } else {
+        format!(
+            "{} run a module of their own for it (the table under Allocators), the others the C exports of their own module:",
+            own.join(", ")
+        )
+    };
+    writeln!(
+        w,
+        "- **C alignment** (the two \"C alignment\" tables): the same traces replayed through C's `malloc`, `free` and `realloc` instead of the raw ABI, as a C program compiled to wasm calls them, so that every block is {align}-aligned (`alignof(max_align_t)` on wasm32). {modules} wasmheap's C module is built with `--features module,c-api` (the features of scripts/build's `wasm/wasmheap-c.wasm`; its `malloc` and `realloc` size blocks in multiples of 16 with 16-aligned payloads, as dlmalloc does); each peer's is its crate built again with `peer-abi`'s feature `c`, whose wrapper exports the three C names beside the raw ABI over the same `GlobalAlloc`, with a **{align}-byte header** and `Layout {{ size + {align}, align {align} }}`, so that the pointer handed out is {align}-aligned (peers pay {align} bytes per block here). A second driver, the same as the first but for its imports and one check, traps if `malloc` or `realloc` returns a pointer that is not {align}-aligned, and the op-by-op replay from the host fails on one too. **fuel/op** and **memory ÷ peak live** are measured as for the raw ABI; these replays are not timed.",
+        align = C_ALIGN
+    )
 }
 
 /// What holds for every run, then each cell that was not measured (or timed fewer times).
@@ -99,6 +128,18 @@ pub fn gaps(w: &mut String, opts: &Options, r: &Results) -> fmt::Result {
         w,
         "- talc's wasm-perf draws alignments above 8 for some requests; the raw ABI's `allocate` is 8-aligned, so every request here is 8-aligned."
     )?;
+    if r.c_measured() {
+        writeln!(
+            w,
+            "- The C-alignment replays measure fuel and memory only: they are not timed, in wasmtime or in V8."
+        )?;
+        if r.allocs.iter().any(|a| a.name == "dlmalloc") {
+            writeln!(
+                w,
+                "- dlmalloc-rs 0.2 aligns to 8 on wasm32 (`malloc_alignment()` is 2 × `usize`): its `GlobalDlmalloc` serves a 16-aligned `Layout` through `memalign`, and reallocates such a block by allocating, copying and freeing, never in place. The dlmalloc column of the C-alignment tables is dlmalloc-rs behind a 16-aligned wrapper, not wasi-libc's dlmalloc, whose `malloc` is 16-aligned natively."
+            )?;
+        }
+    }
     if r.v8.is_some() {
         writeln!(
             w,
@@ -121,12 +162,15 @@ fn cell_notes(opts: &Options, r: &Results) -> Vec<String> {
     let timed_less = |times: &[Duration]| !times.is_empty() && times.len() < reps;
     let mut notes = Vec::new();
     for t in &r.traces {
-        for (c, name) in t.cells.iter().zip(&names) {
+        for (a, (c, name)) in t.cells.iter().zip(&names).enumerate() {
             let at = format!("{name} on `{}`", t.name);
             if !c.ok() {
                 notes.push(format!("{at}: {}", c.status));
             } else if timed_less(&c.times) {
                 notes.push(format!("{at}: timed {} time(s) only (slow)", c.times.len()));
+            }
+            if let Some(c) = t.c_cells.get(a).filter(|c| !c.ok()) {
+                notes.push(format!("{at} (C alignment): {}", c.status));
             }
             if let Some(e) = &c.v8_error {
                 notes.push(format!("{at} in V8: {e}"));

@@ -2,7 +2,9 @@
 //! allocator), a table per trace, heap efficiency and scaling.
 
 use super::format::{bytes, header, no_time, num, ratio, row, short_status};
+use crate::driver::Abi;
 use crate::options::Options;
+use crate::peers::c_note;
 use crate::replay::PerCall;
 use crate::results::{Cell, Clock, Efficiency, Results, TraceResult};
 use std::fmt::{self, Write};
@@ -19,8 +21,47 @@ pub fn allocators(w: &mut String, r: &Results) -> fmt::Result {
     }
     writeln!(
         w,
-        "\nwasmheap's module exports the whole ABI (marks, `check`, `stats`, `size`, `allocate_aligned`); the peers export only the three functions and their wrapper.\n"
-    )
+        "\nwasmheap's module exports the whole ABI (marks, `check`, `stats`, `size`, `allocate_aligned`); the peers export only the three functions and their wrapper."
+    )?;
+    writeln!(w)?;
+    if r.c_measured() && r.allocs.iter().any(|a| a.c.is_some()) {
+        c_modules(w, r)?;
+    }
+    Ok(())
+}
+
+/// The modules the C-alignment measure runs, when they are not the allocators' own.
+fn c_modules(w: &mut String, r: &Results) -> fmt::Result {
+    writeln!(
+        w,
+        "The C-alignment tables run a module of each allocator built for C (see How it is measured):\n"
+    )?;
+    writeln!(
+        w,
+        "| allocator | built as | module bytes (cargo) | after `wasm-opt -Oz` |\n| --- | --- | ---: | ---: |"
+    )?;
+    for a in &r.allocs {
+        match &a.c {
+            Some(c) => {
+                let opt = c
+                    .opt_size
+                    .map(|x| x.to_string())
+                    .unwrap_or_else(|| "—".into());
+                let file = c
+                    .path
+                    .file_name()
+                    .map(|f| f.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let note = match c_note(&a.name) {
+                    "" => format!("`{file}`"),
+                    n => n.to_string(),
+                };
+                writeln!(w, "| {} | {note} | {} | {opt} |", a.name, c.raw_size)?;
+            }
+            None => writeln!(w, "| {} | the module above | | |", a.name)?,
+        }
+    }
+    writeln!(w)
 }
 
 pub fn traces(w: &mut String, r: &Results) -> fmt::Result {
@@ -100,6 +141,54 @@ pub fn memory(w: &mut String, r: &Results) -> fmt::Result {
     per_allocator(w, r, 0, |t, a| match t.memory_per_live(a) {
         Some(m) => format!("{m:.2}"),
         None => short_status(&t.cells[a].status),
+    })
+}
+
+/// The C-alignment measure: fuel per op and memory ÷ peak live through `malloc`/`free`/`realloc`
+/// (every block 16-aligned, checked), a row per trace, a column per allocator.
+pub fn c_alignment(w: &mut String, r: &Results) -> fmt::Result {
+    writeln!(
+        w,
+        "## C alignment: fuel per operation through malloc / free / realloc (allocator only: mean / max of one call)\n"
+    )?;
+    writeln!(
+        w,
+        "The same traces, called as a C program calls its allocator: every block 16-aligned, checked at every call (see How it is measured). Not timed.\n"
+    )?;
+    per_allocator(w, r, 0, |t, a| match t.c_cells.get(a) {
+        Some(
+            c @ Cell {
+                per_call: Some(pc), ..
+            },
+        ) if c.ok() => {
+            format!("{} / {}", num(pc.total() as f64 / t.ops as f64), pc.max())
+        }
+        Some(c) => short_status(&c.status),
+        None => "—".into(),
+    })?;
+    let drivers: Vec<String> = r
+        .traces
+        .iter()
+        .filter_map(|t| t.c_driver_per_op.map(|d| format!("{} {}", t.name, num(d))))
+        .collect();
+    if !drivers.is_empty() {
+        writeln!(
+            w,
+            "The C driver's own fuel per op (the raw driver's plus its alignment checks), the same for every allocator: {}.\n",
+            drivers.join(", ")
+        )?;
+    }
+    writeln!(
+        w,
+        "## C alignment: peak memory size ÷ peak live requested bytes through malloc / free / realloc\n"
+    )?;
+    per_allocator(w, r, 0, |t, a| match t.memory_per_live_of(Abi::C, a) {
+        Some(m) => format!("{m:.2}"),
+        None => t
+            .c_cells
+            .get(a)
+            .map(|c| short_status(&c.status))
+            .unwrap_or_else(|| "—".into()),
     })
 }
 

@@ -8,24 +8,94 @@
 //! with `Layout { size: size + 8, align: 8 }`. The header costs the peers 8 bytes per block and
 //! a few instructions per call; wasmheap needs no wrapper (its own 8-byte header is part of it).
 //!
-//! [`export_raw_abi!`] defines the three exports in the cdylib that invokes it; the linker adds
-//! the `memory` export. This crate also supplies the panic handler (a trap).
+//! C's `malloc`, `free` and `realloc` are the same wrapper with a 16-byte header and
+//! `Layout { size: size + 16, align: 16 }` ([`C_HEADER`]), so that every pointer handed out is
+//! 16-aligned, as C requires of them on wasm32 (`alignof(max_align_t)`): the benchmark's
+//! C-alignment measure replays its traces through them.
+//!
+//! [`export_raw_abi!`] defines the three raw exports in the cdylib that invokes it, and with this
+//! crate's feature `c` the three C ones beside them (scripts/bench builds every peer both ways:
+//! the raw measure's modules stay as they were); the linker adds the `memory` export. This crate
+//! also supplies the panic handler (a trap).
 #![no_std]
 
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::null_mut;
 
-/// Bytes in front of every block: the requested size as a `usize`, padded to 8.
+/// Bytes in front of every block of the raw ABI: the requested size as a `usize`, padded to 8
+/// (also the blocks' alignment).
 pub const HEADER: usize = 8;
 
-/// The largest request served: the total `size + HEADER`, rounded up to the alignment, must not
-/// exceed `isize::MAX` (a `Layout` invariant).
-const MAX_SIZE: usize = isize::MAX as usize - 2 * HEADER;
+/// Bytes in front of every block of `malloc`/`realloc`: the requested size as a `usize`, padded
+/// to 16 (also the blocks' alignment, C's on wasm32).
+pub const C_HEADER: usize = 16;
 
+/// The largest request served with an `H`-byte header: the total `size + H`, rounded up to the
+/// alignment `H`, must not exceed `isize::MAX` (a `Layout` invariant).
+const fn max_size<const H: usize>() -> usize {
+    isize::MAX as usize - 2 * H
+}
+
+/// The layout of a block of `size` bytes behind an `H`-byte header, aligned to `H`.
 #[inline(always)]
-fn layout(size: usize) -> Layout {
-    // SAFETY: size <= MAX_SIZE, so size + HEADER rounded up to 8 does not exceed isize::MAX.
-    unsafe { Layout::from_size_align_unchecked(size + HEADER, HEADER) }
+fn layout<const H: usize>(size: usize) -> Layout {
+    // SAFETY: size <= max_size::<H>(), so size + H rounded up to H does not exceed isize::MAX;
+    // H (8 or 16) is a power of two.
+    unsafe { Layout::from_size_align_unchecked(size + H, H) }
+}
+
+/// `allocate` behind an `H`-byte header.
+#[inline(always)]
+unsafe fn alloc_with<A: GlobalAlloc, const H: usize>(a: &A, size: usize) -> *mut u8 {
+    if size > max_size::<H>() {
+        return null_mut();
+    }
+    unsafe {
+        let base = a.alloc(layout::<H>(size));
+        if base.is_null() {
+            return null_mut();
+        }
+        (base as *mut usize).write(size);
+        base.add(H)
+    }
+}
+
+/// `deallocate` behind an `H`-byte header.
+#[inline(always)]
+unsafe fn free_with<A: GlobalAlloc, const H: usize>(a: &A, ptr: *mut u8) {
+    if ptr.is_null() {
+        return;
+    }
+    unsafe {
+        let base = ptr.sub(H);
+        let size = (base as *const usize).read();
+        a.dealloc(base, layout::<H>(size));
+    }
+}
+
+/// `reallocate` behind an `H`-byte header (`GlobalAlloc::realloc` keeps the alignment `H`).
+#[inline(always)]
+unsafe fn realloc_with<A: GlobalAlloc, const H: usize>(
+    a: &A,
+    ptr: *mut u8,
+    size: usize,
+) -> *mut u8 {
+    if ptr.is_null() {
+        return unsafe { alloc_with::<A, H>(a, size) };
+    }
+    if size > max_size::<H>() {
+        return null_mut();
+    }
+    unsafe {
+        let base = ptr.sub(H);
+        let old = (base as *const usize).read();
+        let new = a.realloc(base, layout::<H>(old), size + H);
+        if new.is_null() {
+            return null_mut();
+        }
+        (new as *mut usize).write(size);
+        new.add(H)
+    }
 }
 
 /// `allocate(size) -> ptr`: 8-byte aligned, `0` on failure.
@@ -34,17 +104,7 @@ fn layout(size: usize) -> Layout {
 /// `a` must be the only allocator of the module's memory.
 #[inline(always)]
 pub unsafe fn allocate<A: GlobalAlloc>(a: &A, size: usize) -> *mut u8 {
-    if size > MAX_SIZE {
-        return null_mut();
-    }
-    unsafe {
-        let base = a.alloc(layout(size));
-        if base.is_null() {
-            return null_mut();
-        }
-        (base as *mut usize).write(size);
-        base.add(HEADER)
-    }
+    unsafe { alloc_with::<A, HEADER>(a, size) }
 }
 
 /// `deallocate(ptr)`: `0` is a no-op.
@@ -53,14 +113,7 @@ pub unsafe fn allocate<A: GlobalAlloc>(a: &A, size: usize) -> *mut u8 {
 /// `ptr` must be `0` or a live block of [`allocate`] / [`reallocate`] with the same `a`.
 #[inline(always)]
 pub unsafe fn deallocate<A: GlobalAlloc>(a: &A, ptr: *mut u8) {
-    if ptr.is_null() {
-        return;
-    }
-    unsafe {
-        let base = ptr.sub(HEADER);
-        let size = (base as *const usize).read();
-        a.dealloc(base, layout(size));
-    }
+    unsafe { free_with::<A, HEADER>(a, ptr) }
 }
 
 /// `reallocate(ptr, size) -> ptr`: C `realloc`; `ptr == 0` allocates; `0` on failure (the old
@@ -70,26 +123,41 @@ pub unsafe fn deallocate<A: GlobalAlloc>(a: &A, ptr: *mut u8) {
 /// As [`deallocate`].
 #[inline(always)]
 pub unsafe fn reallocate<A: GlobalAlloc>(a: &A, ptr: *mut u8, size: usize) -> *mut u8 {
-    if ptr.is_null() {
-        return unsafe { allocate(a, size) };
-    }
-    if size > MAX_SIZE {
-        return null_mut();
-    }
-    unsafe {
-        let base = ptr.sub(HEADER);
-        let old = (base as *const usize).read();
-        let new = a.realloc(base, layout(old), size + HEADER);
-        if new.is_null() {
-            return null_mut();
-        }
-        (new as *mut usize).write(size);
-        new.add(HEADER)
-    }
+    unsafe { realloc_with::<A, HEADER>(a, ptr, size) }
 }
 
-/// Defines `allocate`, `deallocate` and `reallocate` exports over the `GlobalAlloc` static
-/// `$alloc`.
+/// C `malloc(size) -> ptr`: 16-byte aligned, `0` on failure.
+///
+/// # Safety
+/// As [`allocate`].
+#[inline(always)]
+pub unsafe fn malloc<A: GlobalAlloc>(a: &A, size: usize) -> *mut u8 {
+    unsafe { alloc_with::<A, C_HEADER>(a, size) }
+}
+
+/// C `free(ptr)`: `0` is a no-op.
+///
+/// # Safety
+/// `ptr` must be `0` or a live block of [`malloc`] / [`realloc`] with the same `a` (not of
+/// [`allocate`]: the headers differ).
+#[inline(always)]
+pub unsafe fn free<A: GlobalAlloc>(a: &A, ptr: *mut u8) {
+    unsafe { free_with::<A, C_HEADER>(a, ptr) }
+}
+
+/// C `realloc(ptr, size) -> ptr`: 16-byte aligned; `ptr == 0` allocates; `0` on failure (the
+/// old block stays live).
+///
+/// # Safety
+/// As [`free`].
+#[inline(always)]
+pub unsafe fn realloc<A: GlobalAlloc>(a: &A, ptr: *mut u8, size: usize) -> *mut u8 {
+    unsafe { realloc_with::<A, C_HEADER>(a, ptr, size) }
+}
+
+/// Defines the raw ABI's `allocate`, `deallocate` and `reallocate` exports over the
+/// `GlobalAlloc` static `$alloc`, and with this crate's feature `c` C's `malloc`, `free` and
+/// `realloc` beside them. A block belongs to the family that allocated it (their headers differ).
 #[macro_export]
 macro_rules! export_raw_abi {
     ($alloc:path) => {
@@ -109,7 +177,43 @@ macro_rules! export_raw_abi {
         pub extern "C" fn reallocate(ptr: *mut u8, size: usize) -> *mut u8 {
             unsafe { $crate::reallocate(&$alloc, ptr, size) }
         }
+
+        $crate::export_c_names!($alloc);
     };
+}
+
+/// C's `malloc`, `free` and `realloc` exports over `$alloc` (feature `c`). The feature is this
+/// crate's, so the choice is made here rather than in the crate that expands the macro.
+#[cfg(feature = "c")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! export_c_names {
+    ($alloc:path) => {
+        #[unsafe(no_mangle)]
+        pub extern "C" fn malloc(size: usize) -> *mut u8 {
+            unsafe { $crate::malloc(&$alloc, size) }
+        }
+
+        #[unsafe(no_mangle)]
+        #[allow(clippy::not_unsafe_ptr_arg_deref)] // an export: the host passes the pointer
+        pub extern "C" fn free(ptr: *mut u8) {
+            unsafe { $crate::free(&$alloc, ptr) }
+        }
+
+        #[unsafe(no_mangle)]
+        #[allow(clippy::not_unsafe_ptr_arg_deref)] // an export: the host passes the pointer
+        pub extern "C" fn realloc(ptr: *mut u8, size: usize) -> *mut u8 {
+            unsafe { $crate::realloc(&$alloc, ptr, size) }
+        }
+    };
+}
+
+/// Without feature `c`: no C names.
+#[cfg(not(feature = "c"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! export_c_names {
+    ($alloc:path) => {};
 }
 
 #[cfg(all(target_arch = "wasm32", not(test)))]
