@@ -245,10 +245,17 @@ impl Panel<'_> {
             }
         }
         let label_x = gx + (group_width - GROUP_GAP) / 2.0;
+        // Narrow groups (many traces) take their labels on two staggered rows, so that long
+        // names do not run into each other.
+        let row = if group_width < 100.0 && g % 2 == 1 {
+            1.0
+        } else {
+            0.0
+        };
         let _ = writeln!(
             out,
             r#"<text x="{label_x:.1}" y="{:.1}" font-size="11" text-anchor="middle">{}</text>"#,
-            frame.bottom() + 16.0,
+            frame.bottom() + 16.0 + 13.0 * row,
             esc(name)
         );
     }

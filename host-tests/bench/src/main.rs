@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! bench [--quick] --alloc wasmheap=PATH --alloc talc=PATH ... [--c-module wasmheap=PATH]
-//!       [--no-c] [--recorder PATH] [--wasm-opt PATH] [--cache DIR] [--run-raw] [--out DIR]
+//!       [--no-c] [--recorder [TRACE=]PATH]... [--wasm-opt PATH] [--cache DIR] [--run-raw] [--out DIR]
 //!       [--reps N] [--only TRACE,...] [--no-scaling] [--no-efficiency] [--meta TEXT]...
 //!       [--node PATH] [--v8-dir DIR] [--no-v8]
 //! ```
@@ -192,7 +192,7 @@ fn start_v8(opts: &Options, allocs: &[Alloc]) -> Result<Option<V8>> {
     Ok(Some(v))
 }
 
-/// A trace's name and how to make it (the recorded one runs a program, and can fail).
+/// A trace's name and how to make it (a recorded one runs a program, and can fail).
 type Maker<'a> = (&'static str, Box<dyn Fn() -> Result<Trace> + 'a>);
 
 /// The traces, in the report's order.
@@ -204,15 +204,25 @@ fn trace_makers<'a>(bench: &'a Bench, scale: &'a Scale) -> Vec<Maker<'a>> {
         ("realloc-grow", Box::new(|| Ok(traces::realloc_grow(scale)))),
         ("fragment", Box::new(|| Ok(traces::fragment(scale)))),
     ];
-    match &bench.opts.recorder {
-        Some(program) => {
-            let rounds = bench.opts.effort.recorder_rounds;
-            makers.push((
-                "recorded",
-                Box::new(move || recorder::record(bench.engines, program, rounds)),
-            ));
+    for program in &recorder::PROGRAMS {
+        match bench
+            .opts
+            .recorders
+            .iter()
+            .find(|(n, _)| n == program.trace)
+        {
+            Some((_, path)) => {
+                let quick = scale.quick;
+                makers.push((
+                    program.trace,
+                    Box::new(move || recorder::record(bench.engines, program, path, quick)),
+                ));
+            }
+            None => log(format!(
+                "no --recorder {}=PATH: skipping that trace",
+                program.trace
+            )),
         }
-        None => log("no --recorder: skipping the recorded trace"),
     }
     makers.push(("talc-perf", Box::new(|| Ok(traces::talc_perf(scale, true)))));
     makers.push((
@@ -243,6 +253,9 @@ fn run_traces(bench: &Bench, v8: Option<&V8>) -> Result<Vec<TraceResult>> {
             t.elapsed()
         ));
         let mut tr = bench.measure_trace(&trace)?;
+        if recorder::program(trace.name).is_some() {
+            tr.profile = Some(recorder::profile(&trace));
+        }
         if let Some(v8) = v8 {
             bench.time_in_v8(v8, &trace, &mut tr)?;
         }

@@ -15,7 +15,9 @@ pub struct Options {
     pub c_modules: Vec<(String, PathBuf)>,
     /// Whether to run the C-alignment measure (`--no-c` skips it).
     pub c_mode: bool,
-    pub recorder: Option<PathBuf>,
+    /// `(trace name, module path)` of each recorder program (`--recorder [TRACE=]PATH`; a bare
+    /// path is the `recorded` trace's); see `recorder::PROGRAMS`.
+    pub recorders: Vec<(String, PathBuf)>,
     pub wasm_opt: Option<PathBuf>,
     pub run_raw: bool,
     pub out: Option<PathBuf>,
@@ -49,8 +51,6 @@ pub struct Effort {
     pub efficiency_trials: u64,
     /// Single calls measured after each scaling fill.
     pub scaling_ops: usize,
-    /// Rounds of the recorder's workload.
-    pub recorder_rounds: u32,
 }
 
 impl Effort {
@@ -63,7 +63,6 @@ impl Effort {
             efficiency_cap: pick(8 << 20, 32 << 20) as usize,
             efficiency_trials: pick(5, 30),
             scaling_ops: pick(300, 3000) as usize,
-            recorder_rounds: pick(8, 100) as u32,
         }
     }
 }
@@ -75,7 +74,7 @@ impl Options {
             allocs: Vec::new(),
             c_modules: Vec::new(),
             c_mode: true,
-            recorder: None,
+            recorders: Vec::new(),
             wasm_opt: None,
             run_raw: false,
             out: None,
@@ -109,7 +108,14 @@ impl Options {
                     o.c_modules.push((name.to_string(), PathBuf::from(path)));
                 }
                 "--no-c" => o.c_mode = false,
-                "--recorder" => o.recorder = Some(val()?.into()),
+                "--recorder" => {
+                    let v = val()?;
+                    let (name, path) = v.split_once('=').unwrap_or(("recorded", &v));
+                    if crate::recorder::program(name).is_none() {
+                        bail!("--recorder {name}=...: no such recorder program");
+                    }
+                    o.recorders.push((name.to_string(), PathBuf::from(path)));
+                }
                 "--wasm-opt" => o.wasm_opt = Some(val()?.into()),
                 "--run-raw" => o.run_raw = true,
                 "--out" => o.out = Some(val()?.into()),

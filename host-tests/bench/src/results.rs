@@ -83,6 +83,8 @@ pub struct TraceResult {
     /// only, never timed. Empty with `--no-c`.
     pub c_driver_per_op: Option<f64>,
     pub c_cells: Vec<Cell>,
+    /// The allocation pattern of a recorded trace (a real program's; `None` for the others).
+    pub profile: Option<crate::recorder::Profile>,
 }
 
 impl TraceResult {

@@ -59,6 +59,7 @@ impl Bench<'_> {
             cells,
             c_driver_per_op,
             c_cells,
+            profile: None,
         })
     }
 

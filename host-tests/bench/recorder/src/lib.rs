@@ -6,11 +6,7 @@
 //! summary document, serialize it, parse it again and compare, and keep the last few serialized
 //! summaries in a `VecDeque` (so that some blocks outlive a round).
 //!
-//! Every `GlobalAlloc` call is forwarded to a bump allocator (never frees: the addresses are
-//! unique, so the host can map them to slots without ambiguity) and logged to the host through
-//! the imported `env.record(op, ptr, size, old_ptr, align)`: op 0 alloc, 1 free, 2 realloc.
-//! The program's allocation calls do not depend on the addresses returned, so the trace is the
-//! same whatever allocator serves it.
+//! Its `GlobalAlloc` calls are logged to the host by the `recording` crate (host-tests/bench/recording).
 #![no_std]
 
 extern crate alloc;
@@ -19,94 +15,11 @@ mod workload;
 
 use alloc::collections::VecDeque;
 use alloc::string::String;
-use core::alloc::{GlobalAlloc, Layout};
 use core::arch::wasm32;
-use core::cell::Cell;
-use core::ptr::null_mut;
 use workload::{Rng, gen_doc, parse, serialize, summarize};
 
-#[link(wasm_import_module = "env")]
-unsafe extern "C" {
-    fn record(op: u32, ptr: u32, size: u32, old: u32, align: u32);
-}
-
-// ----------------------------------------------------------------------------------------------
-// The recording allocator.
-
-struct Recorder {
-    top: Cell<usize>,
-}
-
-// SAFETY: wasm32-unknown-unknown without atomics is single-threaded.
-unsafe impl Sync for Recorder {}
-
-unsafe extern "C" {
-    static __heap_base: u8;
-}
-
-const PAGE: usize = 65536;
-
-impl Recorder {
-    fn bump(&self, layout: Layout) -> *mut u8 {
-        let mut top = self.top.get();
-        if top == 0 {
-            top = &raw const __heap_base as usize;
-        }
-        let start = (top + layout.align() - 1) & !(layout.align() - 1);
-        let end = start + layout.size();
-        let have = wasm32::memory_size(0) * PAGE;
-        if end > have && wasm32::memory_grow(0, (end - have).div_ceil(PAGE)) == usize::MAX {
-            return null_mut();
-        }
-        self.top.set(end);
-        start as *mut u8
-    }
-}
-
-unsafe impl GlobalAlloc for Recorder {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = self.bump(layout);
-        unsafe { record(0, p as u32, layout.size() as u32, 0, layout.align() as u32) };
-        p
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe {
-            record(
-                1,
-                ptr as u32,
-                layout.size() as u32,
-                0,
-                layout.align() as u32,
-            )
-        };
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let new = self.bump(unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) });
-        if !new.is_null() {
-            unsafe {
-                core::ptr::copy_nonoverlapping(ptr, new, layout.size().min(new_size));
-                record(
-                    2,
-                    new as u32,
-                    new_size as u32,
-                    ptr as u32,
-                    layout.align() as u32,
-                );
-            }
-        }
-        new
-    }
-}
-
-#[global_allocator]
-static ALLOC: Recorder = Recorder { top: Cell::new(0) };
-
-#[panic_handler]
-fn panic(_: &core::panic::PanicInfo) -> ! {
-    wasm32::unreachable()
-}
+// The recording allocator and the panic handler.
+extern crate recording;
 
 /// Runs the workload `rounds` times; returns a checksum (so that nothing is optimized away).
 #[unsafe(no_mangle)]

@@ -20,6 +20,7 @@ fn sections(w: &mut String, opts: &Options, r: &Results) -> fmt::Result {
     prose::method(w, opts, r)?;
     tables::allocators(w, r)?;
     tables::traces(w, r)?;
+    tables::recorded(w, r)?;
     tables::time(w, r, Clock::Wasmtime, " in wasmtime")?;
     if r.v8.is_some() {
         tables::time(w, r, Clock::V8, " in V8")?;

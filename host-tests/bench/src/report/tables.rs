@@ -87,6 +87,58 @@ pub fn traces(w: &mut String, r: &Results) -> fmt::Result {
     writeln!(w)
 }
 
+/// What each recorded trace's program does to the heap, computed from its trace.
+pub fn recorded(w: &mut String, r: &Results) -> fmt::Result {
+    let recorded: Vec<_> = r
+        .traces
+        .iter()
+        .filter_map(|t| t.profile.as_ref().map(|p| (t, p)))
+        .collect();
+    if recorded.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        w,
+        "## Recorded programs
+"
+    )?;
+    writeln!(
+        w,
+        "Each `recorded*` trace is the heap traffic of a real Rust program, built for wasm32-unknown-unknown in `host-tests/bench/peers` (the program and its crates, with the versions of the lock file, are in the table of traces above). Its `GlobalAlloc` calls are logged to the host (the `recording` crate) and replayed here. The figures below are computed from each trace: the requests are the allocations and the new sizes of the reallocations; the size shares are of those requests; a *LIFO free* frees the most recently allocated live block; a block's lifetime counts the ops from its allocation to its free.\n"
+    )?;
+    let names: Vec<&str> = crate::recorder::BUCKETS.iter().map(|b| b.1).collect();
+    for (t, p) in recorded {
+        let [allocs, frees, reallocs] = t.counts;
+        let [median, p90, p99, max] = p.sizes;
+        let shares: Vec<String> = p
+            .buckets
+            .iter()
+            .zip(&names)
+            .map(|(s, n)| format!("{n} {:.0} %", s * 100.0))
+            .collect();
+        let grows = if reallocs > 0 {
+            format!(" ({:.0} % of them growing)", p.realloc_grows * 100.0)
+        } else {
+            String::new()
+        };
+        writeln!(
+            w,
+            "- **{}**: {allocs} allocations, {frees} frees, {reallocs} reallocations{grows}; request sizes median {}, 90th percentile {}, 99th {}, largest {} ({}); peak {} live in {} blocks; {:.0} % of the frees are LIFO; median lifetime {} ops.",
+            t.name,
+            bytes(median),
+            bytes(p90),
+            bytes(p99),
+            bytes(max),
+            shares.join(", "),
+            bytes(t.peak_live_bytes),
+            t.peak_live_blocks,
+            p.lifo_frees * 100.0,
+            p.median_lifetime
+        )?;
+    }
+    writeln!(w)
+}
+
 /// A summary table: a row per trace, a column per allocator from `first` on, cells by `cell`.
 fn per_allocator(
     w: &mut String,
