@@ -27,11 +27,11 @@ use crate::block::{self, BINNED, FREE, HEADER, MIN_BLOCK, PREV_FREE, SIZE_MASK};
 use crate::mem::Mem;
 use crate::segment::{BIN_MAX, Segment};
 use crate::source::{MAX_END, Source};
-use crate::tally::Tally;
 
 /// Deepest mark nesting: segment depths must fit the tag's depth field.
 pub const MAX_DEPTH: u32 = (1 << block::DEPTH_BITS) - 1;
-pub const ROOT_SIZE: u32 = (size_of::<Root>() as u32 + 7) & !7;
+/// A multiple of 16, as `CONTROL_SIZE` is (see `RECORDS_SIZE`).
+pub const ROOT_SIZE: u32 = (size_of::<Root>() as u32 + 15) & !15;
 /// A multiple of 16, so that a mark keeps the top's alignment for C's blocks (see the module doc).
 pub const CONTROL_SIZE: u32 = (HEADER + size_of::<Segment>() as u32 + 15) & !15;
 /// The records: the root and segment 0's control block. A multiple of 16: in a module's statics
@@ -62,12 +62,14 @@ pub struct Root {
     pub floor: u32,
     /// Source of segment ids and epochs.
     pub clock: u32,
-    /// Successful frees, and the requested bytes of all live blocks (the sum of the segments').
-    pub frees_and_live_bytes: Tally,
-    pub peak_live_bytes: u32,
-    /// Live blocks of segments dropped or emptied by marks and `free_all`: with the frees and the
-    /// live blocks, they give the allocations (`stats()`), so that no call counts those.
-    pub dropped_blocks: u32,
+    /// The event counts of `stats()`. What is live and free is not counted by the calls:
+    /// `stats()` walks the blocks for it.
+    pub allocations: u32,
+    pub frees: u32,
+    /// The highest the top has been before it last came down (`stats()` takes the larger of
+    /// this and the top): kept where the top comes down, not where it rises, so that carving
+    /// costs nothing for it.
+    pub peak_top: u32,
     pub reallocations: u32,
     pub failures: u32,
     pub rejected_frees: u32,
@@ -239,6 +241,7 @@ impl<S: Source> Heap<S> {
         if block == 0 {
             return self.failed();
         }
+        self.root().allocations += 1;
         self.hand_out(segment, block, size, request)
     }
 
@@ -258,6 +261,7 @@ impl<S: Source> Heap<S> {
         if block == 0 {
             return self.failed();
         }
+        self.root().allocations += 1;
         self.hand_out(segment, block, self.mem.load(block) & SIZE_MASK, request)
     }
 
@@ -281,6 +285,7 @@ impl<S: Source> Heap<S> {
         if block == 0 {
             return self.failed();
         }
+        self.root().allocations += 1;
         self.hand_out(segment, block, self.mem.load(block) & SIZE_MASK, request)
     }
 
@@ -512,17 +517,19 @@ impl<S: Source> Heap<S> {
         true
     }
 
-    /// Tags a new used block of `segment` for `request` bytes and counts it live.
+    /// Tags a new used block of `segment` for `request` bytes: it is live.
     #[inline(always)]
     fn hand_out(self, segment: &mut Segment, block: u32, size: u32, request: u32) -> u32 {
         self.mem.store_at(block, 4, block::tag(block, segment.key, segment.tag_base, size, request));
-        segment.live.add(request);
-        let root = self.root();
-        root.frees_and_live_bytes.add_bytes(request);
-        if root.frees_and_live_bytes.bytes() > root.peak_live_bytes {
-            root.peak_live_bytes = root.frees_and_live_bytes.bytes();
-        }
         block + HEADER
+    }
+
+    /// Brings the top down to `top`, keeping the highest it was in `peak_top`.
+    #[inline(always)]
+    pub(crate) fn lower_top(self, top: u32) {
+        let root = self.root();
+        root.peak_top = root.peak_top.max(root.top);
+        root.top = top;
     }
 
     // ---- deallocate ----
@@ -568,8 +575,7 @@ impl<S: Source> Heap<S> {
             return;
         };
         let segment = self.segment_at(live.segment);
-        segment.live.take(live.request);
-        self.root().frees_and_live_bytes.add_count_take_bytes(live.request);
+        self.root().frees += 1;
         self.free_block(segment, live);
     }
 
@@ -579,7 +585,7 @@ impl<S: Source> Heap<S> {
         self.root().rejected_frees += 1;
     }
 
-    /// Frees a block that is no longer counted live: the top comes down to it when it is the last
+    /// Frees a live block: the top comes down to it when it is the last
     /// block and the one before it is used; it goes onto its bin when it is small and both its
     /// neighbours are used; otherwise it is merged into the lists or the top (`release`).
     #[inline(always)]
@@ -590,7 +596,7 @@ impl<S: Source> Heap<S> {
         if next == root.top {
             if header & PREV_FREE == 0 {
                 // The last block, after a used one: the top comes down to it.
-                root.top = block;
+                self.lower_top(block);
                 self.bury(block);
                 return;
             }
@@ -626,7 +632,7 @@ impl<S: Source> Heap<S> {
             if start != block {
                 segment.unlist(self.mem, start, prev_header);
             }
-            root.top = start;
+            self.lower_top(start);
             self.bury(block);
             return;
         }
@@ -701,8 +707,6 @@ impl<S: Source> Heap<S> {
         // taken from free memory, so the two do not overlap.
         unsafe { core::ptr::copy_nonoverlapping(self.mem.ptr(payload), self.mem.ptr(block + HEADER), keep) };
         let segment = self.segment_at(live.segment);
-        segment.live.take(live.request);
-        self.root().frees_and_live_bytes.take_bytes(live.request);
         // Merged, not binned: a block that moved is likely to grow again, and its old place,
         // merged with its free neighbours, is room for that.
         self.release(segment, live.block, live.size);
@@ -723,11 +727,7 @@ impl<S: Source> Heap<S> {
         let size = self.mem.load(live.block) & SIZE_MASK;
         let tag = block::tag(live.block, segment.key, segment.tag_base, size, request);
         self.mem.store_at(live.block, 4, tag);
-        segment.live.resize(live.request, request);
-        let root = self.root();
-        root.reallocations += 1;
-        root.frees_and_live_bytes.resize(live.request, request);
-        root.peak_live_bytes = root.peak_live_bytes.max(root.frees_and_live_bytes.bytes());
+        self.root().reallocations += 1;
         true
     }
 

@@ -6,7 +6,7 @@
 //! (feature `module`, see `abi.rs`) and [`WasmHeap`] for `#[global_allocator]`.
 //!
 //! Reading order: `block.rs` (layout), `classes.rs` (size classes), `segment.rs` (lists, bins),
-//! `heap.rs` (the algorithm), `marks.rs`, `tally.rs`, `check.rs`, `stats.rs`; `wasm.rs` and
+//! `heap.rs` (the algorithm), `marks.rs`, `check.rs`, `stats.rs`; `wasm.rs` and
 //! `abi.rs` (with the table of exports in `exports.rs`) bind it to the module.
 //!
 //! Below: the contract (`src/CONTRACT.md`), then the design (`src/DESIGN.md`). The README has the
@@ -29,7 +29,6 @@ mod mem;
 mod segment;
 pub mod source;
 mod stats;
-mod tally;
 
 pub use check::Broken;
 pub use heap::{CONTROL_SIZE, Heap, MAX_ALIGN, MAX_DEPTH, RECORDS_SIZE, ROOT_SIZE};

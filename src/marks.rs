@@ -13,7 +13,6 @@
 use crate::block::HEADER;
 use crate::heap::{CONTROL_SIZE, Heap, MAX_DEPTH, slot};
 use crate::source::Source;
-use crate::tally::Tally;
 
 const DEPTH_MASK: u32 = 0xFF;
 const _: () = assert!(MAX_DEPTH == DEPTH_MASK);
@@ -93,10 +92,9 @@ impl<S: Source> Heap<S> {
         while self.root().depth > depth {
             let newest = self.root().depth;
             let control = self.root().segments[slot(newest)];
-            self.drop_live(self.segment(newest).live);
+            self.lower_top(control);
             let root = self.root();
             root.depth -= 1;
-            root.top = control;
             // Tags of the dropped segment now read segment 0's key (see Root::segments).
             root.segments[slot(newest)] = root.segments[0];
             if self.mem.load(control) & crate::block::PREV_FREE != 0 {
@@ -112,19 +110,10 @@ impl<S: Source> Heap<S> {
     /// Releases every block of the newest segment; the segment stays, with a new id and epoch.
     fn empty_newest(self) {
         let depth = self.root().depth;
-        self.drop_live(self.segment(depth).live);
-        let top = self.blocks_of(self.root().segments[slot(depth)]);
+        self.lower_top(self.blocks_of(self.root().segments[slot(depth)]));
         let root = self.root();
-        root.top = top;
         root.clock += 1;
         let id = root.clock;
         self.segment(depth).reset(id, depth);
-    }
-
-    /// Takes the live blocks of a segment that is dropped or emptied out of the root's counts.
-    fn drop_live(self, live: Tally) {
-        let root = self.root();
-        root.frees_and_live_bytes.take_bytes(live.bytes());
-        root.dropped_blocks = root.dropped_blocks.wrapping_add(live.count());
     }
 }

@@ -32,12 +32,10 @@
 //! 2. Bit `fl` of `fl_bitmap` is set iff `sl_bitmap[fl] != 0`, and bit `sl` of `sl_bitmap[fl]` iff
 //!    `heads[fl][sl] != 0` (the head of a list whose bit is clear is not read: it may be stale).
 //! 3. Bit `i` of `bin_map` is set iff `bins[i] != 0`.
-//! 4. `free_bytes` is the total of the listed blocks, `binned_bytes` of the binned ones.
 
 use crate::block::{BINNED, FREE, SIZE_MASK};
 use crate::classes::{FL_COUNT, FL_ROWS, SL_COUNT, class, class_at_least, same_class};
 use crate::mem::Mem;
-use crate::tally::Tally;
 
 /// Largest block size kept in bins.
 pub const BIN_MAX: u32 = 504;
@@ -48,8 +46,6 @@ const _: () = assert!(BIN_MAX + 8 >= crate::classes::MIN_LISTED, "every listed b
 
 #[repr(C)]
 pub struct Segment {
-    /// Live blocks of this segment and their requested bytes.
-    pub live: Tally,
     /// Identity for mark tokens; changes when the segment is emptied.
     pub id: u32,
     /// The key of this segment's epoch (`block::epoch_key`), mixed into every block tag of the
@@ -57,10 +53,6 @@ pub struct Segment {
     pub key: u32,
     /// This segment's depth, as its blocks' tags take it (`block::tag_base`).
     pub tag_base: u32,
-    /// Bytes in this segment's free blocks on class lists, headers included.
-    pub free_bytes: u32,
-    /// Bytes in this segment's binned blocks, headers included.
-    pub binned_bytes: u32,
     fl_bitmap: u32,
     /// Bit `i` is set iff the bin of `8 * i`-byte blocks is not empty.
     bin_map: u64,
@@ -126,14 +118,11 @@ impl Segment {
         self.id = id;
         self.key = crate::block::epoch_key(id);
         self.tag_base = crate::block::tag_base(depth);
-        self.live = Tally::default();
         self.forget_free();
     }
 
     /// Empties the lists and bins (the segment's blocks are gone: it has none live).
     pub fn forget_free(&mut self) {
-        self.free_bytes = 0;
-        self.binned_bytes = 0;
         self.fl_bitmap = 0;
         self.bin_map = 0;
         self.sl_bitmap = [0; FL_ROWS];
@@ -172,7 +161,6 @@ impl Segment {
         let block = self.bins[index as usize & (BIN_COUNT - 1)];
         if block != 0 {
             self.pop_bin(index, after(mem, block));
-            self.binned_bytes -= index << 3;
         }
         block
     }
@@ -195,7 +183,6 @@ impl Segment {
         if next == 0 {
             self.bin_map |= 1u64 << (size >> 3);
         }
-        self.binned_bytes += size;
     }
 
     /// Takes a free block off its list, whichever kind `header` (its header word) says it is on.
@@ -207,7 +194,6 @@ impl Segment {
             } else {
                 unlink_inner(mem, block);
             }
-            self.binned_bytes -= size;
         } else {
             let (fl, sl) = class(size);
             if self.heads[row(fl)][col(sl)] == block {
@@ -215,7 +201,6 @@ impl Segment {
             } else {
                 unlink_inner(mem, block);
             }
-            self.free_bytes -= size;
         }
     }
 
@@ -240,7 +225,6 @@ impl Segment {
             self.fl_bitmap |= 1 << fl;
             self.sl_bitmap[row(fl)] = listed | 1 << sl;
         }
-        self.free_bytes += size;
     }
 
     /// The class-listed free block at `block`, with this header, has grown to `size` bytes by a
@@ -260,7 +244,6 @@ impl Segment {
             link_first(mem, block, head);
             self.heads[row(fl)][col(sl)] = block;
         }
-        self.free_bytes += size - old;
         true
     }
 
@@ -341,7 +324,6 @@ impl Segment {
             mem.store(block + total - 4, rest);
             link_first(mem, moved, after(mem, block));
             self.heads[row(fl)][col(sl)] = moved;
-            self.free_bytes -= size;
             mem.store(block, size);
             return (block, size);
         }
@@ -353,7 +335,6 @@ impl Segment {
     fn take_head(&mut self, mem: Mem, fl: u32, sl: u32) -> u32 {
         let block = self.heads[row(fl)][col(sl)];
         self.pop_head(fl, sl, after(mem, block));
-        self.free_bytes -= mem.load(block) & SIZE_MASK;
         block
     }
 
@@ -374,7 +355,6 @@ impl Segment {
                     } else {
                         unlink_inner(mem, block);
                     }
-                    self.free_bytes -= block_size;
                     return block;
                 }
                 block = mem.load_at(block, 4);
@@ -395,23 +375,6 @@ impl Segment {
         }
         let sl = map.trailing_zeros();
         self.take_head(mem, fl, sl)
-    }
-
-    /// The largest free block of this segment: the biggest block of its highest non-empty list,
-    /// or of its largest non-empty bin. Costs the length of that one list.
-    pub fn largest_free(&self, mem: Mem) -> u32 {
-        let binned = if self.bin_map == 0 { 0 } else { (63 - self.bin_map.leading_zeros()) * 8 };
-        if self.fl_bitmap == 0 {
-            return binned;
-        }
-        let fl = 31 - self.fl_bitmap.leading_zeros();
-        let sl = 31 - (self.sl_bitmap[row(fl)] as u32).leading_zeros();
-        let (mut block, mut largest) = (self.heads[row(fl)][col(sl)], binned);
-        while block != 0 {
-            largest = largest.max(mem.load(block) & SIZE_MASK);
-            block = mem.load_at(block, 4);
-        }
-        largest
     }
 
     /// The head of list (fl, sl) if the bitmaps call it non-empty, for the heap check.

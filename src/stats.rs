@@ -1,6 +1,7 @@
 //! Statistics, as `stats(out_ptr)` writes them: 16 `u32` in the order of the fields below.
 
-use crate::heap::Heap;
+use crate::block::{self, FREE, MIN_BLOCK, SIZE_MASK};
+use crate::heap::{Heap, slot};
 use crate::source::Source;
 
 #[repr(C)]
@@ -8,7 +9,9 @@ use crate::source::Source;
 pub struct Stats {
     pub live_blocks: u32,
     pub live_bytes: u32,
-    pub peak_live_bytes: u32,
+    /// The most bytes the heap has spanned, from its start to its top's high-water mark (what a
+    /// fixed pool would need). The debug flavor reports the peak of `live_bytes` here instead.
+    pub peak_bytes: u32,
     /// Bytes from the heap's start (its records) to the end of the memory it manages.
     pub heap_bytes: u32,
     /// Bytes in free and binned blocks, headers included, plus the untouched space above the top.
@@ -33,26 +36,25 @@ pub const STATS_WORDS: usize = size_of::<Stats>() / 4;
 const _: () = assert!(STATS_WORDS == 16);
 
 impl<S: Source> Heap<S> {
-    /// Costs O(marks) plus the length of each segment's highest free list.
+    /// Costs a walk of every block (O(blocks)): the calls keep only the event counts, so that
+    /// what is live and free is found here, not counted on every call.
     pub fn stats(self) -> Stats {
-        let above_top = self.root().end - self.root().top;
-        let (mut live_blocks, mut free_bytes, mut largest_free) = (0, above_top, above_top);
+        let root = self.root();
+        let (top, end) = (root.top, root.end);
+        let mut walk = Walk { live_blocks: 0, live_bytes: 0, free_bytes: end - top, largest_free: end - top };
         for depth in 0..=self.root().depth {
-            let segment = self.segment(depth);
-            live_blocks += segment.live.count();
-            free_bytes += segment.free_bytes + segment.binned_bytes;
-            largest_free = largest_free.max(segment.largest_free(self.mem));
+            self.walk_segment(depth, &mut walk);
         }
         let root = self.root();
         Stats {
-            live_blocks,
-            live_bytes: root.frees_and_live_bytes.bytes(),
-            peak_live_bytes: root.peak_live_bytes,
-            heap_bytes: root.end - self.start,
-            free_bytes,
-            largest_free,
-            allocations: live_blocks.wrapping_add(root.frees_and_live_bytes.count()).wrapping_add(root.dropped_blocks),
-            frees: root.frees_and_live_bytes.count(),
+            live_blocks: walk.live_blocks,
+            live_bytes: walk.live_bytes,
+            peak_bytes: root.peak_top.max(top) - self.start,
+            heap_bytes: end - self.start,
+            free_bytes: walk.free_bytes,
+            largest_free: walk.largest_free,
+            allocations: root.allocations,
+            frees: root.frees,
             reallocations: root.reallocations,
             failures: root.failures,
             rejected_frees: root.rejected_frees,
@@ -60,7 +62,39 @@ impl<S: Source> Heap<S> {
             mark_depth: root.depth,
             memory_grows: root.memory_grows,
             heap_start: self.start,
-            heap_top: root.top,
+            heap_top: top,
         }
     }
+
+    /// Adds up the blocks of the segment at `depth`. A block whose size cannot be right (a heap
+    /// that `check()` finds broken) ends the walk of its segment.
+    fn walk_segment(self, depth: u32, walk: &mut Walk) {
+        let root = self.root();
+        let control = root.segments[slot(depth)];
+        let end = if depth == root.depth { root.top } else { root.segments[slot(depth + 1)] };
+        let mut block = self.blocks_of(control);
+        while block < end {
+            let header = self.mem.load(block);
+            let size = header & SIZE_MASK;
+            if size < MIN_BLOCK || size > end - block {
+                return;
+            }
+            if header & FREE != 0 {
+                walk.free_bytes += size;
+                walk.largest_free = walk.largest_free.max(size);
+            } else {
+                walk.live_blocks += 1;
+                walk.live_bytes += block::tag_request_unchecked(self.mem.load_at(block, 4), size);
+            }
+            block += size;
+        }
+    }
+}
+
+/// What `stats()` adds up in its walk.
+struct Walk {
+    live_blocks: u32,
+    live_bytes: u32,
+    free_bytes: u32,
+    largest_free: u32,
 }

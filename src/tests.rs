@@ -51,6 +51,27 @@ impl TestHeap {
         s.free_bytes - (s.heap_bytes + START - s.heap_top)
     }
 
+    /// Bytes in binned and in listed free blocks, by a walk of every block below the top.
+    fn binned_and_listed(&self) -> (u32, u32) {
+        let (mut binned, mut listed) = (0, 0);
+        let mut at = self.empty_top();
+        while at < self.heap.root().top {
+            let header = self.heap.mem.load(at);
+            let size = header & crate::block::SIZE_MASK;
+            if header & crate::block::BINNED != 0 {
+                binned += size;
+            } else if header & crate::block::FREE != 0 {
+                listed += size;
+            }
+            at += size;
+        }
+        (binned, listed)
+    }
+
+    fn binned(&self) -> u32 {
+        self.binned_and_listed().0
+    }
+
     fn empty_top(&self) -> u32 {
         START + ROOT_SIZE + CONTROL_SIZE
     }
@@ -100,7 +121,7 @@ fn small_blocks_are_binned_and_reused_by_exact_size() {
     t.heap.deallocate(blocks[3]);
     let s = t.sound();
     assert_eq!((s.live_blocks, s.frees), (4, 2));
-    assert_eq!(t.heap.newest().binned_bytes, 2 * 48);
+    assert_eq!(t.binned(), 2 * 48);
     assert_eq!((t.heap.size(blocks[1]), t.heap.size(blocks[3])), (0, 0));
     // a bin serves its own size only: a 96-byte block is cut at the top
     assert!(t.heap.allocate(88) > blocks[5]);
@@ -117,7 +138,7 @@ fn binned_blocks_are_rejected_exactly() {
     let a = t.heap.allocate(24);
     let _pin = t.heap.allocate(24);
     t.heap.deallocate(a);
-    assert_eq!(t.heap.newest().binned_bytes, 32);
+    assert_eq!(t.binned(), 32);
     assert_eq!(t.heap.size(a), 0);
     assert_eq!(t.heap.reallocate(a, 10), 0);
     t.heap.deallocate(a); // double free of a binned block
@@ -133,16 +154,15 @@ fn binned_blocks_merge_when_a_neighbour_is_freed() {
     t.heap.deallocate(blocks[1]); // binned
     t.heap.deallocate(blocks[3]); // binned
     t.heap.deallocate(blocks[2]); // merges both: one 144-byte free block, binned again
-    let segment = t.heap.newest();
-    assert_eq!((segment.binned_bytes, segment.free_bytes), (144, 0));
+    assert_eq!(t.binned_and_listed(), (144, 0));
     assert_eq!(t.heap.allocate(136), blocks[1]);
     t.sound();
     // a block grows in place into a binned successor
     let (a, b, _pin) = (t.heap.allocate(16), t.heap.allocate(16), t.heap.allocate(16));
     t.heap.deallocate(b);
-    assert_eq!(t.heap.newest().binned_bytes, 24);
+    assert_eq!(t.binned(), 24);
     assert_eq!(t.heap.reallocate(a, 40), a);
-    assert_eq!(t.heap.newest().binned_bytes, 0);
+    assert_eq!(t.binned(), 0);
     t.sound();
     // and the top comes down through a binned block when the block above it is freed
     let top = t.sound().heap_top;
@@ -161,8 +181,7 @@ fn every_small_block_freed_between_used_neighbours_is_binned() {
     }
     // 300 freed blocks of 24 bytes, all binned (bins have no cap), none listed
     let s = t.sound();
-    let segment = t.heap.newest();
-    assert_eq!((segment.binned_bytes, segment.free_bytes), (300 * 24, 0));
+    assert_eq!(t.binned_and_listed(), (300 * 24, 0));
     assert_eq!(s.live_blocks, 300);
 }
 
@@ -173,13 +192,13 @@ fn freeing_the_last_live_block_gives_the_segment_back() {
     for &b in blocks.iter().step_by(2) {
         t.heap.deallocate(b);
     }
-    assert!(t.heap.newest().binned_bytes > 0);
+    assert!(t.binned() > 0);
     for &b in blocks.iter().skip(1).step_by(2) {
         t.heap.deallocate(b);
     }
     let s = t.sound();
     assert_eq!((s.heap_top, s.live_blocks), (t.empty_top(), 0));
-    assert_eq!(t.heap.newest().binned_bytes + t.heap.newest().free_bytes, 0);
+    assert_eq!(t.binned() + t.binned_and_listed().1, 0);
     for &b in &blocks {
         assert_eq!(t.heap.size(b), 0, "released pointers stay dead");
     }
@@ -193,7 +212,7 @@ fn a_corrupted_bin_is_found() {
     let (a, _pin, b, _pin2) = (t.heap.allocate(24), t.heap.allocate(24), t.heap.allocate(24), t.heap.allocate(24));
     t.heap.deallocate(a);
     t.heap.deallocate(b);
-    assert_eq!(t.heap.newest().binned_bytes, 64);
+    assert_eq!(t.binned(), 64);
     t.sound();
     // b's bin link (the word after its header) pointed into the middle of a block
     t.bytes(b - 4, 4).copy_from_slice(&(a + 8).to_le_bytes());
@@ -731,8 +750,8 @@ fn a_small_request_cuts_a_listed_block_whose_rest_keeps_its_class() {
 
 #[test]
 fn record_sizes_are_as_documented() {
-    // CONTRACT.md: a mark costs a 1360-byte control block; the root takes 1088 bytes.
-    assert_eq!((CONTROL_SIZE, ROOT_SIZE), (1360, 1088));
+    // CONTRACT.md: a mark costs a 1344-byte control block; the root takes 1088 bytes.
+    assert_eq!((CONTROL_SIZE, ROOT_SIZE), (1344, 1088));
 }
 
 /// Regression (found by the soak, host-tests/src/bin/soak): a block freed into a free predecessor
@@ -890,4 +909,30 @@ fn records_apart_from_the_blocks() {
         assert_eq!(s.heap_bytes - (base - 64), s.free_bytes + (s.heap_top - base));
         assert!(buffer[..8].iter().all(|&w| w == 0), "nothing below the records");
     }
+}
+
+#[test]
+fn stats_walk_the_blocks_and_the_peak_is_the_tops_high_water() {
+    let t = TestHeap::with_limit(1 << 20);
+    let a = t.heap.allocate(100);
+    let b = t.heap.allocate(1000);
+    let c = t.heap.allocate(30);
+    t.heap.deallocate(a); // binned
+    let high = t.heap.root().top;
+    let s = t.sound();
+    assert_eq!((s.live_blocks, s.live_bytes, s.allocations, s.frees), (2, 1030, 3, 1));
+    assert_eq!(s.free_bytes, 112 + (s.heap_bytes + START - s.heap_top));
+    assert_eq!(s.peak_bytes, high - START);
+    t.heap.deallocate(c);
+    t.heap.deallocate(b); // the top comes down to the start; its high-water mark stays
+    let s = t.sound();
+    assert_eq!((s.live_blocks, s.live_bytes, s.heap_top), (0, 0, t.empty_top()));
+    assert_eq!(s.peak_bytes, high - START);
+    // a mark's blocks dropped are neither live nor freed
+    let m = t.heap.free_get_mark();
+    let _ = t.heap.allocate(5000);
+    t.heap.free_to_mark(m);
+    let s = t.sound();
+    assert_eq!((s.live_blocks, s.allocations, s.frees), (0, 4, 3));
+    assert!(s.peak_bytes >= 5000 + 1344);
 }

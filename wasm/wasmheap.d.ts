@@ -85,7 +85,9 @@ export declare const REFUSAL_REASONS: Readonly<Record<number, NonNullable<Report
 export interface Stats {
   live_blocks: number;
   live_bytes: number;
-  peak_live_bytes: number;
+  /** The most bytes the heap has spanned from its start (its top's high-water mark: what a
+   *  fixed pool would need); in the debug flavor, the peak of `live_bytes`. */
+  peak_bytes: number;
   heap_bytes: number;
   free_bytes: number;
   largest_free: number;

@@ -24,7 +24,7 @@
 
 /** The 16 fields written by `stats(out_ptr)`, in order (src/CONTRACT.md, "Statistics"). */
 export const STAT_FIELDS = Object.freeze([
-  'live_blocks', 'live_bytes', 'peak_live_bytes', 'heap_bytes', 'free_bytes', 'largest_free',
+  'live_blocks', 'live_bytes', 'peak_bytes', 'heap_bytes', 'free_bytes', 'largest_free',
   'allocations', 'frees', 'reallocations', 'failures', 'rejected_frees', 'rejected_marks',
   'mark_depth', 'memory_grows', 'heap_start', 'heap_top',
 ]);
@@ -386,7 +386,6 @@ export class WasmHeap {
     if (this.#debugBuffer !== 0) return s;
     s.live_blocks -= 1;
     s.live_bytes -= 64;
-    s.peak_live_bytes -= 64;
     s.allocations -= this.#scratchAllocations;
     return s;
   }

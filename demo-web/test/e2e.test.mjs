@@ -63,7 +63,7 @@ async function snapshot() {
     const x = window.demo.heap.exports;
     const out = x.debug_buffer() >>> 0;
     x.stats(out);
-    const fields = ['live_blocks', 'live_bytes', 'peak_live_bytes', 'heap_bytes', 'free_bytes', 'largest_free',
+    const fields = ['live_blocks', 'live_bytes', 'peak_bytes', 'heap_bytes', 'free_bytes', 'largest_free',
       'allocations', 'frees', 'reallocations', 'failures', 'rejected_frees', 'rejected_marks', 'mark_depth',
       'memory_grows', 'heap_start', 'heap_top'];
     const words = new Uint32Array(x.memory.buffer, out, 16);

@@ -20,7 +20,7 @@ const FUNCTIONS = [
 
 // stats(out_ptr): 16 u32 in this order (src/CONTRACT.md, "Statistics").
 const STAT_FIELDS = [
-  'live_blocks', 'live_bytes', 'peak_live_bytes', 'heap_bytes', 'free_bytes', 'largest_free',
+  'live_blocks', 'live_bytes', 'peak_bytes', 'heap_bytes', 'free_bytes', 'largest_free',
   'allocations', 'frees', 'reallocations', 'failures', 'rejected_frees', 'rejected_marks',
   'mark_depth', 'memory_grows', 'heap_start', 'heap_top',
 ];
@@ -107,7 +107,7 @@ test('allocate, write and read a UTF-8 string, size, deallocate, stats', async (
   assert.equal(s.live_blocks, h.base.live_blocks);
   assert.equal(s.live_bytes, h.base.live_bytes);
   assert.equal(s.frees, h.base.frees + 1);
-  assert.equal(s.peak_live_bytes, h.base.live_bytes + length);
+  assert.ok(s.peak_bytes >= h.base.live_bytes + length && s.peak_bytes >= s.heap_top - s.heap_start, 'the most the heap spanned');
   assert.equal(s.rejected_frees, 0);
 
   h.deallocate(0); // a no-op

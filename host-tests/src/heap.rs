@@ -157,9 +157,28 @@ impl Heap {
         };
         s.live_blocks = sub(s.live_blocks, 1, "live_blocks");
         s.live_bytes = sub(s.live_bytes, SCRATCH, "live_bytes");
-        s.peak_live_bytes = sub(s.peak_live_bytes, SCRATCH, "peak_live_bytes");
+        if crate::debug_flavor() {
+            s.peak_bytes = sub(s.peak_bytes, SCRATCH, "peak_bytes");
+        }
         s.allocations = sub(s.allocations, scratch_allocs, "allocations");
         s
+    }
+
+    /// Asserts `stats().peak_bytes` for a test whose live bytes peaked at `peak_live`: exactly
+    /// that in the debug flavor; elsewhere the most the heap spanned from its start, which holds
+    /// at least those bytes and reaches at least the top.
+    #[track_caller]
+    pub fn assert_peak(&mut self, peak_live: u32) {
+        let s = self.stats();
+        if crate::debug_flavor() {
+            assert_eq!(s.peak_bytes, peak_live, "peak of live bytes (debug flavor)");
+        } else {
+            assert!(
+                s.peak_bytes >= peak_live + SCRATCH && s.peak_bytes >= s.heap_top - s.heap_start && s.peak_bytes <= s.heap_bytes,
+                "peak_bytes {} against live {peak_live}: {s:?}",
+                s.peak_bytes
+            );
+        }
     }
 
     /// The scratch block that `stats` writes into (live, 64 bytes).

@@ -174,7 +174,7 @@ impl Debug {
         let state = state();
         debug_assert_eq!(state.live_bytes, stats.live_bytes - EXTRA * stats.live_blocks);
         stats.live_bytes = state.live_bytes;
-        stats.peak_live_bytes = state.peak_live_bytes;
+        stats.peak_bytes = state.peak_live_bytes;
         stats
     }
 
@@ -317,8 +317,10 @@ impl Debug {
         // The old block itself is unchanged: `live` still describes it.
         self.free(live, identity);
         let root = self.core.root();
+        // a reallocation, not the allocation and the free it was made of
         root.reallocations += 1;
-        root.frees_and_live_bytes.take_count();
+        root.allocations = root.allocations.wrapping_sub(1);
+        root.frees = root.frees.wrapping_sub(1);
         new
     }
 
@@ -346,13 +348,12 @@ impl Debug {
         call(self.core);
         let (top, depth) = (self.core.root().top, self.core.root().depth);
         if top < old_top {
-            self.walk_dropped(top, old_top, &controls[depth as usize + 1..=old_depth as usize]);
+            let dropped = self.walk_dropped(top, old_top, &controls[depth as usize + 1..=old_depth as usize]);
             self.poison(top, old_top);
             let state = state();
             state.raise_high_water(old_top);
             state.forget_freed(top, old_top);
-            let stats = self.core.stats();
-            state.live_bytes = stats.live_bytes - EXTRA * stats.live_blocks;
+            state.live_bytes -= dropped;
         }
         self.after_call();
     }

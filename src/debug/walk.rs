@@ -139,10 +139,11 @@ impl Debug {
 
     /// Checks the canaries of the used blocks in `[from, to)`, which a mark or `free_all` has just
     /// dropped; `controls` are the control blocks that lie there (the dropped segments' slots as
-    /// they were before the call: dropping rewrites them).
-    pub(super) fn walk_dropped(self, from: u32, to: u32, controls: &[u32]) {
+    /// they were before the call: dropping rewrites them). Returns the bytes their callers had
+    /// requested.
+    pub(super) fn walk_dropped(self, from: u32, to: u32, controls: &[u32]) -> u32 {
         let mem = self.core.mem;
-        let mut at = from;
+        let (mut at, mut dropped) = (from, 0);
         while at < to {
             if controls.contains(&at) {
                 at += CONTROL_SIZE;
@@ -151,16 +152,18 @@ impl Debug {
             let header = mem.load(at);
             let size = header & SIZE_MASK;
             if size < MIN_BLOCK || size > to - at {
-                return;
+                break;
             }
             if header & FREE == 0 {
                 let b = self.used(at, size, 0);
                 if b.request <= size - HEADER - EXTRA {
                     self.check_canary(b.ptr, b.request);
+                    dropped += b.request;
                 }
             }
             at += size;
         }
+        dropped
     }
 
     /// Writes the records of `Block`s with an address at least `from` (`live_only`: of the used

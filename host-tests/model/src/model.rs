@@ -31,6 +31,9 @@ pub struct Model<T> {
     /// The base segment holds a block the model does not track (a harness's stats scratch
     /// block), so it is never empty.
     pub pinned_base: bool,
+    /// `stats().peak_bytes` is the exact peak of live bytes (the debug flavor), not the most the
+    /// heap spanned.
+    pub exact_peak: bool,
 }
 
 impl<T: Copy> Default for Model<T> {
@@ -47,6 +50,7 @@ impl<T: Copy> Model<T> {
             counters: Counters::default(),
             dead: History::new(4096),
             pinned_base: false,
+            exact_peak: false,
         }
     }
 
@@ -216,7 +220,7 @@ impl<T: Copy> Model<T> {
 
     /// The counters and the depth of `stats` against the model's.
     pub fn check_stats(&self, s: &Stats) -> Check {
-        self.counters.compare(&Counters::of(s))?;
+        self.counters.compare(&Counters::of(s), self.exact_peak)?;
         let depth = self.depth();
         ensure!(s.mark_depth as usize == depth, "stats.mark_depth = {}, model says {depth}", s.mark_depth);
         Ok(())

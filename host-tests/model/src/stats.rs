@@ -33,7 +33,7 @@ macro_rules! stats_struct {
 stats_struct!(
     live_blocks,
     live_bytes,
-    peak_live_bytes,
+    peak_bytes,
     heap_bytes,
     free_bytes,
     largest_free,

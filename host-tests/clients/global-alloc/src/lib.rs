@@ -29,7 +29,7 @@ pub extern "C" fn stat(i: u32) -> u32 {
     let fields = [
         s.live_blocks,
         s.live_bytes,
-        s.peak_live_bytes,
+        s.peak_bytes,
         s.heap_bytes,
         s.free_bytes,
         s.largest_free,

@@ -34,7 +34,7 @@ impl Harness {
         assert!(s.free_bytes <= s.heap_bytes && s.largest_free <= s.free_bytes, "step {step}: {s:?}");
         assert!(s.memory_grows >= self.memory_grows && end >= self.end as u64, "step {step}: memory shrank: {s:?}");
         (self.memory_grows, self.end) = (s.memory_grows, end as u32);
-        if let Err(e) = self.counters.compare(&Counters::of(&model_stats(&s))) {
+        if let Err(e) = self.counters.compare(&Counters::of(&model_stats(&s)), false) {
             panic!("step {step}: {e}");
         }
         assert_eq!(self.live.len(), self.counters.live_blocks as usize, "step {step}: the model's blocks and counters");

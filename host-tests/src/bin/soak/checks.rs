@@ -135,7 +135,7 @@ impl Runner {
     fn check_counters(&self, s: &Stats) -> R<()> {
         let tracked = self.live.len() + self.own() as usize;
         ensure!(self.c.live_blocks as usize == tracked, "model: {tracked} blocks, counted {}", self.c.live_blocks);
-        self.c.compare(&Counters::of(s))?;
+        self.c.compare(&Counters::of(s), self.exact_peak)?;
         let depth = self.depth();
         ensure!(s.mark_depth as usize == depth, "stats.mark_depth = {}, the model says {depth}", s.mark_depth);
         ensure!(

@@ -186,6 +186,8 @@ pub struct Runner {
     pub(super) generations: Vec<u64>,
     pub(super) next_generation: u64,
     pub(super) c: Counters,
+    /// `stats().peak_bytes` is the exact peak of live bytes (the debug flavor).
+    pub(super) exact_peak: bool,
     /// Where `stats` writes (own memory: the scratch block, live in segment 0).
     pub(super) out: u32,
     pub(super) scratch_allocations: u32,
@@ -207,8 +209,9 @@ pub struct Runner {
 }
 
 impl Runner {
-    pub fn new(cfg: Config, w: Instance) -> Runner {
+    pub fn new(cfg: Config, mut w: Instance) -> Runner {
         let seed = cfg.seed;
+        let exact_peak = w.instance.get_export(&mut w.store, "debug_buffer").is_some();
         Runner {
             cfg,
             w,
@@ -223,6 +226,7 @@ impl Runner {
             generations: vec![0],
             next_generation: 1,
             c: Counters::default(),
+            exact_peak,
             out: 0,
             scratch_allocations: 0,
             heap_start: 0,
