@@ -65,9 +65,11 @@ pub fn svg(r: &Results) -> String {
     s
 }
 
+/// A swatch and a name per allocator, in a row (names of any length: each takes the room its text
+/// needs, about 7.5 px a character at 13 px).
 fn legend(s: &mut String, names: &[&str]) {
+    let mut x = LEFT;
     for (i, n) in names.iter().enumerate() {
-        let x = LEFT + i as f64 * 130.0;
         let _ = writeln!(
             s,
             r#"<rect x="{x}" y="14" width="14" height="14" fill="{}"/><text x="{}" y="26" font-size="13">{}</text>"#,
@@ -75,6 +77,7 @@ fn legend(s: &mut String, names: &[&str]) {
             x + 20.0,
             esc(n)
         );
+        x += 20.0 + 7.5 * n.chars().count() as f64 + 22.0;
     }
 }
 

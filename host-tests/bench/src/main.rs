@@ -3,13 +3,21 @@
 //!
 //! ```text
 //! bench [--quick] --alloc wasmheap=PATH --alloc talc=PATH ... [--c-module wasmheap=PATH]
+//!       [--as-built NAME]... [--size-module NAME=PATH]... [--profile NAME=MANIFEST:PROFILE]...
+//!       [--size-profile NAME=MANIFEST:PROFILE]... [--shipped PATH]
 //!       [--no-c] [--recorder [TRACE=]PATH]... [--wasm-opt PATH] [--cache DIR] [--run-raw] [--out DIR]
 //!       [--reps N] [--only TRACE,...] [--no-scaling] [--no-efficiency] [--meta TEXT]...
 //!       [--node PATH] [--v8-dir DIR] [--no-v8]
 //! ```
 //!
-//! The first `--alloc` is the subject (wasmheap); the others are its peers. For every trace and
-//! allocator it measures, in this order:
+//! The first `--alloc` is the subject (wasmheap); the others are its peers. Every module runs
+//! after `wasm-opt -Oz --enable-bulk-memory` (the shipped wasmheap, as scripts/build makes it)
+//! but those of the allocators named by `--as-built`, which run as cargo wrote them (the peers, as
+//! a user's release build gives them). The size column is the `wasm-opt -Oz` output of
+//! `--size-module NAME=PATH` (the peers' opt-level "z" build), or of the module run. `--profile`
+//! and `--size-profile` name the cargo profiles that built them, which the report reads from the
+//! manifest and states; `--shipped` the subject's checked-in module, which the report says the
+//! bytes run are, or are not. For every trace and allocator it measures, in this order:
 //!
 //! 1. fuel: the whole trace replayed inside wasm by the generated driver on a fuel-metered
 //!    engine (total fuel and memory size at the end), then replayed op by op from the host with
@@ -34,6 +42,7 @@ mod driver;
 mod json;
 mod options;
 mod peers;
+mod profile;
 mod recorder;
 mod replay;
 mod report;
@@ -49,10 +58,13 @@ mod wasm_opt;
 use anyhow::{Context, Result, bail};
 use driver::Abi;
 use options::Options;
-use peers::Alloc;
-use results::{Results, TraceResult};
+use peers::{Alloc, SizeModule};
+use profile::Profile;
+use results::{Results, Shipped, TraceResult};
 use runner::Bench;
 use session::{Compiled, Engines};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 use trace::Trace;
 use traces::Scale;
@@ -109,6 +121,7 @@ fn measure(opts: &Options, start: Instant) -> Result<Results> {
         allocs: &allocs,
     };
     let traces = run_traces(&bench, v8.as_ref())?;
+    let shipped = opts.shipped.as_ref().map(|p| shipped(p, &allocs[0].bytes));
     let efficiency = opts.efficiency.then(|| bench.heap_efficiency());
     let scaling = opts.scaling.then(|| bench.scaling(&SCALING_HEAPS));
     Ok(Results {
@@ -118,8 +131,26 @@ fn measure(opts: &Options, start: Instant) -> Result<Results> {
         scaling: scaling.unwrap_or_default(),
         scaling_heaps: SCALING_HEAPS.to_vec(),
         v8: v8.map(|v| (v.node_version, v.v8_version)),
+        shipped,
         elapsed: start.elapsed(),
     })
+}
+
+/// The subject's shipped module at `path`, compared with the bytes run (`subject`).
+fn shipped(path: &Path, subject: &[u8]) -> Shipped {
+    let bytes = std::fs::read(path).map_err(|e| format!("{e}"));
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let shown = path
+        .canonicalize()
+        .ok()
+        .zip(repo.canonicalize().ok())
+        .and_then(|(p, r)| p.strip_prefix(r).ok().map(Path::to_path_buf))
+        .unwrap_or_else(|| path.to_path_buf());
+    Shipped {
+        path: shown.display().to_string(),
+        identical: bytes.as_deref().is_ok_and(|b| b == subject),
+        size: bytes.map(|b| b.len() as u64),
+    }
 }
 
 pub fn log(msg: impl AsRef<str>) {
@@ -134,40 +165,87 @@ fn loadavg() -> String {
         .unwrap_or_else(|| "?".into())
 }
 
-/// Every allocator's module (and the C-alignment measure's own modules, `--c-module`), optimized
-/// by wasm-opt unless `--run-raw` or no `--wasm-opt`.
+/// Every allocator's module (and the C-alignment measure's own modules, `--c-module`), run after
+/// wasm-opt (unless `--as-built` names it, `--run-raw`, or no `--wasm-opt`), with the module of
+/// its size column (`--size-module`) measured after wasm-opt, and the cargo profiles that built
+/// them (`--profile`, `--size-profile`).
 fn load_allocs(opts: &Options, engines: &Engines) -> Result<Vec<Alloc>> {
-    let c_modules: &[(String, std::path::PathBuf)] =
-        if opts.c_mode { &opts.c_modules } else { &[] };
-    let raws: Vec<_> = opts
-        .allocs
-        .iter()
-        .chain(c_modules)
-        .map(|(_, p)| p.clone())
-        .collect();
-    let optimized: Vec<Option<Vec<u8>>> = match &opts.wasm_opt {
+    let c_modules: &[(String, PathBuf)] = if opts.c_mode { &opts.c_modules } else { &[] };
+    let run_opt = |name: &str| !opts.run_raw && !opts.runs_as_built(name);
+    let size_path = |name: &str| {
+        opts.size_modules
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, p)| p.clone())
+    };
+    // What wasm-opt sees: the modules that run after it, and every size column's module.
+    let mut wanted: Vec<PathBuf> = Vec::new();
+    for (name, path) in &opts.allocs {
+        if run_opt(name) {
+            wanted.push(path.clone());
+        }
+        wanted.push(size_path(name).unwrap_or_else(|| path.clone()));
+    }
+    for (name, path) in c_modules {
+        if run_opt(name) {
+            wanted.push(path.clone());
+        }
+    }
+    wanted.sort();
+    wanted.dedup();
+    let optimized: HashMap<PathBuf, Vec<u8>> = match &opts.wasm_opt {
         Some(tool) => {
             let t = Instant::now();
-            let all = wasm_opt::optimize_all(tool, &raws, &opts.cache)?;
+            let all = wasm_opt::optimize_all(tool, &wanted, &opts.cache)?;
             let flags = wasm_opt::WASM_OPT_FLAGS.join(" ");
-            log(format!("wasm-opt {flags} in {:.2?}", t.elapsed()));
-            all.into_iter().map(Some).collect()
+            log(format!(
+                "wasm-opt {flags} on {} modules in {:.2?}",
+                wanted.len(),
+                t.elapsed()
+            ));
+            wanted.into_iter().zip(all).collect()
         }
-        None => vec![None; raws.len()],
+        None => HashMap::new(),
     };
-    let mut optimized = optimized.into_iter();
-    let mut allocs = opts
-        .allocs
-        .iter()
-        .zip(optimized.by_ref())
-        .map(|((name, path), opt)| Alloc::load(engines, name, path, opt, opts.run_raw))
-        .collect::<Result<Vec<_>>>()?;
-    for ((name, path), opt) in c_modules.iter().zip(optimized) {
+    let run_bytes = |name: &str, path: &PathBuf| match run_opt(name) {
+        true => optimized.get(path).cloned(),
+        false => None,
+    };
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let profile = |list: &[(String, PathBuf, String)], name: &str| -> Result<Option<Profile>> {
+        list.iter()
+            .find(|(n, _, _)| n == name)
+            .map(|(_, manifest, p)| Profile::read(manifest, p, &repo))
+            .transpose()
+    };
+    let mut allocs = Vec::new();
+    for (name, path) in &opts.allocs {
+        let run_profile = profile(&opts.profiles, name)?;
+        let size_module = size_path(name);
+        let size_of = size_module.clone().unwrap_or_else(|| path.clone());
+        let size = SizeModule {
+            profile: match &size_module {
+                Some(_) => profile(&opts.size_profiles, name)?,
+                None => run_profile.clone(),
+            },
+            path: size_module,
+            opt_size: optimized.get(&size_of).map(|o| o.len() as u64),
+        };
+        allocs.push(Alloc::load(
+            engines,
+            name,
+            path,
+            run_bytes(name, path),
+            run_profile,
+            size,
+        )?);
+    }
+    for (name, path) in c_modules {
         let a = allocs
             .iter_mut()
             .find(|a| &a.name == name)
             .expect("checked by Options");
-        a.load_c(engines, path, opt, opts.run_raw)?;
+        a.load_c(engines, path, run_bytes(name, path))?;
     }
     Ok(allocs)
 }

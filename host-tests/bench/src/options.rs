@@ -18,6 +18,21 @@ pub struct Options {
     /// `(trace name, module path)` of each recorder program (`--recorder [TRACE=]PATH`; a bare
     /// path is the `recorded` trace's); see `recorder::PROGRAMS`.
     pub recorders: Vec<(String, PathBuf)>,
+    /// The allocators whose modules (raw and C) run as cargo built them (`--as-built NAME`: the
+    /// peers, as a user's release build gives them); the others run after `wasm-opt -Oz` (the
+    /// shipped wasmheap, as scripts/build makes it).
+    pub as_built: Vec<String>,
+    /// `(name, module path)`: the module whose size after `wasm-opt -Oz` is the allocator's size
+    /// column (`--size-module`; the peers' opt-level "z" build); without one, the module run.
+    pub size_modules: Vec<(String, PathBuf)>,
+    /// `(name, manifest, profile)`: the cargo profile that built the allocator's modules
+    /// (`--profile NAME=MANIFEST:PROFILE`), and that of its size module (`--size-profile`), read
+    /// from the manifest for the report.
+    pub profiles: Vec<(String, PathBuf, String)>,
+    pub size_profiles: Vec<(String, PathBuf, String)>,
+    /// The subject's module as the repository ships it (`--shipped`, `wasm/wasmheap.wasm`): the
+    /// report says whether the bytes run are the same.
+    pub shipped: Option<PathBuf>,
     pub wasm_opt: Option<PathBuf>,
     pub run_raw: bool,
     pub out: Option<PathBuf>,
@@ -75,6 +90,11 @@ impl Options {
             c_modules: Vec::new(),
             c_mode: true,
             recorders: Vec::new(),
+            as_built: Vec::new(),
+            size_modules: Vec::new(),
+            profiles: Vec::new(),
+            size_profiles: Vec::new(),
+            shipped: None,
             wasm_opt: None,
             run_raw: false,
             out: None,
@@ -116,6 +136,31 @@ impl Options {
                     }
                     o.recorders.push((name.to_string(), PathBuf::from(path)));
                 }
+                "--as-built" => o.as_built.push(val()?),
+                "--size-module" => {
+                    let v = val()?;
+                    let (name, path) = v.split_once('=').context("--size-module NAME=PATH")?;
+                    o.size_modules.push((name.to_string(), PathBuf::from(path)));
+                }
+                "--profile" | "--size-profile" => {
+                    let v = val()?;
+                    let (name, spec) = v
+                        .split_once('=')
+                        .with_context(|| format!("{a} NAME=MANIFEST:PROFILE"))?;
+                    let (manifest, profile) = spec
+                        .rsplit_once(':')
+                        .with_context(|| format!("{a} NAME=MANIFEST:PROFILE"))?;
+                    let entry = (
+                        name.to_string(),
+                        PathBuf::from(manifest),
+                        profile.to_string(),
+                    );
+                    match a.as_str() {
+                        "--profile" => o.profiles.push(entry),
+                        _ => o.size_profiles.push(entry),
+                    }
+                }
+                "--shipped" => o.shipped = Some(val()?.into()),
                 "--wasm-opt" => o.wasm_opt = Some(val()?.into()),
                 "--run-raw" => o.run_raw = true,
                 "--out" => o.out = Some(val()?.into()),
@@ -140,14 +185,37 @@ impl Options {
         if o.allocs.is_empty() {
             bail!("no --alloc given (scripts/bench passes them)");
         }
-        for (name, _) in &o.c_modules {
-            if !o.allocs.iter().any(|(n, _)| n == name) {
-                bail!("--c-module {name}=...: no --alloc {name}");
+        let named = [
+            (
+                "--c-module",
+                o.c_modules.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+            ),
+            ("--as-built", o.as_built.iter().collect()),
+            (
+                "--size-module",
+                o.size_modules.iter().map(|(n, _)| n).collect(),
+            ),
+            ("--profile", o.profiles.iter().map(|(n, _, _)| n).collect()),
+            (
+                "--size-profile",
+                o.size_profiles.iter().map(|(n, _, _)| n).collect(),
+            ),
+        ];
+        for (flag, names) in named {
+            for name in names {
+                if !o.allocs.iter().any(|(n, _)| n == name) {
+                    bail!("{flag} {name}...: no --alloc {name}");
+                }
             }
         }
         o.effort = Effort::new(o.quick);
         o.effort.reps = reps.unwrap_or(o.effort.reps);
         Ok(o)
+    }
+
+    /// Whether allocator `name`'s modules run as cargo built them (`--as-built`).
+    pub fn runs_as_built(&self, name: &str) -> bool {
+        self.as_built.iter().any(|n| n == name)
     }
 
     /// Whether the trace `name` is to be run (`--only`).

@@ -184,12 +184,24 @@ pub struct Results {
     pub scaling_heaps: Vec<u64>,
     /// Node's and V8's versions, when V8 timed the traces.
     pub v8: Option<(String, String)>,
+    /// The subject's shipped module (`--shipped`) and whether its bytes are those run.
+    pub shipped: Option<Shipped>,
     pub elapsed: Duration,
 }
 
+/// The subject's module as the repository ships it, compared with the bytes run.
+pub struct Shipped {
+    /// As given (scripts/bench: relative to the repository).
+    pub path: String,
+    /// Its size, or why it could not be read.
+    pub size: Result<u64, String>,
+    pub identical: bool,
+}
+
 impl Results {
+    /// The allocators as the report names them ([`Alloc::label`]).
     pub fn names(&self) -> Vec<&str> {
-        self.allocs.iter().map(|a| a.name.as_str()).collect()
+        self.allocs.iter().map(|a| a.label.as_str()).collect()
     }
 
     /// Whether the C-alignment measure ran (not `--no-c`).

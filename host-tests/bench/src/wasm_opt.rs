@@ -1,5 +1,6 @@
-//! Every module runs after `wasm-opt -Oz --enable-bulk-memory` (binaryen, from
-//! scripts/node_modules), all alike, so that no allocator gains from how its toolchain optimizes.
+//! `wasm-opt -Oz --enable-bulk-memory` (binaryen, from scripts/node_modules): the shipped wasmheap
+//! runs after it (as scripts/build makes it), and every allocator's size column is measured after
+//! it, all alike. The peers run as cargo built them (`--as-built`), as a release build gives them.
 
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};

@@ -3,6 +3,7 @@
 
 use crate::driver::C_ALIGN;
 use crate::options::Options;
+use crate::peers::{Alloc, Build};
 use crate::results::Results;
 use std::fmt::{self, Write};
 use std::time::Duration;
@@ -32,15 +33,20 @@ pub fn title_and_facts(w: &mut String, opts: &Options, r: &Results) -> fmt::Resu
         "- runtime: wasmtime 48 (Cranelift), fuel metering for instruction counts, a second engine without fuel for time"
     )?;
     writeln!(w, "- {}", v8_meta(r))?;
-    writeln!(
-        w,
-        "- modules run: {}",
-        if r.allocs.iter().all(|a| a.ran_opt) {
-            "after `wasm-opt -Oz --enable-bulk-memory` (all alike)"
-        } else {
-            "as cargo built them (`--run-raw`)"
-        }
-    )?;
+    writeln!(w, "- modules run: {}", modules_run(r))?;
+    if let Some(s) = &r.shipped {
+        let subject = &r.allocs[0];
+        let run = subject.bytes.len();
+        let fact = match (&s.size, s.identical) {
+            (Ok(n), true) => format!("byte for byte the checked-in `{}` ({n} bytes)", s.path),
+            (Ok(n), false) => format!(
+                "not the checked-in `{}` ({run} bytes run, {n} checked in: the source or the build differs from the last scripts/build)",
+                s.path
+            ),
+            (Err(e), _) => format!("not compared with `{}` ({e})", s.path),
+        };
+        writeln!(w, "- {}'s module run: {fact}", subject.label)?;
+    }
     writeln!(w, "- the whole run took {:.0} s\n", r.elapsed.as_secs_f64())?;
     writeln!(
         w,
@@ -55,8 +61,16 @@ pub fn method(w: &mut String, opts: &Options, r: &Results) -> fmt::Result {
     writeln!(w, "## How it is measured\n")?;
     writeln!(
         w,
-        "- Every allocator is a wasm module with the same raw ABI (`allocate`, `deallocate`, `reallocate`, `memory`; all `i32`). The peers are small `#![no_std]` wrapper crates in `host-tests/bench/peers/`, built for wasm32-unknown-unknown with wasmheap's profile (opt-level \"s\", LTO, one codegen unit, panic abort, strip, `-zstack-size=8192`). `GlobalAlloc` needs the size at free, so **each peer block carries an 8-byte header** in the wrapper (the requested size; 8 bytes keep 8-byte alignment): peers pay 8 bytes per block and a few instructions per call for it. wasmheap runs as it ships, with no wrapper."
+        "- Every allocator is a wasm module with the same raw ABI (`allocate`, `deallocate`, `reallocate`, `memory`; all `i32`). The peers are small `#![no_std]` wrapper crates in `host-tests/bench/peers/`, built for wasm32-unknown-unknown with `-zstack-size=8192` (wasmheap's stack). `GlobalAlloc` needs the size at free, so **each peer block carries an 8-byte header** in the wrapper (the requested size; 8 bytes keep 8-byte alignment): peers pay 8 bytes per block and a few instructions per call for it. {subject} runs as it ships, with no wrapper.{global}",
+        global = match r.allocs.iter().find(|a| a.name == "wasmheap-global") {
+            Some(g) => format!(
+                " **{}** is the same crate as a Rust program's `#[global_allocator]`, built as the peers are and behind their wrapper, so that what the wrapper and the build cost can be told from what the allocator costs.",
+                g.label
+            ),
+            None => String::new(),
+        }
     )?;
+    builds(w, r)?;
     writeln!(
         w,
         "- Traces are seeded and deterministic lists of (op, slot, size). A driver module generated with `wasm-encoder` imports the allocator's functions and memory, keeps the op list and its slot table in a second memory of its own (multi-memory), and replays the list inside wasm. It writes the first and last word of every block (bytes below 4 B) with a per-slot tag and checks them before free and realloc, and the first word after realloc; a mismatch traps."
@@ -91,6 +105,107 @@ pub fn method(w: &mut String, opts: &Options, r: &Results) -> fmt::Result {
     Ok(())
 }
 
+/// How each allocator's modules are built: a line per build (profile, wasm-opt or not) with the
+/// allocators that share it, for the modules measured and for the size column.
+fn builds(w: &mut String, r: &Results) -> fmt::Result {
+    writeln!(
+        w,
+        "- **How each allocator is built** (the profiles as the runner read them from the manifests that scripts/bench names; `-zstack-size=8192` for all):"
+    )?;
+    let labels = |v: &[&Alloc]| {
+        v.iter()
+            .map(|a| a.label.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    // An allocator whose size column is the module it runs is named once, on its run's line.
+    let own_size = |a: &Alloc| a.size.path.is_some() || !a.ran_opt;
+    for (b, allocs) in groups(r, |_| true, Alloc::build) {
+        let and_size = match allocs.iter().any(|a| own_size(a)) {
+            true => "",
+            false => ", and the size column,",
+        };
+        writeln!(
+            w,
+            "  - fuel, memory and time{and_size} of {}: {}",
+            labels(&allocs),
+            describe(&b)
+        )?;
+    }
+    for (b, allocs) in groups(r, own_size, Alloc::size_build) {
+        writeln!(
+            w,
+            "  - the size column of {}: {}",
+            labels(&allocs),
+            describe(&b)
+        )?;
+    }
+    if r.allocs.iter().any(|a| !a.ran_opt) {
+        writeln!(
+            w,
+            "  - Why some modules run without wasm-opt: a program that picks one of these allocators gets it compiled into its own `cargo build --release` (opt-level 3 unless the program says otherwise), and a release build does not run `wasm-opt -Oz` on its allocator; so these modules are measured as cargo writes them. The shipped {} is what scripts/build makes: its profile, then `wasm-opt -Oz`. Only the size column is an opt-level \"z\" build, after `wasm-opt -Oz`, to compare what each allocator can weigh at least.",
+            r.allocs[0].label
+        )?;
+    }
+    Ok(())
+}
+
+/// The allocators that pass `keep`, grouped by their build `of`, in the order they come.
+fn groups<'r>(
+    r: &'r Results,
+    keep: impl Fn(&Alloc) -> bool,
+    of: impl Fn(&'r Alloc) -> Build<'r>,
+) -> Vec<(Build<'r>, Vec<&'r Alloc>)> {
+    let mut groups: Vec<(Build, Vec<&Alloc>)> = Vec::new();
+    for a in r.allocs.iter().filter(|a| keep(a)) {
+        let b = of(a);
+        match groups.iter_mut().find(|(g, _)| *g == b) {
+            Some((_, allocs)) => allocs.push(a),
+            None => groups.push((b, vec![a])),
+        }
+    }
+    groups
+}
+
+/// A build in full: its profile's settings, then what ran on cargo's output.
+fn describe(b: &Build) -> String {
+    let profile = b
+        .profile
+        .map(|p| p.describe())
+        .unwrap_or_else(|| "profile not given to the runner".into());
+    match b.wasm_opt {
+        true => format!(
+            "{profile}; then `wasm-opt {}`",
+            crate::wasm_opt::WASM_OPT_FLAGS.join(" ")
+        ),
+        false => format!("{profile}; run as cargo writes it (no wasm-opt)"),
+    }
+}
+
+/// The facts line on the modules run: after wasm-opt, or as cargo wrote them, by allocator.
+fn modules_run(r: &Results) -> String {
+    let (opt, raw): (Vec<&Alloc>, Vec<&Alloc>) = r.allocs.iter().partition(|a| a.ran_opt);
+    let labels = |v: &[&Alloc]| {
+        v.iter()
+            .map(|a| a.label.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let after = format!(
+        "after `wasm-opt {}`",
+        crate::wasm_opt::WASM_OPT_FLAGS.join(" ")
+    );
+    match (opt.is_empty(), raw.is_empty()) {
+        (false, true) => format!("{after} (all alike)"),
+        (true, _) => "as cargo wrote them".into(),
+        (false, false) => format!(
+            "{} {after}; {} as cargo wrote them (see How each allocator is built)",
+            labels(&opt),
+            labels(&raw)
+        ),
+    }
+}
+
 /// How the C-alignment measure works.
 fn c_method(w: &mut String, r: &Results) -> fmt::Result {
     let own: Vec<&str> = r
@@ -111,8 +226,13 @@ fn c_method(w: &mut String, r: &Results) -> fmt::Result {
     };
     writeln!(
         w,
-        "- **C alignment** (the two \"C alignment\" tables): the same traces replayed through C's `malloc`, `free` and `realloc` instead of the raw ABI, as a C program compiled to wasm calls them, so that every block is {align}-aligned (`alignof(max_align_t)` on wasm32). {modules} wasmheap's C module is built with `--features module,c-api` (the features of scripts/build's `wasm/wasmheap-c.wasm`; its `malloc` and `realloc` size blocks in multiples of 16 with 16-aligned payloads, as dlmalloc does); each peer's is its crate built again with `peer-abi`'s feature `c`, whose wrapper exports the three C names beside the raw ABI over the same `GlobalAlloc`, with a **{align}-byte header** and `Layout {{ size + {align}, align {align} }}`, so that the pointer handed out is {align}-aligned (peers pay {align} bytes per block here). A second driver, the same as the first but for its imports and one check, traps if `malloc` or `realloc` returns a pointer that is not {align}-aligned, and the op-by-op replay from the host fails on one too. **fuel/op** and **memory ÷ peak live** are measured as for the raw ABI; these replays are not timed.",
-        align = C_ALIGN
+        "- **C alignment** (the two \"C alignment\" tables): the same traces replayed through C's `malloc`, `free` and `realloc` instead of the raw ABI, as a C program compiled to wasm calls them, so that every block is {align}-aligned (`alignof(max_align_t)` on wasm32). {modules} wasmheap's C module is built with `--features module,c-api` (the features of scripts/build's `wasm/wasmheap-c.wasm`; its `malloc` and `realloc` size blocks in multiples of 16 with 16-aligned payloads, as dlmalloc does); each peer's (and {global}'s) is its crate built again with `peer-abi`'s feature `c` and the same profile, run as its raw module is, whose wrapper exports the three C names beside the raw ABI over the same `GlobalAlloc`, with a **{align}-byte header** and `Layout {{ size + {align}, align {align} }}`, so that the pointer handed out is {align}-aligned (peers pay {align} bytes per block here). A second driver, the same as the first but for its imports and one check, traps if `malloc` or `realloc` returns a pointer that is not {align}-aligned, and the op-by-op replay from the host fails on one too. **fuel/op** and **memory ÷ peak live** are measured as for the raw ABI; these replays are not timed.",
+        align = C_ALIGN,
+        global = r
+            .allocs
+            .iter()
+            .find(|a| a.name == "wasmheap-global")
+            .map_or("wasmheap's global allocator", |a| a.label.as_str())
     )
 }
 
@@ -128,6 +248,12 @@ pub fn gaps(w: &mut String, opts: &Options, r: &Results) -> fmt::Result {
         w,
         "- talc's wasm-perf draws alignments above 8 for some requests; the raw ABI's `allocate` is 8-aligned, so every request here is 8-aligned."
     )?;
+    if r.allocs.iter().any(|a| !a.ran_opt) {
+        writeln!(
+            w,
+            "- The modules that run as cargo wrote them are what a plain `cargo build --release` gives; a program built with a bundler that runs wasm-opt over the whole program (wasm-pack runs `wasm-opt -O` by default) gets them optimized once more. That build is not measured here."
+        )?;
+    }
     if r.c_measured() {
         writeln!(
             w,

@@ -10,18 +10,34 @@ use crate::results::{Cell, Clock, Efficiency, Results, TraceResult};
 use std::fmt::{self, Write};
 
 pub fn allocators(w: &mut String, r: &Results) -> fmt::Result {
-    let columns = "| allocator | what | module bytes (cargo) | after `wasm-opt -Oz` |";
-    writeln!(w, "## Allocators\n\n{columns}\n| --- | --- | ---: | ---: |")?;
+    writeln!(
+        w,
+        "## Allocators\n\n| allocator | what | measured (fuel, memory, time) as built with | module bytes (cargo) | bytes run | size column built with | size after `wasm-opt -Oz` |\n| --- | --- | --- | ---: | ---: | --- | ---: |"
+    )?;
     for a in &r.allocs {
-        let opt = a
+        let size_build = match &a.size.path {
+            None if a.ran_opt => "the module run".to_string(),
+            _ => a.size_build().short(),
+        };
+        let size = a
+            .size
             .opt_size
             .map(|x| x.to_string())
             .unwrap_or_else(|| "—".into());
-        writeln!(w, "| {} | {} | {} | {opt} |", a.name, a.note, a.raw_size)?;
+        writeln!(
+            w,
+            "| {} | {} | {} | {} | {} | {size_build} | {size} |",
+            a.label,
+            a.note,
+            a.build().short(),
+            a.raw_size,
+            a.bytes.len()
+        )?;
     }
     writeln!(
         w,
-        "\nwasmheap's module exports the whole ABI (marks, `check`, `stats`, `size`, `allocate_aligned`); the peers export only the three functions and their wrapper."
+        "\n{}'s module exports the whole ABI (marks, `check`, `stats`, `size`, `allocate_aligned`); the peers' modules export only the three functions and their wrapper. The profiles in full are under How it is measured.",
+        r.allocs[0].label
     )?;
     writeln!(w)?;
     if r.c_measured() && r.allocs.iter().any(|a| a.c.is_some()) {
@@ -38,15 +54,11 @@ fn c_modules(w: &mut String, r: &Results) -> fmt::Result {
     )?;
     writeln!(
         w,
-        "| allocator | built as | module bytes (cargo) | after `wasm-opt -Oz` |\n| --- | --- | ---: | ---: |"
+        "| allocator | built as | built with | bytes run |\n| --- | --- | --- | ---: |"
     )?;
     for a in &r.allocs {
         match &a.c {
             Some(c) => {
-                let opt = c
-                    .opt_size
-                    .map(|x| x.to_string())
-                    .unwrap_or_else(|| "—".into());
                 let file = c
                     .path
                     .file_name()
@@ -56,9 +68,10 @@ fn c_modules(w: &mut String, r: &Results) -> fmt::Result {
                     "" => format!("`{file}`"),
                     n => n.to_string(),
                 };
-                writeln!(w, "| {} | {note} | {} | {opt} |", a.name, c.raw_size)?;
+                let build = a.build().short();
+                writeln!(w, "| {} | {note} | {build} | {} |", a.label, c.size)?;
             }
-            None => writeln!(w, "| {} | the module above | | |", a.name)?,
+            None => writeln!(w, "| {} | the module above | | |", a.label)?,
         }
     }
     writeln!(w)
