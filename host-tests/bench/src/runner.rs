@@ -272,9 +272,12 @@ fn driver_fuel_per_op(cells: &[Cell], ops: usize) -> Option<f64> {
 fn fuel_line(cell: &Cell, ops: usize, started: Instant) -> String {
     match (&cell.status, &cell.per_call) {
         (Status::Ok, Some(pc)) => format!(
-            "{:.1} fuel/op (max {}), replay {:.1}/op, memory {} KiB ({:.2?})",
+            "{:.1} fuel/op (max {}; mean alloc {:.0} / free {:.0} / realloc {:.0}), replay {:.1}/op, memory {} KiB ({:.2?})",
             pc.total() as f64 / ops as f64,
             pc.max(),
+            pc.sum[0] as f64 / pc.count[0].max(1) as f64,
+            pc.sum[1] as f64 / pc.count[1].max(1) as f64,
+            pc.sum[2] as f64 / pc.count[2].max(1) as f64,
             cell.replay_fuel as f64 / ops as f64,
             cell.memory >> 10,
             started.elapsed()
