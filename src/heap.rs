@@ -256,13 +256,7 @@ impl<S: Source> Heap<S> {
         else {
             return self.failed();
         };
-        let segment = self.newest();
-        let block = self.take_aligned(segment, size, align);
-        if block == 0 {
-            return self.failed();
-        }
-        self.root().allocations += 1;
-        self.hand_out(segment, block, self.mem.load(block) & SIZE_MASK, request)
+        self.allocate_with_gap(size, request, align)
     }
 
     /// `allocate_aligned(request, 16)`, C's alignment (`malloc` and friends), in a block whose
@@ -276,8 +270,8 @@ impl<S: Source> Heap<S> {
     }
 
     /// A block of `size` bytes for `request` whose payload is `align`-aligned, with a gap in
-    /// front where it needs one; 0 when it cannot.
-    #[cold]
+    /// front where it needs one; 0 when it cannot. (Alignments above 16, and C's blocks where
+    /// 8-aligned ones shifted them: not a hot path.)
     #[inline(never)]
     fn allocate_with_gap(self, size: u32, request: u32, align: u32) -> u32 {
         let segment = self.newest();

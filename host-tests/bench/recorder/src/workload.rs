@@ -8,20 +8,7 @@ use alloc::vec::Vec;
 use core::arch::wasm32;
 use core::fmt::Write;
 
-pub struct Rng(pub u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        // xorshift64*
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+pub use recording::Rng;
 
 const WORDS: [&str; 48] = [
     "alpha",
