@@ -68,7 +68,7 @@ impl<S: Source> Heap<S> {
                 && root.top % 8 == 0,
             Broken::Root,
         )?;
-        let (newest, top) = (root.depth, root.top);
+        let newest = root.depth;
         // A dropped segment's slot names segment 0 (`Root::segments`): never a stale record.
         let dropped = root.segments.get(newest as usize + 1..).unwrap_or(&[]);
         ensure(dropped.iter().all(|&control| control == 0 || control == base), Broken::Segment)?;
@@ -76,7 +76,7 @@ impl<S: Source> Heap<S> {
         for depth in 0..=newest {
             // The root afresh each time: `verify_segment` takes it too.
             let control = self.root().segments[slot(depth)];
-            let end = if depth == newest { top } else { self.root().segments[slot(depth + 1)] };
+            let end = self.segment_end(depth);
             let blocks = self.blocks_of(control);
             ensure(
                 control % 8 == 0

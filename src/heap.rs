@@ -176,6 +176,14 @@ impl<S: Source> Heap<S> {
         self.first() + HEADER
     }
 
+    /// Where the blocks of the segment at `depth` (at most the newest's) end: at the next
+    /// segment's control block, or for the newest, at the top.
+    #[inline]
+    pub(crate) fn segment_end(self, depth: u32) -> u32 {
+        let root = self.root();
+        if depth == root.depth { root.top } else { root.segments[slot(depth + 1)] }
+    }
+
     /// Where the blocks of the segment whose control block is at `control` begin: right after it,
     /// or for segment 0, at `first`.
     #[inline]

@@ -57,7 +57,8 @@ fn heap(start: u32) -> Option<Heap<Region>> {
 /// Sets up an empty heap at `start` (8-aligned, non-zero) up to `end`, or, with `end == 0`, up to
 /// the end of memory, growing it when needed (the shim has set its flag). Returns `start`, or 0
 /// when the region is bad: `start` or `end` past the end of memory, or a fixed region too small
-/// for the heap's records ([`RECORDS_SIZE`] bytes) and its first block. Whatever was in the region before is forgotten.
+/// for the heap's records ([`RECORDS_SIZE`] bytes) and its first block. Whatever was in the
+/// region before is forgotten.
 #[unsafe(no_mangle)]
 pub extern "C" fn __wasmheap_init(start: u32, end: u32) -> u32 {
     let memory = memory_end();

@@ -69,10 +69,8 @@ impl<S: Source> Heap<S> {
     /// Adds up the blocks of the segment at `depth`. A block whose size cannot be right (a heap
     /// that `check()` finds broken) ends the walk of its segment.
     fn walk_segment(self, depth: u32, walk: &mut Walk) {
-        let root = self.root();
-        let control = root.segments[slot(depth)];
-        let end = if depth == root.depth { root.top } else { root.segments[slot(depth + 1)] };
-        let mut block = self.blocks_of(control);
+        let end = self.segment_end(depth);
+        let mut block = self.blocks_of(self.root().segments[slot(depth)]);
         while block < end {
             let header = self.mem.load(block);
             let size = header & SIZE_MASK;

@@ -195,8 +195,7 @@ impl Debug {
 impl Blocks {
     /// Where the blocks of the segment at `self.depth` end: the next control block, or the top.
     fn segment_end(&self) -> u32 {
-        let root = self.heap.core.root();
-        if self.depth == root.depth { root.top } else { root.segments[slot(self.depth + 1)] }
+        self.heap.core.segment_end(self.depth)
     }
 }
 
