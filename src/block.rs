@@ -68,10 +68,13 @@ pub fn block_size(request: u32) -> Option<u32> {
 /// plus 8 from a split that leaves less than [`MIN_BLOCK`] (a heap that mixes 8-aligned blocks).
 #[inline]
 pub fn block_size16(request: u32) -> Option<u32> {
-    if request > MAX_REQUEST {
-        return None;
-    }
-    Some((request + (request == 0) as u32 + HEADER + 15) & !15)
+    block_size(request).map(rounded16)
+}
+
+/// C's block size (a multiple of 16) for a request whose [`block_size`] is `size`.
+#[inline]
+pub fn rounded16(size: u32) -> u32 {
+    (size + 8) & !15
 }
 
 /// One multiplication of the block's offset, its size and the segment's key mixed by xor. The key

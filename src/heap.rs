@@ -692,9 +692,9 @@ impl<S: Source> Heap<S> {
         };
         let Some(mut size) = block::block_size(request) else { return self.failed() };
         if C16 && size != live.size {
-            // C's block size (`block_size16`), unless the block has exactly the 8-aligned size
-            // the request needs (a heap that mixes both): then it stays as it is, in place.
-            size = (size + 8) & !15;
+            // C's block size, unless the block has exactly the 8-aligned size the request needs
+            // (a heap that mixes both): then it stays as it is, in place.
+            size = block::rounded16(size);
         }
         if (!C16 || payload % 16 == 0) && self.resize(live, size, request) {
             return payload;
