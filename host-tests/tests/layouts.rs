@@ -86,6 +86,33 @@ fn instantiate(name: &str) -> (Store<()>, wasmtime::Instance, u32, u32) {
     (store, instance, heap_base, end)
 }
 
+/// The program's workload for three seeds (with its large vectors when `large`): each
+/// checksum equal to the native one, `check()` 0 after each. `place` says where its heap lies,
+/// for a trap's message.
+fn run_seeds(name: &str, store: &mut Store<()>, instance: &wasmtime::Instance, large: bool, place: &str) {
+    let run = instance
+        .get_typed_func::<(u32, u32), u64>(&mut *store, "run")
+        .unwrap();
+    let check = instance
+        .get_typed_func::<(), u32>(&mut *store, "check")
+        .unwrap();
+    for seed in 1..=3u32 {
+        let got = run
+            .call(&mut *store, (seed, 1500))
+            .unwrap_or_else(|e| panic!("{name}: run({seed}, 1500) trapped, {place}: {}", trap(&e)));
+        assert_eq!(
+            got,
+            workload::workload(seed, 1500, large),
+            "{name}, seed {seed}: the wasm program and the native one disagree"
+        );
+        assert_eq!(
+            check.call(&mut *store, ()).unwrap(),
+            0,
+            "{name}, seed {seed}: check()"
+        );
+    }
+}
+
 /// Runs the program `name`, whose `__heap_base` must lie `below` bytes below the end of its initial
 /// memory: the workload for three seeds (the first allocation on a fresh heap), each checksum
 /// equal to the native one, `check()` 0 after each, and the memory grown by the large vectors.
@@ -112,31 +139,8 @@ fn run_placed(name: &str, below: u32) {
          calibrates it)",
         end - heap_base
     );
-    let run = instance
-        .get_typed_func::<(u32, u32), u64>(&mut store, "run")
-        .unwrap();
-    let check = instance
-        .get_typed_func::<(), u32>(&mut store, "check")
-        .unwrap();
-    for seed in 1..=3u32 {
-        let got = run.call(&mut store, (seed, 1500)).unwrap_or_else(|e| {
-            panic!(
-                "{name}: run({seed}, 1500) trapped, __heap_base {heap_base:#x} {below} bytes below \
-                 the end of memory {end:#x}: {}",
-                trap(&e)
-            )
-        });
-        assert_eq!(
-            got,
-            workload::workload(seed, 1500, true),
-            "{name}, seed {seed}: the wasm program and the native one disagree"
-        );
-        assert_eq!(
-            check.call(&mut store, ()).unwrap(),
-            0,
-            "{name}, seed {seed}: check()"
-        );
-    }
+    let place = format!("__heap_base {heap_base:#x} {below} bytes below the end of memory {end:#x}");
+    run_seeds(name, &mut store, &instance, true, &place);
     let memory = instance.get_memory(&mut store, "memory").unwrap();
     assert!(
         memory.data_size(&store) as u32 >= end + 4 * PAGE,
@@ -206,33 +210,10 @@ fn a_program_on_the_static_pool_whose_pool_ends_at_a_page_end() {
     // wasmheap's feature `static-pool`: the heap is a fixed pool in the program's bss with the
     // heap's records at its start; scripts/test sizes the pool so that it ends at a page end.
     let (mut store, instance, heap_base, end) = instantiate("pool_end");
-    let run = instance
-        .get_typed_func::<(u32, u32), u64>(&mut store, "run")
-        .unwrap();
-    let check = instance
-        .get_typed_func::<(), u32>(&mut store, "check")
-        .unwrap();
     let heap_end = instance
         .get_typed_func::<(), u32>(&mut store, "heap_end")
         .unwrap();
-    for seed in 1..=3u32 {
-        let got = run.call(&mut store, (seed, 1500)).unwrap_or_else(|e| {
-            panic!(
-                "pool_end: run({seed}, 1500) trapped, memory {end:#x}: {}",
-                trap(&e)
-            )
-        });
-        assert_eq!(
-            got,
-            workload::workload(seed, 1500, false),
-            "pool_end, seed {seed}: the wasm program and the native one disagree"
-        );
-        assert_eq!(
-            check.call(&mut store, ()).unwrap(),
-            0,
-            "pool_end, seed {seed}: check()"
-        );
-    }
+    run_seeds("pool_end", &mut store, &instance, false, &format!("memory {end:#x}"));
     // Asked after the runs: the statistics set the heap up if nothing had.
     let pool_end = heap_end.call(&mut store, ()).unwrap();
     eprintln!(
