@@ -12,18 +12,14 @@ fn main() {
         return;
     }
     // Threaded targets (wasm32-wasip1-threads) have atomics unless the flags turn them off.
-    let mut atomics = env("TARGET").ends_with("-threads")
-        || env("CARGO_CFG_TARGET_FEATURE")
-            .split(',')
-            .any(|f| f == "atomics");
+    let mut atomics =
+        env("TARGET").ends_with("-threads") || env("CARGO_CFG_TARGET_FEATURE").split(',').any(|f| f == "atomics");
     // `-C target-feature=+a,-b` or `-Ctarget-feature=...`, in order: the last word on atomics wins.
     let flags = env("CARGO_ENCODED_RUSTFLAGS");
     let flags: Vec<&str> = flags.split('\x1f').collect();
     for (i, flag) in flags.iter().enumerate() {
         let value = match flag.strip_prefix("-C").map(str::trim_start) {
-            Some("") => flags
-                .get(i + 1)
-                .and_then(|next| next.strip_prefix("target-feature=")),
+            Some("") => flags.get(i + 1).and_then(|next| next.strip_prefix("target-feature=")),
             Some(rest) => rest.strip_prefix("target-feature="),
             None => None,
         };

@@ -80,10 +80,7 @@ impl Heap {
     pub fn assert_filled(&self, ptr: u32, len: u32, byte: u8) {
         let bytes = self.read(ptr, len);
         if let Some(i) = bytes.iter().position(|&b| b != byte) {
-            panic!(
-                "block {ptr:#x} (len {len}): byte {i} is {:#04x}, expected {byte:#04x}",
-                bytes[i]
-            );
+            panic!("block {ptr:#x} (len {len}): byte {i} is {:#04x}, expected {byte:#04x}", bytes[i]);
         }
     }
 
@@ -92,12 +89,7 @@ impl Heap {
     /// same except `counter`, which went up by exactly one, and `check() == 0`. With
     /// [`Counter::None`] nothing at all may change (a no-op such as `deallocate(0)`).
     #[track_caller]
-    pub fn assert_rejected<R>(
-        &mut self,
-        what: &str,
-        counter: Counter,
-        f: impl FnOnce(&mut Heap) -> R,
-    ) -> R {
+    pub fn assert_rejected<R>(&mut self, what: &str, counter: Counter, f: impl FnOnce(&mut Heap) -> R) -> R {
         let before = self.stats();
         let snap = self.snapshot();
         let r = f(self);
@@ -107,11 +99,7 @@ impl Heap {
         match counter {
             Counter::None => {
                 let d = diff_words(&snap[hs..], &snap_after[hs..]);
-                assert!(
-                    d.is_empty(),
-                    "{what}: heap memory changed: {:x?}",
-                    &d[..d.len().min(8)]
-                );
+                assert!(d.is_empty(), "{what}: heap memory changed: {:x?}", &d[..d.len().min(8)]);
             }
             Counter::RejectedFrees => expected.rejected_frees += 1,
             Counter::RejectedMarks => expected.rejected_marks += 1,
@@ -121,10 +109,7 @@ impl Heap {
             assert_heap_unchanged_but_counter(&snap, &snap_after, before.heap_start);
         }
         let after = self.stats();
-        assert_eq!(
-            after, expected,
-            "{what}: statistics (left: after, right: expected)"
-        );
+        assert_eq!(after, expected, "{what}: statistics (left: after, right: expected)");
         let code = self.check();
         assert_eq!(code, 0, "{what}: check() = {code}");
         r
@@ -159,10 +144,5 @@ pub fn assert_heap_unchanged_but_counter(before: &[u8], after: &[u8], heap_start
     let hs = heap_start as usize;
     let d = diff_words(&before[hs..], &after[hs..]);
     let ok = d.is_empty() || (d.len() == 1 && d[0].2 == d[0].1.wrapping_add(1));
-    assert!(
-        ok,
-        "heap memory changed: {:?} (offset from heap_start {heap_start:#x}, old, new)",
-        &d[..d.len().min(16)]
-    );
+    assert!(ok, "heap memory changed: {:?} (offset from heap_start {heap_start:#x}, old, new)", &d[..d.len().min(16)]);
 }
-

@@ -174,7 +174,9 @@ impl Heap {
             assert_eq!(s.peak_bytes, peak_live, "peak of live bytes (debug flavor)");
         } else {
             assert!(
-                s.peak_bytes >= peak_live + SCRATCH && s.peak_bytes >= s.heap_top - s.heap_start && s.peak_bytes <= s.heap_bytes,
+                s.peak_bytes >= peak_live + SCRATCH
+                    && s.peak_bytes >= s.heap_top - s.heap_start
+                    && s.peak_bytes <= s.heap_bytes,
                 "peak_bytes {} against live {peak_live}: {s:?}",
                 s.peak_bytes
             );

@@ -99,16 +99,60 @@ impl Instance {
 
     /// An instance made by the caller in `store` (made by [`Instance::store`]), for a set-up of
     /// its own: other instances linked to it, a memory it prepared.
-    pub fn from_parts(mut store: Store<State>, instance: wasmtime::Instance, memory: Memory, layout: Layout) -> Instance {
+    pub fn from_parts(
+        mut store: Store<State>,
+        instance: wasmtime::Instance,
+        memory: Memory,
+        layout: Layout,
+    ) -> Instance {
         let funcs = Export::NAMES.map(|name| instance.get_func(&mut store, name));
         let fuel = Default::default();
-        Instance { store, instance, memory, layout, funcs, fuel, last_fuel: 0, fuel_used: 0, calls: 0, step: 0, refused_before: 0, harness: () }
+        Instance {
+            store,
+            instance,
+            memory,
+            layout,
+            funcs,
+            fuel,
+            last_fuel: 0,
+            fuel_used: 0,
+            calls: 0,
+            step: 0,
+            refused_before: 0,
+            harness: (),
+        }
     }
 
     /// The same instance, with `harness` kept beside it.
     pub fn with_harness<H>(self, harness: H) -> Instance<H> {
-        let Instance { store, instance, memory, layout, funcs, fuel, last_fuel, fuel_used, calls, step, refused_before, .. } = self;
-        Instance { store, instance, memory, layout, funcs, fuel, last_fuel, fuel_used, calls, step, refused_before, harness }
+        let Instance {
+            store,
+            instance,
+            memory,
+            layout,
+            funcs,
+            fuel,
+            last_fuel,
+            fuel_used,
+            calls,
+            step,
+            refused_before,
+            ..
+        } = self;
+        Instance {
+            store,
+            instance,
+            memory,
+            layout,
+            funcs,
+            fuel,
+            last_fuel,
+            fuel_used,
+            calls,
+            step,
+            refused_before,
+            harness,
+        }
     }
 }
 

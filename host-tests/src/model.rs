@@ -244,7 +244,11 @@ impl Model {
             Op::FreeAll => self.free_all(h),
             Op::FreezeGrowth(freeze) => {
                 self.growth_frozen = freeze;
-                if freeze { h.freeze_growth() } else { h.unfreeze_growth() }
+                if freeze {
+                    h.freeze_growth()
+                } else {
+                    h.unfreeze_growth()
+                }
                 Ok(())
             }
         }
@@ -269,7 +273,10 @@ impl Model {
             let (got, want) = (h.read(p, b.size), pattern(b.tag, b.size));
             if let Some(i) = got.iter().zip(&want).position(|(x, y)| x != y) {
                 let (g, w) = (got[i], want[i]);
-                return Err(format!("block {p:#x} (size {}) corrupted at byte {i}: {g:#04x}, expected {w:#04x}", b.size));
+                return Err(format!(
+                    "block {p:#x} (size {}) corrupted at byte {i}: {g:#04x}, expected {w:#04x}",
+                    b.size
+                ));
             }
         }
         Ok(())
@@ -280,15 +287,31 @@ impl Model {
 /// bytes up to `mem_size`, its top, free bytes and largest free block.
 pub fn check_figures(s: &Stats, mem_size: u32) -> Check {
     let heap_bytes = mem_size - s.heap_start;
-    ensure!(s.heap_bytes == heap_bytes, "heap_bytes {} != memory size {mem_size} - heap_start {}", s.heap_bytes, s.heap_start);
+    ensure!(
+        s.heap_bytes == heap_bytes,
+        "heap_bytes {} != memory size {mem_size} - heap_start {}",
+        s.heap_bytes,
+        s.heap_start
+    );
     let top_ok = s.heap_start <= s.heap_top && s.heap_top <= mem_size;
     ensure!(top_ok, "heap_top {:#x} outside [heap_start {:#x}, memory size {mem_size:#x}]", s.heap_top, s.heap_start);
     let above_top = mem_size - s.heap_top;
     let free_ok = s.free_bytes >= above_top && s.free_bytes <= s.heap_bytes;
     ensure!(free_ok, "free_bytes {} outside [space above top {above_top}, heap_bytes {}]", s.free_bytes, s.heap_bytes);
     let largest_ok = s.largest_free >= above_top && s.largest_free <= s.free_bytes;
-    ensure!(largest_ok, "largest_free {} outside [space above top {above_top}, free_bytes {}]", s.largest_free, s.free_bytes);
+    ensure!(
+        largest_ok,
+        "largest_free {} outside [space above top {above_top}, free_bytes {}]",
+        s.largest_free,
+        s.free_bytes
+    );
     let sum = s.live_bytes as u64 + s.free_bytes as u64;
-    ensure!(sum <= s.heap_bytes as u64, "live_bytes {} + free_bytes {} exceed heap_bytes {}", s.live_bytes, s.free_bytes, s.heap_bytes);
+    ensure!(
+        sum <= s.heap_bytes as u64,
+        "live_bytes {} + free_bytes {} exceed heap_bytes {}",
+        s.live_bytes,
+        s.free_bytes,
+        s.heap_bytes
+    );
     Ok(())
 }

@@ -11,14 +11,26 @@ pub const PAGE: u32 = 65536;
 
 /// Every export of the raw ABI, as (name, parameter count, result count).
 pub const ABI: [(&str, usize, usize); 11] = [
-    ("allocate", 1, 1), ("allocate_aligned", 2, 1), ("deallocate", 1, 0), ("reallocate", 2, 1),
-    ("size", 1, 1), ("free_all", 0, 0), ("free_all_mark", 0, 0), ("free_get_mark", 0, 1),
-    ("free_to_mark", 1, 0), ("check", 0, 1), ("stats", 1, 0),
+    ("allocate", 1, 1),
+    ("allocate_aligned", 2, 1),
+    ("deallocate", 1, 0),
+    ("reallocate", 2, 1),
+    ("size", 1, 1),
+    ("free_all", 0, 0),
+    ("free_all_mark", 0, 0),
+    ("free_get_mark", 0, 1),
+    ("free_to_mark", 1, 0),
+    ("check", 0, 1),
+    ("stats", 1, 0),
 ];
 
 /// The C names that `wasm/wasmheap-c.wasm` and the import-memory flavor export beside the raw ABI.
 pub const C_NAMES: [(&str, usize, usize); 6] = [
-    ("malloc", 1, 1), ("free", 1, 0), ("calloc", 2, 1), ("realloc", 2, 1), ("aligned_alloc", 2, 1),
+    ("malloc", 1, 1),
+    ("free", 1, 0),
+    ("calloc", 2, 1),
+    ("realloc", 2, 1),
+    ("aligned_alloc", 2, 1),
     ("posix_memalign", 3, 1),
 ];
 
@@ -35,8 +47,7 @@ pub fn engine() -> &'static Engine {
 /// The module to test: `$WASMHEAP_WASM` if set (another build or flavor), else
 /// `wasm/wasmheap.wasm` of this repository.
 pub fn wasm_path() -> String {
-    std::env::var("WASMHEAP_WASM")
-        .unwrap_or_else(|_| repo_path("wasm/wasmheap.wasm").display().to_string())
+    std::env::var("WASMHEAP_WASM").unwrap_or_else(|_| repo_path("wasm/wasmheap.wasm").display().to_string())
 }
 
 /// The bytes of the module under test (see [`wasm_path`]).
@@ -44,8 +55,7 @@ pub fn wasm_bytes() -> &'static [u8] {
     static BYTES: OnceLock<Vec<u8>> = OnceLock::new();
     BYTES.get_or_init(|| {
         let path = wasm_path();
-        std::fs::read(&path)
-            .unwrap_or_else(|e| panic!("cannot read {path}: {e} (build it with scripts/build)"))
+        std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e} (build it with scripts/build)"))
     })
 }
 
@@ -106,7 +116,7 @@ pub fn debug_flavor() -> bool {
     *DEBUG.get_or_init(|| module().get_export("debug_buffer").is_some())
 }
 
-/// Bytes the debug flavor adds to every request (src/debug/mod.rs).
+/// Bytes the debug flavor adds to every request (src/flavors/debug/mod.rs).
 pub const DEBUG_EXTRA: u32 = 12;
 
 /// The size of the block that holds a request of `request` bytes in the module under test.

@@ -46,19 +46,12 @@ mod tests {
     #[test]
     fn the_repository_root_is_found_at_run_time() {
         let root = super::repo_root();
-        assert!(
-            root.join("wasm/wasmheap.wasm").is_file(),
-            "{}",
-            root.display()
-        );
+        assert!(root.join("wasm/wasmheap.wasm").is_file(), "{}", root.display());
         if std::env::var_os("WASMHEAP_ROOT").is_none() {
             // cargo test runs this in host-tests/: the root is the directory above, wherever the
             // checkout is now (not where it was when this was compiled).
             let above = std::env::current_dir().unwrap().join("..");
-            assert_eq!(
-                std::fs::canonicalize(root).unwrap(),
-                std::fs::canonicalize(above).unwrap()
-            );
+            assert_eq!(std::fs::canonicalize(root).unwrap(), std::fs::canonicalize(above).unwrap());
         }
     }
 }

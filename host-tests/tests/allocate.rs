@@ -9,11 +9,7 @@ fn zero_size_allocations_are_unique_nonzero_and_live() {
     let mut sorted = ptrs.clone();
     sorted.sort();
     sorted.dedup();
-    assert_eq!(
-        sorted.len(),
-        ptrs.len(),
-        "allocate(0) returned a pointer twice"
-    );
+    assert_eq!(sorted.len(), ptrs.len(), "allocate(0) returned a pointer twice");
     assert!(!ptrs.contains(&0), "allocate(0) returned 0");
     assert!(!ptrs.contains(&h.scratch()));
     for &p in &ptrs {
@@ -30,30 +26,16 @@ fn zero_size_allocations_are_unique_nonzero_and_live() {
 fn huge_sizes_return_zero_and_never_wrap() {
     let mut h = Heap::new();
     let keep = h.alloc_filled(40, 0x5A);
-    let sizes = [
-        0xFFFF_FFFF,
-        0xFFFF_FFF8,
-        0xFFFF_FFF9,
-        0xFFFF_FFF1,
-        0x8000_0000,
-        0xFFFF_0000,
-    ];
+    let sizes = [0xFFFF_FFFF, 0xFFFF_FFF8, 0xFFFF_FFF9, 0xFFFF_FFF1, 0x8000_0000, 0xFFFF_0000];
     for (i, &size) in sizes.iter().enumerate() {
         let before = h.stats();
         assert_eq!(h.allocate(size), 0, "allocate({size:#x})");
         let after = h.stats();
-        assert_eq!(
-            after.failures,
-            before.failures + 1,
-            "allocate({size:#x}) not counted"
-        );
+        assert_eq!(after.failures, before.failures + 1, "allocate({size:#x}) not counted");
         assert_eq!(after.live_blocks, before.live_blocks);
         assert_eq!(after.live_bytes, before.live_bytes);
         assert_eq!(after.allocations, before.allocations);
-        assert_eq!(
-            after.heap_top, before.heap_top,
-            "allocate({size:#x}) moved the top"
-        );
+        assert_eq!(after.heap_top, before.heap_top, "allocate({size:#x}) moved the top");
         assert_eq!(after.failures, i as u32 + 1);
         h.assert_sound();
     }
@@ -72,11 +54,7 @@ fn sizes_that_cannot_fit_in_4_gib_fail_even_without_a_memory_cap() {
     let no_room = 0u32.wrapping_sub(heap_start); // 2^32 - heap_start
     for size in [u32::MAX, 0xFFFF_FFF8, 0xFFFF_FFF1, no_room] {
         let top = h.stats().heap_top;
-        assert_eq!(
-            h.allocate(size),
-            0,
-            "allocate({size:#x}) with unlimited memory"
-        );
+        assert_eq!(h.allocate(size), 0, "allocate({size:#x}) with unlimited memory");
         assert_eq!(h.stats().heap_top, top);
         h.assert_sound();
     }
@@ -88,10 +66,7 @@ fn sizes_that_cannot_fit_in_4_gib_fail_even_without_a_memory_cap() {
 fn results_are_8_aligned_disjoint_and_hold_their_contents() {
     let mut h = Heap::new();
     let mut blocks = Vec::new();
-    for (i, size) in (1..=300u32)
-        .chain([1000, 4095, 4096, 4097, 65536, 100_000])
-        .enumerate()
-    {
+    for (i, size) in (1..=300u32).chain([1000, 4095, 4096, 4097, 65536, 100_000]).enumerate() {
         let p = h.allocate(size);
         assert!(p != 0, "allocate({size}) failed");
         assert_eq!(p % 8, 0, "allocate({size}) = {p:#x} is not 8-aligned");
@@ -103,12 +78,7 @@ fn results_are_8_aligned_disjoint_and_hold_their_contents() {
     spans.push((h.scratch(), SCRATCH));
     spans.sort();
     for w in spans.windows(2) {
-        assert!(
-            w[0].0 + w[0].1 <= w[1].0,
-            "blocks {:x?} and {:x?} overlap",
-            w[0],
-            w[1]
-        );
+        assert!(w[0].0 + w[0].1 <= w[1].0, "blocks {:x?} and {:x?} overlap", w[0], w[1]);
     }
     for &(p, size, b) in &blocks {
         h.assert_filled(p, size, b);
@@ -130,15 +100,8 @@ fn freed_memory_is_reused_and_the_top_comes_back_down() {
         h.deallocate(b);
     }
     let end = h.assert_top(start.heap_top, "after 2000 rounds");
-    assert_eq!(
-        h.mem_size(),
-        mem,
-        "memory grew though at most two small blocks were ever live"
-    );
-    assert_eq!(
-        (end.live_blocks, end.allocations, end.frees),
-        (0, 4000, 4000)
-    );
+    assert_eq!(h.mem_size(), mem, "memory grew though at most two small blocks were ever live");
+    assert_eq!((end.live_blocks, end.allocations, end.frees), (0, 4000, 4000));
     h.assert_sound();
 }
 
@@ -152,10 +115,7 @@ fn a_freed_block_in_the_middle_serves_smaller_requests() {
     // below its own size without touching the top.
     let [d, e] = h.alloc_filled_each([(400, 4), (300, 5)]);
     for p in [d, e] {
-        assert!(
-            p >= b && p < c,
-            "{p:#x} is not in the 1024-byte hole at {b:#x}"
-        );
+        assert!(p >= b && p < c, "{p:#x} is not in the 1024-byte hole at {b:#x}");
     }
     assert_eq!(h.stats().heap_top, top);
     h.assert_filled_each(&[(a, 256, 1), (c, 256, 3), (d, 400, 4)]);
@@ -169,18 +129,10 @@ fn statistics_follow_allocations() {
     let ptrs: Vec<u32> = sizes.iter().map(|&n| h.allocate(n)).collect();
     let total: u32 = sizes.iter().sum();
     let s = h.stats();
-    let expect = Stats {
-        live_blocks: 7,
-        live_bytes: total,
-        allocations: 7,
-        ..s
-    };
+    let expect = Stats { live_blocks: 7, live_bytes: total, allocations: 7, ..s };
     assert_eq!(s, expect);
     h.assert_peak(total);
-    assert_eq!(
-        (s.frees, s.failures, s.rejected_frees, s.reallocations),
-        (0, 0, 0, 0)
-    );
+    assert_eq!((s.frees, s.failures, s.rejected_frees, s.reallocations), (0, 0, 0, 0));
     h.deallocate(ptrs[6]);
     let s = h.stats();
     assert_eq!((s.live_blocks, s.live_bytes, s.frees), (6, total - 5000, 1));

@@ -15,11 +15,7 @@ fn every_power_of_two_up_to_65536() {
             let p = h.allocate_aligned(size, align);
             assert!(p != 0, "allocate_aligned({size}, {align}) failed");
             assert_eq!(p % align, 0, "allocate_aligned({size}, {align}) = {p:#x}");
-            assert_eq!(
-                p % 8,
-                0,
-                "allocate_aligned({size}, {align}) = {p:#x} not 8-aligned"
-            );
+            assert_eq!(p % 8, 0, "allocate_aligned({size}, {align}) = {p:#x} not 8-aligned");
             assert_eq!(h.size(p), size, "size of allocate_aligned({size}, {align})");
             let byte = (blocks.len() % 251) as u8;
             h.fill(p, size, byte);
@@ -46,10 +42,7 @@ fn every_power_of_two_up_to_65536() {
     }
     let s = h.stats();
     assert_eq!((s.live_blocks, s.live_bytes, s.rejected_frees), (0, 0, 0));
-    assert_eq!(
-        s.heap_top, top_at_start,
-        "the top did not come back down after freeing all"
-    );
+    assert_eq!(s.heap_top, top_at_start, "the top did not come back down after freeing all");
     h.assert_sound();
 }
 
@@ -60,10 +53,7 @@ fn large_alignments_after_an_odd_top() {
         for odd in [1u32, 17, 100, 4000] {
             let filler = h.alloc_filled(odd, 0xEE);
             let p = h.allocate_aligned(64, align);
-            assert!(
-                p != 0 && p % align == 0,
-                "allocate_aligned(64, {align}) = {p:#x}"
-            );
+            assert!(p != 0 && p % align == 0, "allocate_aligned(64, {align}) = {p:#x}");
             h.fill(p, 64, 0x11);
             h.assert_filled(filler, odd, 0xEE);
             h.assert_sound();
@@ -90,19 +80,9 @@ fn bad_alignments_return_zero_and_count_as_failures() {
 #[test]
 fn huge_aligned_requests_fail_cleanly() {
     let mut h = Heap::new();
-    for size in [
-        u32::MAX,
-        0xFFFF_FFF8,
-        0xFFFF_0000,
-        0x8000_0000,
-        0xFFFF_0000 - 65536,
-    ] {
+    for size in [u32::MAX, 0xFFFF_FFF8, 0xFFFF_0000, 0x8000_0000, 0xFFFF_0000 - 65536] {
         for align in [8, 4096, 65536] {
-            assert_eq!(
-                h.allocate_aligned(size, align),
-                0,
-                "allocate_aligned({size:#x}, {align})"
-            );
+            assert_eq!(h.allocate_aligned(size, align), 0, "allocate_aligned({size:#x}, {align})");
             h.assert_sound();
         }
     }

@@ -1,4 +1,4 @@
-//! Bins (src/segment.rs): small free blocks whose neighbours are used wait on a list of
+//! Bins (src/core/segment.rs): small free blocks whose neighbours are used wait on a list of
 //! their exact size. A binned block is free: every call that takes a live block rejects it, a
 //! neighbour freed later merges with it, marks treat it as their segment's, and `check()` walks
 //! the bins.
@@ -22,9 +22,7 @@ fn a_binned_block_is_rejected_exactly_and_changes_nothing() {
     let blocks = spaced(&mut h, 3, 40);
     h.deallocate(blocks[1]);
     assert_eq!(h.size(blocks[1]), 0);
-    h.assert_rejected("double free of a binned block", Counter::RejectedFrees, |h| {
-        h.deallocate(blocks[1])
-    });
+    h.assert_rejected("double free of a binned block", Counter::RejectedFrees, |h| h.deallocate(blocks[1]));
     h.assert_rejected("reallocate of a binned block", Counter::RejectedFrees, |h| {
         assert_eq!(h.reallocate(blocks[1], 8), 0)
     });

@@ -63,8 +63,7 @@ struct CHeap {
 
 impl CHeap {
     fn new() -> CHeap {
-        let bytes = std::fs::read(c_wasm())
-            .unwrap_or_else(|e| panic!("{}: {e} (scripts/build)", c_wasm().display()));
+        let bytes = std::fs::read(c_wasm()).unwrap_or_else(|e| panic!("{}: {e} (scripts/build)", c_wasm().display()));
         let module = Module::new(engine(), bytes).unwrap();
         let mut store = Store::new(engine(), ());
         store.set_fuel(u64::MAX).unwrap();
@@ -73,11 +72,7 @@ impl CHeap {
         linker.instance(&mut store, "wasmheap", heap).unwrap();
         let client_module = Module::new(engine(), wat::parse_str(C_CLIENT).unwrap()).unwrap();
         let client = linker.instantiate(&mut store, &client_module).unwrap();
-        CHeap {
-            store,
-            heap,
-            client,
-        }
+        CHeap { store, heap, client }
     }
 
     fn call<P: WasmParams, R: WasmResults>(&mut self, name: &str, args: P) -> R {
@@ -113,11 +108,7 @@ fn the_c_flavor_exports_the_raw_abi_and_the_c_names() {
         let Some(wasmtime::ExternType::Func(f)) = module.get_export(name) else {
             panic!("`{name}` is not exported as a function")
         };
-        assert_eq!(
-            (f.params().len(), f.results().len()),
-            (params, results),
-            "`{name}`"
-        );
+        assert_eq!((f.params().len(), f.results().len()), (params, results), "`{name}`");
     }
 }
 
@@ -128,11 +119,7 @@ fn calloc_clears_reused_memory_and_checks_for_overflow() {
         let dirty: u32 = c.call("dirty", n);
         let p: u32 = c.call("calloc", (1u32, n));
         assert_eq!(p, dirty, "calloc({n}) reuses the freed block");
-        assert_eq!(
-            c.call::<_, u32>("zeros", (p, n)),
-            1,
-            "calloc({n}) left old bytes"
-        );
+        assert_eq!(c.call::<_, u32>("zeros", (p, n)), 1, "calloc({n}) left old bytes");
         c.call::<_, ()>("free", p);
         let p: u32 = c.call("calloc", (n, 3u32));
         assert_eq!(c.call::<_, u32>("zeros", (p, 3 * n)), 1);
@@ -145,24 +132,11 @@ fn calloc_clears_reused_memory_and_checks_for_overflow() {
     assert!(c.stats().memory_grows >= 1);
     c.call::<_, ()>("free", p);
     let failures = c.stats().failures;
-    for (n, size) in [
-        (0x1_0000u32, 0x1_0000u32),
-        (u32::MAX, 2),
-        (2, 0x8000_0000),
-        (3, 0x5555_5556),
-    ] {
-        assert_eq!(
-            c.call::<_, u32>("calloc", (n, size)),
-            0,
-            "calloc({n:#x}, {size:#x}) overflows"
-        );
+    for (n, size) in [(0x1_0000u32, 0x1_0000u32), (u32::MAX, 2), (2, 0x8000_0000), (3, 0x5555_5556)] {
+        assert_eq!(c.call::<_, u32>("calloc", (n, size)), 0, "calloc({n:#x}, {size:#x}) overflows");
     }
     let s = c.stats();
-    assert_eq!(
-        s.failures,
-        failures + 4,
-        "each overflow is a counted failure"
-    );
+    assert_eq!(s.failures, failures + 4, "each overflow is a counted failure");
     assert_eq!(c.heap::<_, u32>("check", ()), 0);
 }
 
@@ -179,18 +153,11 @@ fn realloc_aligned_alloc_and_posix_memalign_follow_c() {
     // aligned_alloc(align, size): alignment first, as in C.
     for align in [8u32, 64, 4096, 65536] {
         let p: u32 = c.call("aligned_alloc", (align, 24u32));
-        assert!(
-            p != 0 && p.is_multiple_of(align),
-            "aligned_alloc({align}, 24) = {p:#x}"
-        );
+        assert!(p != 0 && p.is_multiple_of(align), "aligned_alloc({align}, 24) = {p:#x}");
         assert_eq!(c.heap::<_, u32>("size", p), 24);
         c.call::<_, ()>("free", p);
     }
-    assert_eq!(
-        c.call::<_, u32>("aligned_alloc", (3u32, 24u32)),
-        0,
-        "not a power of two"
-    );
+    assert_eq!(c.call::<_, u32>("aligned_alloc", (3u32, 24u32)), 0, "not a power of two");
     // posix_memalign: 0 and the pointer, or EINVAL / ENOMEM (WASI numbers) and *memptr untouched.
     let (err, p): (u32, u32) = c.call("memalign", (256u32, 40u32));
     assert_eq!(err, 0);
@@ -201,17 +168,9 @@ fn realloc_aligned_alloc_and_posix_memalign_follow_c() {
         assert_eq!((err, p), (28, 0x7777_7777), "posix_memalign(.., {bad}, 40)");
     }
     let (err, p): (u32, u32) = c.call("memalign", (1u32 << 17, 40u32));
-    assert_eq!(
-        (err, p),
-        (48, 0x7777_7777),
-        "alignment above 64 KiB: ENOMEM"
-    );
+    assert_eq!((err, p), (48, 0x7777_7777), "alignment above 64 KiB: ENOMEM");
     assert_eq!(c.heap::<_, u32>("check", ()), 0);
-    assert_eq!(
-        c.stats().live_blocks,
-        1,
-        "nothing but the block `stats` wrote into"
-    );
+    assert_eq!(c.stats().live_blocks, 1, "nothing but the block `stats` wrote into");
 }
 
 /// C requires `malloc`, `calloc` and `realloc` to be aligned to `alignof(max_align_t)`, 16 on
@@ -222,10 +181,7 @@ fn the_c_names_return_16_aligned_blocks_in_both_modules() {
     for name in ["wasm/wasmheap-c.wasm", "wasm/wasmheap-import-memory.wasm"] {
         let mut c = CNames::new(name);
         c.random_workload(3000);
-        let check = c
-            .heap
-            .get_typed_func::<(), u32>(&mut c.store, "check")
-            .unwrap();
+        let check = c.heap.get_typed_func::<(), u32>(&mut c.store, "check").unwrap();
         assert_eq!(check.call(&mut c.store, ()).unwrap(), 0, "{name}");
     }
 }
@@ -292,12 +248,9 @@ impl CNames {
             let memory = heap.get_memory(&mut store, "memory").unwrap();
             (heap, memory)
         } else {
-            let memory =
-                wasmtime::Memory::new(&mut store, wasmtime::MemoryType::new(1, None)).unwrap();
+            let memory = wasmtime::Memory::new(&mut store, wasmtime::MemoryType::new(1, None)).unwrap();
             let heap = Instance::new(&mut store, &module, &[memory.into()]).unwrap();
-            let init = heap
-                .get_typed_func::<(u32, u32), u32>(&mut store, "init")
-                .unwrap();
+            let init = heap.get_typed_func::<(u32, u32), u32>(&mut store, "init").unwrap();
             assert_eq!(init.call(&mut store, (1000, 0)).unwrap(), 1, "{name}: init");
             (heap, memory)
         };
@@ -351,28 +304,16 @@ impl CNames {
         let (p, n, old) = self.blocks[i];
         let q = self.realloc.call(&mut self.store, (p, size)).unwrap();
         let name = self.name;
-        assert!(
-            q != 0 && q % 16 == 0,
-            "{name} step {step}: realloc to {q:#x}"
-        );
+        assert!(q != 0 && q % 16 == 0, "{name} step {step}: realloc to {q:#x}");
         let data = self.memory.data_mut(&mut self.store);
-        assert!(
-            data[span(q, n.min(size))].iter().all(|&b| b == old),
-            "{name} step {step}: contents kept"
-        );
+        assert!(data[span(q, n.min(size))].iter().all(|&b| b == old), "{name} step {step}: contents kept");
         data[span(q, size)].fill(tag);
         self.blocks[i] = (q, size, tag);
     }
 
     fn release(&mut self, step: u32, i: usize) {
         let (p, n, tag) = self.blocks.swap_remove(i);
-        assert!(
-            self.memory.data(&self.store)[span(p, n)]
-                .iter()
-                .all(|&b| b == tag),
-            "{} step {step}",
-            self.name
-        );
+        assert!(self.memory.data(&self.store)[span(p, n)].iter().all(|&b| b == tag), "{} step {step}", self.name);
         self.free.call(&mut self.store, p).unwrap();
     }
 }

@@ -19,21 +19,18 @@ fn examples_dir() -> PathBuf {
 #[test]
 fn a_c_program_links_its_allocator_from_the_import_memory_flavor() {
     if std::env::var_os("WASMHEAP_NO_CLANG").is_some() {
-        eprintln!(
-            "SKIPPED: scripts/test found no clang/wasm-ld to build the C program (CI has them)"
-        );
+        eprintln!("SKIPPED: scripts/test found no clang/wasm-ld to build the C program (CI has them)");
         return;
     }
     let path = examples_dir().join("c_program.wasm");
     let bytes = std::fs::read(&path).unwrap_or_else(|e| {
-        panic!("{}: {e}\nbuild it with scripts/test (needs clang and wasm-ld: apt-get install clang lld)", path.display())
+        panic!(
+            "{}: {e}\nbuild it with scripts/test (needs clang and wasm-ld: apt-get install clang lld)",
+            path.display()
+        )
     });
     let program = Module::new(engine(), bytes).unwrap();
-    let heap_module = Module::from_file(
-        engine(),
-        host_tests::repo_path("wasm/wasmheap-import-memory.wasm"),
-    )
-    .unwrap();
+    let heap_module = Module::from_file(engine(), host_tests::repo_path("wasm/wasmheap-import-memory.wasm")).unwrap();
 
     let mut store = common::store();
     store.set_fuel(u64::MAX).unwrap();
@@ -48,36 +45,18 @@ fn a_c_program_links_its_allocator_from_the_import_memory_flavor() {
     let run = c.get_typed_func::<u32, u32>(&mut store, "run").unwrap();
     let greeting = c.get_typed_func::<(), u32>(&mut store, "greeting").unwrap();
 
-    assert_eq!(
-        setup.call(&mut store, ()).unwrap(),
-        1,
-        "wasmheap_init(&__heap_base, 0)"
-    );
+    assert_eq!(setup.call(&mut store, ()).unwrap(), 1, "wasmheap_init(&__heap_base, 0)");
     let text = b"hello from a C program that shares its memory with wasmheap\0";
     let g = greeting.call(&mut store, ()).unwrap() as usize;
     for rounds in [10u32, 500, 3000] {
         let code = run.call(&mut store, rounds).unwrap();
         assert_eq!(code, 0, "run({rounds}): check {code} of main.c failed");
-        assert_eq!(
-            &memory.data(&store)[g..g + text.len()],
-            text,
-            "the program's data"
-        );
+        assert_eq!(&memory.data(&store)[g..g + text.len()], text, "the program's data");
     }
     let mut h = host_tests::Instance::from_parts(store, heap, memory, Layout::Imported { start: 0 });
     assert_eq!(h.call::<_, u32>("check", ()), 0);
     let s = h.scratch_stats();
-    assert_eq!(
-        (s.live_blocks, s.live_bytes),
-        (1, 64),
-        "all freed but the stats block: {s:?}"
-    );
-    assert!(
-        s.memory_grows >= 1 && s.reallocations > 10 && s.mark_depth == 0,
-        "{s:?}"
-    );
-    assert!(
-        s.heap_start as usize >= g + text.len() + 65536,
-        "the heap is above the data and the stack"
-    );
+    assert_eq!((s.live_blocks, s.live_bytes), (1, 64), "all freed but the stats block: {s:?}");
+    assert!(s.memory_grows >= 1 && s.reallocations > 10 && s.mark_depth == 0, "{s:?}");
+    assert!(s.heap_start as usize >= g + text.len() + 65536, "the heap is above the data and the stack");
 }

@@ -11,15 +11,8 @@ fn expect_broken(h: &mut Heap, at: u32, len: u32, byte: u8, what: &str) -> u32 {
     h.fill(at, len, byte);
     let code = h.check();
     h.write(at, &saved);
-    assert!(
-        (1..=12).contains(&code),
-        "{what}: check() = {code}, expected a code in 1..=12"
-    );
-    assert_eq!(
-        h.check(),
-        0,
-        "{what}: not sound again after restoring the bytes"
-    );
+    assert!((1..=12).contains(&code), "{what}: check() = {code}, expected a code in 1..=12");
+    assert_eq!(h.check(), 0, "{what}: not sound again after restoring the bytes");
     code
 }
 
@@ -59,10 +52,7 @@ fn a_size_that_runs_past_the_top_is_detected() {
     h.write_u32(a - 8, ((top - (a - 8)) + 64) | flags);
     let code = h.check();
     h.write(a - 8, &saved);
-    assert!(
-        (1..=12).contains(&code),
-        "check() = {code} for a block running past the top"
-    );
+    assert!((1..=12).contains(&code), "check() = {code} for a block running past the top");
     h.assert_sound();
 }
 

@@ -15,9 +15,8 @@ mod common;
 use common::{Op, SLOTS, record, replay_direct};
 use host_tests::{CALL_FUEL, Heap, State, engine};
 use wasm_encoder::{
-    BlockType, CodeSection, ConstExpr, EntityType, ExportKind, ExportSection, Function,
-    FunctionSection, GlobalSection, GlobalType, ImportSection, InstructionSink, MemoryType,
-    TypeSection, ValType::I32,
+    BlockType, CodeSection, ConstExpr, EntityType, ExportKind, ExportSection, Function, FunctionSection, GlobalSection,
+    GlobalType, ImportSection, InstructionSink, MemoryType, TypeSection, ValType::I32,
 };
 use wasmtime::{Instance, Linker, Module, TypedFunc, WasmParams, WasmResults};
 
@@ -28,27 +27,16 @@ fn client(heap: &mut Heap, name: &str) -> Instance {
     let bytes = wat::parse_file(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let module = Module::new(engine(), bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
     let mut linker = Linker::new(engine());
-    linker
-        .instance(&mut heap.store, "wasmheap", heap.instance)
-        .expect("register the wasmheap instance");
-    linker
-        .instantiate(&mut heap.store, &module)
-        .expect("instantiate the client")
+    linker.instance(&mut heap.store, "wasmheap", heap.instance).expect("register the wasmheap instance");
+    linker.instantiate(&mut heap.store, &module).expect("instantiate the client")
 }
 
 /// Calls a client's export with a fresh fuel budget.
-fn call<P: WasmParams, R: WasmResults>(
-    heap: &mut Heap,
-    client: Instance,
-    name: &str,
-    args: P,
-) -> R {
-    let f: TypedFunc<P, R> = client
-        .get_typed_func(&mut heap.store, name)
-        .unwrap_or_else(|e| panic!("client export `{name}`: {e}"));
+fn call<P: WasmParams, R: WasmResults>(heap: &mut Heap, client: Instance, name: &str, args: P) -> R {
+    let f: TypedFunc<P, R> =
+        client.get_typed_func(&mut heap.store, name).unwrap_or_else(|e| panic!("client export `{name}`: {e}"));
     heap.store.set_fuel(CALL_FUEL).unwrap();
-    f.call(&mut heap.store, args)
-        .unwrap_or_else(|e| panic!("client `{name}` trapped: {e:?}"))
+    f.call(&mut heap.store, args).unwrap_or_else(|e| panic!("client `{name}` trapped: {e:?}"))
 }
 
 // ---- the string builder ------------------------------------------------------------------------
@@ -75,31 +63,21 @@ fn string_builder_grows_with_reallocate_and_hands_over_its_text() {
     let tail = b" -- the end";
     let src = h.allocate(tail.len() as u32);
     h.write(src, tail);
-    assert_eq!(
-        call::<_, u32>(&mut h, c, "sb_append", (sb, src, tail.len() as u32)),
-        1
-    );
+    assert_eq!(call::<_, u32>(&mut h, c, "sb_append", (sb, src, tail.len() as u32)), 1);
     h.deallocate(src);
     expected += " -- the end";
 
     let len: u32 = call(&mut h, c, "sb_len", sb);
     assert_eq!(len as usize, expected.len());
     let grows: u32 = call(&mut h, c, "sb_grows", sb);
-    assert!(
-        grows >= 10,
-        "the buffer doubled from 16 bytes: {grows} reallocations"
-    );
+    assert!(grows >= 10, "the buffer doubled from 16 bytes: {grows} reallocations");
     let s = h.stats();
     assert_eq!(s.reallocations - before.reallocations, grows);
     assert_eq!(s.live_blocks, 2, "the builder and its buffer");
     h.assert_sound();
 
     let text: u32 = call(&mut h, c, "sb_finish", sb);
-    assert_eq!(
-        h.size(text),
-        len,
-        "sb_finish shrinks the buffer to the text"
-    );
+    assert_eq!(h.size(text), len, "sb_finish shrinks the buffer to the text");
     assert_eq!(std::str::from_utf8(h.read(text, len)).unwrap(), expected);
     h.deallocate(text);
     let s = h.stats();
@@ -117,10 +95,7 @@ fn str_upper_transforms_a_heap_string_in_place() {
     h.write(p, text.as_bytes());
     let neighbour = h.alloc_filled(16, 0x61); // lower-case 'a' bytes right after the block
     let changed: u32 = call(&mut h, c, "str_upper", p);
-    assert_eq!(
-        std::str::from_utf8(h.read(p, text.len() as u32)).unwrap(),
-        "GRüßE, HEAP: 42 ZEBRAS"
-    );
+    assert_eq!(std::str::from_utf8(h.read(p, text.len() as u32)).unwrap(), "GRüßE, HEAP: 42 ZEBRAS");
     assert_eq!(changed, 13, "the ASCII letters");
     h.assert_filled(neighbour, 16, 0x61); // it stopped at size(p)
     let bogus: u32 = call(&mut h, c, "str_upper", p + 8);
@@ -171,31 +146,16 @@ fn level_loader_releases_a_level_at_once_and_reuses_its_memory() {
     assert!(l1 != 0);
     assert_eq!(call::<_, u32>(&mut h, c, "level_verify", l1), 1);
     let s = h.stats();
-    assert_eq!(
-        s.live_blocks,
-        base.live_blocks + 401,
-        "the level table and 400 entities"
-    );
+    assert_eq!(s.live_blocks, base.live_blocks + 401, "the level table and 400 entities");
     assert_eq!(s.mark_depth, 1);
     h.assert_sound();
     let top_loaded = s.heap_top;
 
     call::<_, ()>(&mut h, c, "level_unload", l1);
     let s = h.stats();
-    assert_eq!(
-        (s.live_blocks, s.live_bytes),
-        (base.live_blocks, base.live_bytes)
-    );
-    assert_eq!(
-        (s.mark_depth, s.heap_top),
-        (0, base.heap_top),
-        "memory goes back to the top"
-    );
-    assert_eq!(
-        s.frees - base.frees,
-        400,
-        "only the scratch blocks were freed one by one"
-    );
+    assert_eq!((s.live_blocks, s.live_bytes), (base.live_blocks, base.live_bytes));
+    assert_eq!((s.mark_depth, s.heap_top), (0, base.heap_top), "memory goes back to the top");
+    assert_eq!(s.frees - base.frees, 400, "only the scratch blocks were freed one by one");
     h.assert_filled(save, 500, 0x5A);
     h.assert_sound();
 
@@ -230,10 +190,7 @@ fn level_loader_nests_levels_like_marks() {
     call::<_, ()>(&mut h, c, "level_unload", world);
     assert_eq!(h.size(room_entity), 0, "the room's entities are gone");
     let s = h.stats();
-    assert_eq!(
-        (s.live_blocks, s.mark_depth, s.heap_top),
-        (base.live_blocks, 0, base.heap_top)
-    );
+    assert_eq!((s.live_blocks, s.mark_depth, s.heap_top), (base.live_blocks, 0, base.heap_top));
     // The room's mark is stale now: unloading it again is rejected and changes nothing.
     call::<_, ()>(&mut h, c, "level_unload", room);
     assert_eq!(h.stats().rejected_marks, 1);
@@ -251,10 +208,7 @@ fn level_loader_rolls_back_a_level_that_does_not_fit() {
     let big: u32 = call(&mut h, c, "level_load", (2u32, 100_000u32));
     assert_eq!(big, 0, "the level does not fit");
     let s = h.stats();
-    assert_eq!(
-        (s.live_blocks, s.live_bytes, s.mark_depth),
-        (before.live_blocks, before.live_bytes, 1)
-    );
+    assert_eq!((s.live_blocks, s.live_bytes, s.mark_depth), (before.live_blocks, before.live_bytes, 1));
     assert!(s.failures > before.failures);
     assert_eq!(call::<_, u32>(&mut h, c, "level_verify", keep), 1);
     h.assert_sound();
@@ -347,13 +301,7 @@ fn client_imports() -> ImportSection {
     for (module, name, ty) in IMPORTS {
         imports.import(module, name, EntityType::Function(ty));
     }
-    let memory = MemoryType {
-        minimum: 1,
-        maximum: None,
-        memory64: false,
-        shared: false,
-        page_size_log2: None,
-    };
+    let memory = MemoryType { minimum: 1, maximum: None, memory64: false, shared: false, page_size_log2: None };
     imports.import("wasmheap", "memory", memory);
     imports
 }
@@ -363,11 +311,7 @@ fn client_imports() -> ImportSection {
 fn slot_and_mark_globals() -> GlobalSection {
     let mut globals = GlobalSection::new();
     for _ in 0..SLOTS + 8 {
-        let ty = GlobalType {
-            val_type: I32,
-            mutable: true,
-            shared: false,
-        };
+        let ty = GlobalType { val_type: I32, mutable: true, shared: false };
         globals.global(ty, &ConstExpr::i32_const(0));
     }
     globals
@@ -381,28 +325,16 @@ fn emit_op(sink: &mut InstructionSink, op: Op, depth: &mut u32) {
             sink.local_tee(0).global_set(slot).local_get(0).call(RECORD);
             fill_block(sink, fill, size);
         }
-        Op::AllocateAligned {
-            slot,
-            size,
-            align,
-            fill,
-        } => {
-            sink.i32_const(size as i32)
-                .i32_const(align as i32)
-                .call(ALLOCATE_ALIGNED);
+        Op::AllocateAligned { slot, size, align, fill } => {
+            sink.i32_const(size as i32).i32_const(align as i32).call(ALLOCATE_ALIGNED);
             sink.local_tee(0).global_set(slot).local_get(0).call(RECORD);
             fill_block(sink, fill, size);
         }
         Op::Deallocate { slot } => {
-            sink.global_get(slot)
-                .call(DEALLOCATE)
-                .i32_const(0)
-                .global_set(slot);
+            sink.global_get(slot).call(DEALLOCATE).i32_const(0).global_set(slot);
         }
         Op::Reallocate { slot, size, fill } => {
-            sink.global_get(slot)
-                .i32_const(size as i32)
-                .call(REALLOCATE);
+            sink.global_get(slot).i32_const(size as i32).call(REALLOCATE);
             sink.local_tee(0).call(RECORD);
             // The slot keeps the old block when reallocate fails.
             sink.local_get(0).if_(BlockType::Empty);
@@ -430,10 +362,7 @@ fn emit_op(sink: &mut InstructionSink, op: Op, depth: &mut u32) {
 /// Fills the block in local 0 (if non-zero) with `fill`, `len` bytes.
 fn fill_block(sink: &mut InstructionSink, fill: u8, len: u32) {
     sink.local_get(0).if_(BlockType::Empty);
-    sink.local_get(0)
-        .i32_const(fill as i32)
-        .i32_const(len as i32)
-        .memory_fill(0);
+    sink.local_get(0).i32_const(fill as i32).i32_const(len as i32).memory_fill(0);
     sink.end();
 }
 
@@ -441,14 +370,10 @@ fn fill_block(sink: &mut InstructionSink, fill: u8, len: u32) {
 fn replay_through_imports(h: &mut Heap, ops: &[Op]) -> Vec<u32> {
     let module = Module::new(engine(), replay_module(ops)).expect("the generated client validates");
     let mut linker: Linker<State> = Linker::new(engine());
-    linker
-        .instance(&mut h.store, "wasmheap", h.instance)
-        .unwrap();
+    linker.instance(&mut h.store, "wasmheap", h.instance).unwrap();
     let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let sink = log.clone();
-    linker
-        .func_wrap("host", "record", move |v: u32| sink.lock().unwrap().push(v))
-        .unwrap();
+    linker.func_wrap("host", "record", move |v: u32| sink.lock().unwrap().push(v)).unwrap();
     let client = linker.instantiate(&mut h.store, &module).unwrap();
     call::<_, ()>(h, client, "replay", ());
     log.lock().unwrap().clone()
@@ -465,10 +390,7 @@ fn a_generated_client_replays_recorded_calls_exactly_as_the_host_makes_them() {
         let got = replay_through_imports(&mut linked, &ops);
         assert_eq!(got.len(), expected.len(), "seed {seed}: number of results");
         if let Some(i) = got.iter().zip(&expected).position(|(a, b)| a != b) {
-            panic!(
-                "seed {seed}: result {i} is {:#x} through the imports, {:#x} from the host",
-                got[i], expected[i]
-            );
+            panic!("seed {seed}: result {i} is {:#x} through the imports, {:#x} from the host", got[i], expected[i]);
         }
         assert!(expected.iter().filter(|&&r| r == 0).count() < expected.len() / 4);
         // Same calls, same heap: the memories are equal byte for byte, and so are the statistics.
@@ -481,26 +403,18 @@ fn a_generated_client_replays_recorded_calls_exactly_as_the_host_makes_them() {
         }
         linked.assert_sound();
         let s = linked.stats();
-        assert!(
-            s.allocations > 250 && s.frees > 80 && s.reallocations > 30,
-            "seed {seed}: {s:?}"
-        );
+        assert!(s.allocations > 250 && s.frees > 80 && s.reallocations > 30, "seed {seed}: {s:?}");
     }
 }
 
 #[test]
 fn the_import_abi_is_checked_by_the_validator() {
     // A client that imports `allocate` with the wrong signature cannot be linked.
-    let bad = wat::parse_str(
-        r#"(module (import "wasmheap" "allocate" (func (param i64) (result i32))))"#,
-    )
-    .unwrap();
+    let bad = wat::parse_str(r#"(module (import "wasmheap" "allocate" (func (param i64) (result i32))))"#).unwrap();
     let module = Module::new(engine(), bad).unwrap();
     let mut h = Heap::new();
     let mut linker = Linker::new(engine());
-    linker
-        .instance(&mut h.store, "wasmheap", h.instance)
-        .unwrap();
+    linker.instance(&mut h.store, "wasmheap", h.instance).unwrap();
     let Err(err) = linker.instantiate(&mut h.store, &module) else {
         panic!("a client importing `allocate` with the wrong type was linked")
     };

@@ -15,11 +15,7 @@ fn fixture() -> Fixture {
     let [a, freed, b, c] = h.alloc_filled_each([(64, 0xA1), (48, 0xD4), (128, 0xB2), (32, 0xC3)]);
     h.deallocate(freed);
     h.assert_sound();
-    Fixture {
-        h,
-        live: vec![(a, 64, 0xA1), (b, 128, 0xB2), (c, 32, 0xC3)],
-        freed,
-    }
+    Fixture { h, live: vec![(a, 64, 0xA1), (b, 128, 0xB2), (c, 32, 0xC3)], freed }
 }
 
 impl Fixture {
@@ -29,16 +25,10 @@ impl Fixture {
         for &(q, _, _) in &self.live {
             assert_ne!(p, q, "{what}: test bug, {p:#x} is live");
         }
-        self.h.assert_rejected(
-            &format!("deallocate({p:#x}) [{what}]"),
-            Counter::RejectedFrees,
-            |h| h.deallocate(p),
-        );
-        let r = self.h.assert_rejected(
-            &format!("reallocate({p:#x}, 16) [{what}]"),
-            Counter::RejectedFrees,
-            |h| h.reallocate(p, 16),
-        );
+        self.h.assert_rejected(&format!("deallocate({p:#x}) [{what}]"), Counter::RejectedFrees, |h| h.deallocate(p));
+        let r = self.h.assert_rejected(&format!("reallocate({p:#x}, 16) [{what}]"), Counter::RejectedFrees, |h| {
+            h.reallocate(p, 16)
+        });
         assert_eq!(r, 0, "reallocate({p:#x}, 16) [{what}] returned non-zero");
         assert_eq!(self.h.size(p), 0, "size({p:#x}) [{what}]");
         self.intact();
@@ -73,10 +63,7 @@ fn freeing_everything_brings_the_top_back() {
         }
     }
     let s = h.stats();
-    assert_eq!(
-        (s.live_blocks, s.live_bytes, s.frees, s.rejected_frees),
-        (0, 0, 50, 0)
-    );
+    assert_eq!((s.live_blocks, s.live_bytes, s.frees, s.rejected_frees), (0, 0, 50, 0));
     assert_eq!(s.heap_top, top);
     h.assert_sound();
 }
@@ -116,17 +103,7 @@ fn pointers_beyond_the_top_or_memory_are_rejected() {
     let mut f = fixture();
     let top = f.h.stats().heap_top;
     let end = f.h.mem_size();
-    for p in [
-        top,
-        top + 8,
-        top + 64,
-        end - 8,
-        end,
-        end + 8,
-        0x8000_0000,
-        0xFFFF_FFF0,
-        0xFFFF_FFF8,
-    ] {
+    for p in [top, top + 8, top + 64, end - 8, end, end + 8, 0x8000_0000, 0xFFFF_FFF0, 0xFFFF_FFF8] {
         f.reject(p, "at or beyond the top");
     }
 }
@@ -209,10 +186,7 @@ fn a_moved_blocks_old_pointer_is_rejected() {
     let mut f = fixture();
     let a = f.a();
     let q = f.h.reallocate(a, 4000);
-    assert!(
-        q != 0 && q != a,
-        "reallocate(a, 4000) with a live successor should move"
-    );
+    assert!(q != 0 && q != a, "reallocate(a, 4000) with a live successor should move");
     f.h.assert_filled(q, 64, 0xA1);
     f.h.fill(q, 4000, 0xA1);
     f.live[0] = (q, 4000, 0xA1);

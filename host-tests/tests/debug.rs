@@ -123,11 +123,7 @@ impl Debug {
     /// (ptr, size, id, tag) of each live allocation but the harness's stats block.
     fn leaks(&mut self) -> Vec<(u32, u32, u32, u32)> {
         let scratch = self.h.scratch();
-        self.walk("debug_live", 4, 3)
-            .into_iter()
-            .map(|r| (r[0], r[1], r[2], r[3]))
-            .filter(|r| r.0 != scratch)
-            .collect()
+        self.walk("debug_live", 4, 3).into_iter().map(|r| (r[0], r[1], r[2], r[3])).filter(|r| r.0 != scratch).collect()
     }
 
     fn id_of(&mut self, ptr: u32) -> u32 {
@@ -315,7 +311,11 @@ fn an_overrun_across_the_next_header_blames_the_block_before_and_prints_no_smash
     let rs = d.reports_of(|d| d.h.deallocate(b));
     assert_eq!(rs.len(), 2, "{rs:?}");
     let (overrun, smashed) = (rs[0], rs[1]);
-    assert_eq!((overrun.code, overrun.ptr, overrun.id, overrun.detail), (OVERRUN, a, 0, a + 10), "a named by its pointer: its id word was overwritten");
+    assert_eq!(
+        (overrun.code, overrun.ptr, overrun.id, overrun.detail),
+        (OVERRUN, a, 0, a + 10),
+        "a named by its pointer: its id word was overwritten"
+    );
     assert_eq!((smashed.code, smashed.ptr, smashed.id, smashed.detail), (BAD_DEALLOCATE, b, 0, SMASHED_HEADER));
 
     // a's own free: the overrun again, without the bytes written over its id read as one; the
@@ -354,7 +354,10 @@ fn a_smashed_header_names_the_block_before_by_id_when_its_id_survived() {
     let before = d.report_count();
     d.h.call_named::<u32, ()>("deallocate", b).expect_err("a smashed header must trap");
     let rs = d.reports(before);
-    assert_eq!(rs.iter().map(|r| (r.code, r.id, r.detail)).collect::<Vec<_>>(), [(OVERRUN, id_a, a + 20), (BAD_DEALLOCATE, id_a, SMASHED_HEADER)]);
+    assert_eq!(
+        rs.iter().map(|r| (r.code, r.id, r.detail)).collect::<Vec<_>>(),
+        [(OVERRUN, id_a, a + 20), (BAD_DEALLOCATE, id_a, SMASHED_HEADER)]
+    );
 }
 
 #[test]

@@ -8,10 +8,7 @@ use wasmtime::{ExternType, ValType};
 fn every_export_of_the_raw_abi_is_there_with_its_signature() {
     let m = module();
     assert_eq!(m.imports().len(), 0, "the module must need no imports");
-    assert!(
-        matches!(m.get_export("memory"), Some(ExternType::Memory(_))),
-        "`memory` is not exported"
-    );
+    assert!(matches!(m.get_export("memory"), Some(ExternType::Memory(_))), "`memory` is not exported");
     let mut missing = Vec::new();
     for (name, params, results) in ABI {
         match m.get_export(name) {
@@ -21,10 +18,7 @@ fn every_export_of_the_raw_abi_is_there_with_its_signature() {
                 assert_eq!(p.len(), params, "`{name}` takes {} parameters", p.len());
                 assert_eq!(r.len(), results, "`{name}` returns {} results", r.len());
                 for t in p.iter().chain(&r) {
-                    assert!(
-                        matches!(t, ValType::I32),
-                        "`{name}` has a {t} in its signature"
-                    );
+                    assert!(matches!(t, ValType::I32), "`{name}` has a {t} in its signature");
                 }
             }
             Some(other) => panic!("`{name}` is exported as {other:?}, not a function"),
@@ -43,11 +37,9 @@ fn the_records_lie_inside_the_initial_memory_below_the_blocks() {
     let mut store = wasmtime::Store::new(host_tests::engine(), ());
     store.set_fuel(u64::MAX).unwrap();
     let instance = wasmtime::Instance::new(&mut store, module(), &[]).expect("instantiate");
-    let heap_base = instance
-        .get_global(&mut store, "__heap_base")
-        .expect("`__heap_base` is exported")
-        .get(&mut store)
-        .unwrap_i32() as u32;
+    let heap_base =
+        instance.get_global(&mut store, "__heap_base").expect("`__heap_base` is exported").get(&mut store).unwrap_i32()
+            as u32;
     let memory = instance.get_memory(&mut store, "memory").expect("memory");
     let initial = memory.data_size(&store) as u32;
     // a hot call on the fresh instance reads the records: it must not trap

@@ -38,15 +38,9 @@ fn a_rust_program_with_wasmheap_as_global_allocator_runs_and_leaves_a_sound_empt
     let mut store = Store::new(engine(), ());
     store.set_fuel(u64::MAX).unwrap();
     let instance = Instance::new(&mut store, &module, &[]).unwrap();
-    let run = instance
-        .get_typed_func::<(u32, u32), u64>(&mut store, "run")
-        .unwrap();
-    let check = instance
-        .get_typed_func::<(), u32>(&mut store, "check")
-        .unwrap();
-    let stat = instance
-        .get_typed_func::<u32, u32>(&mut store, "stat")
-        .unwrap();
+    let run = instance.get_typed_func::<(u32, u32), u64>(&mut store, "run").unwrap();
+    let check = instance.get_typed_func::<(), u32>(&mut store, "check").unwrap();
+    let stat = instance.get_typed_func::<u32, u32>(&mut store, "stat").unwrap();
     let stats = |store: &mut Store<()>| -> host_tests::Stats {
         let mut w = [0u32; 16];
         for (i, w) in w.iter_mut().enumerate() {
@@ -63,27 +57,13 @@ fn a_rust_program_with_wasmheap_as_global_allocator_runs_and_leaves_a_sound_empt
     for seed in 1..=4u32 {
         let got = run.call(&mut store, (seed, 4000)).unwrap();
         let expected = workload::workload(seed, 4000);
-        assert_eq!(
-            got, expected,
-            "seed {seed}: the wasm program and the native one disagree"
-        );
-        assert_eq!(
-            check.call(&mut store, ()).unwrap(),
-            0,
-            "seed {seed}: check()"
-        );
+        assert_eq!(got, expected, "seed {seed}: the wasm program and the native one disagree");
+        assert_eq!(check.call(&mut store, ()).unwrap(), 0, "seed {seed}: check()");
         let s = stats(&mut store);
-        assert_eq!(
-            (s.live_blocks, s.live_bytes),
-            (0, 0),
-            "seed {seed}: everything was dropped"
-        );
+        assert_eq!((s.live_blocks, s.live_bytes), (0, 0), "seed {seed}: everything was dropped");
         assert!(s.allocations > allocations + 1000, "seed {seed}: {s:?}");
         allocations = s.allocations;
-        assert!(
-            s.reallocations > 100 && s.memory_grows >= 1 && s.peak_bytes > 100_000,
-            "{s:?}"
-        );
+        assert!(s.reallocations > 100 && s.memory_grows >= 1 && s.peak_bytes > 100_000, "{s:?}");
         assert_eq!((s.failures, s.rejected_frees), (0, 0), "{s:?}");
         // the records are a static of the program, inside its data; the blocks above it
         assert!(
@@ -101,25 +81,14 @@ fn alloc_zeroed_clears_reused_memory_and_not_memory_fresh_from_memory_grow() {
     let mut store = Store::new(engine(), ());
     store.set_fuel(u64::MAX).unwrap();
     let instance = Instance::new(&mut store, &module, &[]).unwrap();
-    let zeroed_alloc = instance
-        .get_typed_func::<u32, u32>(&mut store, "zeroed_alloc")
-        .unwrap();
-    let zeroed_free = instance
-        .get_typed_func::<(u32, u32), ()>(&mut store, "zeroed_free")
-        .unwrap();
-    let dirty = instance
-        .get_typed_func::<u32, ()>(&mut store, "dirty")
-        .unwrap();
-    let check = instance
-        .get_typed_func::<(), u32>(&mut store, "check")
-        .unwrap();
+    let zeroed_alloc = instance.get_typed_func::<u32, u32>(&mut store, "zeroed_alloc").unwrap();
+    let zeroed_free = instance.get_typed_func::<(u32, u32), ()>(&mut store, "zeroed_free").unwrap();
+    let dirty = instance.get_typed_func::<u32, ()>(&mut store, "dirty").unwrap();
+    let check = instance.get_typed_func::<(), u32>(&mut store, "check").unwrap();
     let memory = instance.get_memory(&mut store, "memory").unwrap();
     const N: u32 = 4 << 20;
-    let all_zero = |store: &Store<()>, ptr: u32| {
-        memory.data(store)[ptr as usize..(ptr + N) as usize]
-            .iter()
-            .all(|&b| b == 0)
-    };
+    let all_zero =
+        |store: &Store<()>, ptr: u32| memory.data(store)[ptr as usize..(ptr + N) as usize].iter().all(|&b| b == 0);
     let fuel_of = |store: &mut Store<()>, f: &dyn Fn(&mut Store<()>) -> u32| {
         let before = store.get_fuel().unwrap();
         let r = f(store);
@@ -132,10 +101,7 @@ fn alloc_zeroed_clears_reused_memory_and_not_memory_fresh_from_memory_grow() {
     let (fresh, fuel) = fuel_of(&mut store, &|s| zeroed_alloc.call(s, N).unwrap());
     assert!(fresh != 0 && memory.size(&store) > pages);
     assert!(all_zero(&store, fresh));
-    assert!(
-        fuel < u64::from(N) / 4,
-        "fresh memory is not cleared again: {fuel} fuel for {N} bytes"
-    );
+    assert!(fuel < u64::from(N) / 4, "fresh memory is not cleared again: {fuel} fuel for {N} bytes");
     zeroed_free.call(&mut store, (fresh, N)).unwrap();
 
     // The same block dirtied and freed: reused, so cleared in full.
@@ -143,10 +109,7 @@ fn alloc_zeroed_clears_reused_memory_and_not_memory_fresh_from_memory_grow() {
     let (reused, fuel) = fuel_of(&mut store, &|s| zeroed_alloc.call(s, N).unwrap());
     assert_eq!(reused, fresh, "the freed block is reused");
     assert!(all_zero(&store, reused));
-    assert!(
-        fuel >= u64::from(N),
-        "reused memory is cleared: {fuel} fuel for {N} bytes"
-    );
+    assert!(fuel >= u64::from(N), "reused memory is cleared: {fuel} fuel for {N} bytes");
     zeroed_free.call(&mut store, (reused, N)).unwrap();
     assert_eq!(check.call(&mut store, ()).unwrap(), 0);
 }

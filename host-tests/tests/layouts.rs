@@ -40,9 +40,7 @@ fn examples_dir() -> PathBuf {
 }
 
 fn program(name: &str) -> Module {
-    let path = examples_dir()
-        .join("wasm32-unknown-unknown/release/examples")
-        .join(format!("{name}.wasm"));
+    let path = examples_dir().join("wasm32-unknown-unknown/release/examples").join(format!("{name}.wasm"));
     let bytes = std::fs::read(&path).unwrap_or_else(|e| {
         panic!(
             "{}: {e}\nbuild it with scripts/test (stage \"example clients\": the layout matrix \
@@ -56,22 +54,14 @@ fn program(name: &str) -> Module {
 /// A trap in one line: its causes without the wasm backtrace.
 fn trap(e: &wasmtime::Error) -> String {
     let causes: Vec<String> = e.chain().skip(1).map(|c| c.to_string()).collect();
-    if causes.is_empty() {
-        e.to_string()
-    } else {
-        causes.join(": ")
-    }
+    if causes.is_empty() { e.to_string() } else { causes.join(": ") }
 }
 
 /// A fresh instance of a program of the matrix: its store, instance, `__heap_base` and the end of
 /// its initial memory.
 fn instantiate(name: &str) -> (Store<()>, wasmtime::Instance, u32, u32) {
     let module = program(name);
-    assert_eq!(
-        module.imports().len(),
-        0,
-        "{name}: the program needs no imports"
-    );
+    assert_eq!(module.imports().len(), 0, "{name}: the program needs no imports");
     let mut store = Store::new(engine(), ());
     store.set_fuel(u64::MAX).unwrap();
     let instance = wasmtime::Instance::new(&mut store, &module, &[]).unwrap();
@@ -90,12 +80,8 @@ fn instantiate(name: &str) -> (Store<()>, wasmtime::Instance, u32, u32) {
 /// checksum equal to the native one, `check()` 0 after each. `place` says where its heap lies,
 /// for a trap's message.
 fn run_seeds(name: &str, store: &mut Store<()>, instance: &wasmtime::Instance, large: bool, place: &str) {
-    let run = instance
-        .get_typed_func::<(u32, u32), u64>(&mut *store, "run")
-        .unwrap();
-    let check = instance
-        .get_typed_func::<(), u32>(&mut *store, "check")
-        .unwrap();
+    let run = instance.get_typed_func::<(u32, u32), u64>(&mut *store, "run").unwrap();
+    let check = instance.get_typed_func::<(), u32>(&mut *store, "check").unwrap();
     for seed in 1..=3u32 {
         let got = run
             .call(&mut *store, (seed, 1500))
@@ -105,11 +91,7 @@ fn run_seeds(name: &str, store: &mut Store<()>, instance: &wasmtime::Instance, l
             workload::workload(seed, 1500, large),
             "{name}, seed {seed}: the wasm program and the native one disagree"
         );
-        assert_eq!(
-            check.call(&mut *store, ()).unwrap(),
-            0,
-            "{name}, seed {seed}: check()"
-        );
+        assert_eq!(check.call(&mut *store, ()).unwrap(), 0, "{name}, seed {seed}: check()");
     }
 }
 
@@ -118,11 +100,7 @@ fn run_seeds(name: &str, store: &mut Store<()>, instance: &wasmtime::Instance, l
 /// equal to the native one, `check()` 0 after each, and the memory grown by the large vectors.
 fn run_placed(name: &str, below: u32) {
     let (mut store, instance, heap_base, end) = instantiate(name);
-    let pad = instance
-        .get_typed_func::<(), u32>(&mut store, "pad")
-        .unwrap()
-        .call(&mut store, ())
-        .unwrap();
+    let pad = instance.get_typed_func::<(), u32>(&mut store, "pad").unwrap().call(&mut store, ()).unwrap();
     eprintln!(
         "{name}: __heap_base {heap_base} ({heap_base:#x}), initial memory {end} bytes ({} pages), \
          {} bytes below its end; pad {pad} bytes",
@@ -142,10 +120,7 @@ fn run_placed(name: &str, below: u32) {
     let place = format!("__heap_base {heap_base:#x} {below} bytes below the end of memory {end:#x}");
     run_seeds(name, &mut store, &instance, true, &place);
     let memory = instance.get_memory(&mut store, "memory").unwrap();
-    assert!(
-        memory.data_size(&store) as u32 >= end + 4 * PAGE,
-        "{name}: the workload's large vectors grew memory"
-    );
+    assert!(memory.data_size(&store) as u32 >= end + 4 * PAGE, "{name}: the workload's large vectors grew memory");
 }
 
 #[test]
@@ -173,35 +148,21 @@ fn the_program_of_issue_21_runs() {
     // The smallest program, built with the defaults: the 1 MiB stack first, then its data (none of
     // its own; wasmheap's statics, if it has any), then `__heap_base`.
     let (mut store, instance, heap_base, end) = instantiate("issue");
-    eprintln!(
-        "issue: __heap_base {heap_base} ({heap_base:#x}), initial memory {end} bytes ({} pages)",
-        end / PAGE
-    );
+    eprintln!("issue: __heap_base {heap_base} ({heap_base:#x}), initial memory {end} bytes ({} pages)", end / PAGE);
     assert!(
         (1 << 20..(1 << 20) + PAGE).contains(&heap_base),
         "the default layout: the 1 MiB stack, then less than a page of data"
     );
-    let run = instance
-        .get_typed_func::<u32, u32>(&mut store, "run")
-        .unwrap();
-    let check = instance
-        .get_typed_func::<(), u32>(&mut store, "check")
-        .unwrap();
+    let run = instance.get_typed_func::<u32, u32>(&mut store, "run").unwrap();
+    let check = instance.get_typed_func::<(), u32>(&mut store, "check").unwrap();
     // 1 << 20 elements: 4 MiB, which grows memory; the sums wrap as the program's do.
     for n in [1u32, 0, 10, 1000, 100_000, 1 << 20] {
         let got = run.call(&mut store, n).unwrap_or_else(|e| {
-            panic!(
-                "run({n}) trapped, __heap_base {heap_base:#x}, end of memory {end:#x}: {}",
-                trap(&e)
-            )
+            panic!("run({n}) trapped, __heap_base {heap_base:#x}, end of memory {end:#x}: {}", trap(&e))
         });
         let expected = (0..n).fold(0u32, u32::wrapping_add);
         assert_eq!(got, expected, "run({n})");
-        assert_eq!(
-            check.call(&mut store, ()).unwrap(),
-            0,
-            "check() after run({n})"
-        );
+        assert_eq!(check.call(&mut store, ()).unwrap(), 0, "check() after run({n})");
     }
 }
 
@@ -210,9 +171,7 @@ fn a_program_on_the_static_pool_whose_pool_ends_at_a_page_end() {
     // wasmheap's feature `static-pool`: the heap is a fixed pool in the program's bss with the
     // heap's records at its start; scripts/test sizes the pool so that it ends at a page end.
     let (mut store, instance, heap_base, end) = instantiate("pool_end");
-    let heap_end = instance
-        .get_typed_func::<(), u32>(&mut store, "heap_end")
-        .unwrap();
+    let heap_end = instance.get_typed_func::<(), u32>(&mut store, "heap_end").unwrap();
     run_seeds("pool_end", &mut store, &instance, false, &format!("memory {end:#x}"));
     // Asked after the runs: the statistics set the heap up if nothing had.
     let pool_end = heap_end.call(&mut store, ()).unwrap();
@@ -227,18 +186,14 @@ fn a_program_on_the_static_pool_whose_pool_ends_at_a_page_end() {
          ({end:#x}): WASMHEAP_POOL_BYTES no longer places it (scripts/test calibrates it)"
     );
     let memory = instance.get_memory(&mut store, "memory").unwrap();
-    assert_eq!(
-        memory.data_size(&store) as u32,
-        end,
-        "pool_end: the static pool grew memory"
-    );
+    assert_eq!(memory.data_size(&store) as u32, end, "pool_end: the static pool grew memory");
 }
 
 // ---- the import-memory flavor --------------------------------------------------------------------
 
 /// The stack the import-memory flavor keeps at the start of its region (start rounded up to 16).
 const STACK: u32 = 4096;
-/// What the heap's records take at least (src/import_memory.rs: "a fixed region too small for
+/// What the heap's records take at least (src/flavors/import_memory.rs: "a fixed region too small for
 /// the heap's records (1.5 KiB)"): a fixed region with less room must be refused.
 const RECORDS: u32 = 1536;
 /// Pages of the imported memory.
@@ -257,8 +212,7 @@ fn imported() -> Instance {
     store.set_fuel(u64::MAX).unwrap();
     let memory = Memory::new(&mut store, MemoryType::new(PAGES, None)).unwrap();
     memory.data_mut(&mut store).fill(0x5C);
-    let instance = wasmtime::Instance::new(&mut store, &import_memory().module, &[memory.into()])
-        .expect("instantiate");
+    let instance = wasmtime::Instance::new(&mut store, &import_memory().module, &[memory.into()]).expect("instantiate");
     Instance::from_parts(store, instance, memory, Layout::Imported { start: 0 })
 }
 
@@ -325,11 +279,8 @@ fn raw_workload(h: &mut Instance, what: &str, heap_start: u32, grows: bool) -> R
     for step in 0..2500u32 {
         match rng.below(10) {
             0..=3 => {
-                let n = if grows && rng.below(50) == 0 {
-                    64 * 1024 + rng.below(256 * 1024)
-                } else {
-                    1 + rng.below(600)
-                };
+                let n =
+                    if grows && rng.below(50) == 0 { 64 * 1024 + rng.below(256 * 1024) } else { 1 + rng.below(600) };
                 let p: u32 = h.try_call("allocate", n)?;
                 if p == 0 {
                     if grows {
@@ -354,18 +305,14 @@ fn raw_workload(h: &mut Instance, what: &str, heap_start: u32, grows: bool) -> R
                 let q: u32 = h.try_call("reallocate", (p, m))?;
                 if q == 0 {
                     if grows {
-                        return Err(format!(
-                            "{what}: step {step}: reallocate({p:#x}, {m}) returned 0"
-                        ));
+                        return Err(format!("{what}: step {step}: reallocate({p:#x}, {m}) returned 0"));
                     }
                     failures += 1;
                 } else {
                     let keep = n.min(m);
                     let block = &h.mem()[q as usize..(q + keep) as usize];
                     if let Some(k) = (0..keep).find(|&k| block[k as usize] != byte(id, k)) {
-                        return Err(format!(
-                            "{what}: step {step}: reallocate({p:#x}, {m}) -> {q:#x} lost byte {k}"
-                        ));
+                        return Err(format!("{what}: step {step}: reallocate({p:#x}, {m}) -> {q:#x} lost byte {k}"));
                     }
                     fill(h, q, m, id);
                     live[i] = (q, m, id);
@@ -421,9 +368,7 @@ fn raw_workload(h: &mut Instance, what: &str, heap_start: u32, grows: bool) -> R
     }
     let s = h.scratch_stats();
     if (s.live_blocks, s.live_bytes) != (1, 64) || s.heap_start != heap_start {
-        return Err(format!(
-            "{what}: statistics {s:?} (only the stats block, heap at {heap_start:#x})"
-        ));
+        return Err(format!("{what}: statistics {s:?} (only the stats block, heap at {heap_start:#x})"));
     }
     let grew = h.mem().len() as u32 / PAGE > pages;
     if grows && !grew {
@@ -505,12 +450,10 @@ fn import_memory_fixed_regions_up_to_the_end_of_memory() {
         };
         let room = END - heap_start_of(start);
         if room < RECORDS {
-            // src/import_memory.rs, wasm/FLAVORS.md section 3: a fixed region too small for the
+            // src/flavors/import_memory.rs, wasm/FLAVORS.md section 3: a fixed region too small for the
             // heap's records is refused (0), the heap stays off and memory is untouched.
             if ok != 0 {
-                failed.push(format!(
-                    "{what}: init returned {ok} for {room} bytes of heap, not 0"
-                ));
+                failed.push(format!("{what}: init returned {ok} for {room} bytes of heap, not 0"));
                 continue;
             }
             if h.mem() != &before[..] {
@@ -524,9 +467,7 @@ fn import_memory_fixed_regions_up_to_the_end_of_memory() {
             }
             eprintln!("refused: {what}");
         } else if ok != 1 {
-            failed.push(format!(
-                "{what}: init returned {ok} for {room} bytes of heap"
-            ));
+            failed.push(format!("{what}: init returned {ok} for {room} bytes of heap"));
         } else {
             match raw_workload(&mut h, &what, heap_start_of(start), false) {
                 Ok(()) => eprintln!("ok: {what}"),
@@ -549,8 +490,7 @@ fn import_memory_init_with_start_itself_near_the_end_of_memory() {
     for below in [0u32, 8, 1024, PAGE / 2] {
         for end in [0u32, END] {
             let start = END - below;
-            let what =
-                format!("init({start:#x}, {end:#x}), start {below} bytes below the end of memory");
+            let what = format!("init({start:#x}, {end:#x}), start {below} bytes below the end of memory");
             let mut h = imported();
             let before = h.mem().to_vec();
             match h.try_call::<_, u32>("init", (start, end)) {

@@ -57,11 +57,7 @@ fn nested_marks_release_exactly_what_came_after_them() {
     h.assert_filled(a, 100, 0xA);
     assert_left(&mut h, (1, 100, 0, top0));
     let s = h.stats();
-    assert_eq!(
-        (s.frees, s.rejected_marks),
-        (0, 0),
-        "free_to_mark is not deallocate"
-    );
+    assert_eq!((s.frees, s.rejected_marks), (0, 0), "free_to_mark is not deallocate");
     h.assert_sound();
 }
 
@@ -77,11 +73,7 @@ fn an_outer_mark_releases_the_inner_ones_too() {
     assert_dead(&mut h, &[b, c]);
     assert_eq!(h.stats().mark_depth, 0);
     for m in [m2, m3, m1] {
-        h.assert_rejected(
-            &format!("used-up mark {m:#x}"),
-            Counter::RejectedMarks,
-            |h| h.free_to_mark(m),
-        );
+        h.assert_rejected(&format!("used-up mark {m:#x}"), Counter::RejectedMarks, |h| h.free_to_mark(m));
     }
 }
 
@@ -94,10 +86,7 @@ fn blocks_from_before_a_mark_survive_and_stay_freeable() {
     // Freed while the mark is in force: goes back to its own (frozen) segment.
     h.deallocate(old1);
     let fresh = h.alloc_filled(1000, 4);
-    assert!(
-        fresh >= top_before,
-        "an allocation after the mark came from below it ({fresh:#x})"
-    );
+    assert!(fresh >= top_before, "an allocation after the mark came from below it ({fresh:#x})");
     // Shrinking an old block keeps it in place, in its segment.
     assert_eq!(h.reallocate(old2, 100), old2);
     h.assert_sound();
@@ -110,10 +99,7 @@ fn blocks_from_before_a_mark_survive_and_stay_freeable() {
     // The old segment is the newest again: its free space serves allocations, no new top.
     let top = s.heap_top;
     let again = h.alloc_filled(500, 5);
-    assert!(
-        again < old2,
-        "old1's 1000 bytes were not reused ({again:#x})"
-    );
+    assert!(again < old2, "old1's 1000 bytes were not reused ({again:#x})");
     assert_eq!(h.stats().heap_top, top);
     // And old blocks can be freed after the mark is gone.
     let s = h.deallocate_each(&[old2, old3, again]);
@@ -129,10 +115,7 @@ fn an_old_block_moved_by_reallocate_after_a_mark_is_released_by_it() {
     let m = mark(&mut h);
     let q = h.reallocate(a, 5000);
     assert!(q != 0 && q != a);
-    assert!(
-        q >= top_before,
-        "a block moved after the mark landed below it ({q:#x})"
-    );
+    assert!(q >= top_before, "a block moved after the mark landed below it ({q:#x})");
     h.assert_filled(q, 64, 1);
     h.free_to_mark(m);
     assert_dead(&mut h, &[a, q]);
@@ -147,11 +130,7 @@ fn an_old_block_grown_in_place_survives_the_mark() {
     let [a, b, c] = h.alloc_filled_each([(64, 1), (200, 2), (64, 3)]);
     h.deallocate(b);
     let m = mark(&mut h);
-    assert_eq!(
-        h.reallocate(a, 200),
-        a,
-        "growing into the free successor in its own segment"
-    );
+    assert_eq!(h.reallocate(a, 200), a, "growing into the free successor in its own segment");
     h.free_to_mark(m);
     assert_eq!(h.size(a), 200);
     h.assert_filled_each(&[(a, 64, 1), (c, 64, 3)]);
@@ -184,11 +163,7 @@ fn memory_released_by_marks_is_reused_over_many_cycles() {
         if cycle == 0 {
             mem_after_first = h.mem_size();
         }
-        assert_eq!(
-            h.mem_size(),
-            mem_after_first,
-            "cycle {cycle}: memory keeps growing"
-        );
+        assert_eq!(h.mem_size(), mem_after_first, "cycle {cycle}: memory keeps growing");
     }
     h.assert_filled(keep, 128, 0x42);
     h.assert_sound();
@@ -206,14 +181,9 @@ fn free_all_at_first_releases_every_block() {
     assert_dead(&mut h, &more);
     let s = h.stats();
     assert_eq!((s.live_blocks, s.live_bytes, s.mark_depth), (0, 0, 0));
-    assert_eq!(
-        s.heap_top, top,
-        "free_all did not bring the top back to the start"
-    );
+    assert_eq!(s.heap_top, top, "free_all did not bring the top back to the start");
     assert_eq!(s.frees, 0, "free_all is not deallocate");
-    h.assert_rejected("mark used up by free_all", Counter::RejectedMarks, |h| {
-        h.free_to_mark(m)
-    });
+    h.assert_rejected("mark used up by free_all", Counter::RejectedMarks, |h| h.free_to_mark(m));
     assert!(h.allocate(10) != 0);
 }
 
@@ -232,11 +202,7 @@ fn free_all_mark_sets_a_floor() {
     h.assert_filled(a, 100, 1);
     // a and the empty block b survive.
     assert_left(&mut h, (2, 100, 1, floor_top));
-    h.assert_rejected(
-        "mark above the floor after free_all",
-        Counter::RejectedMarks,
-        |h| h.free_to_mark(m),
-    );
+    h.assert_rejected("mark above the floor after free_all", Counter::RejectedMarks, |h| h.free_to_mark(m));
     // The floor stays: again and again.
     for round in 0..5 {
         let e = h.alloc_filled(1000 * round, 5);
@@ -257,11 +223,7 @@ fn free_all_mark_on_an_empty_floor_does_nothing() {
     h.free_all_mark();
     let s = h.stats();
     h.free_all_mark();
-    assert_eq!(
-        h.stats(),
-        s,
-        "free_all_mark() on an empty floor changed something"
-    );
+    assert_eq!(h.stats(), s, "free_all_mark() on an empty floor changed something");
     // A floor whose blocks were all freed again is empty too.
     let p = h.alloc_filled(10, 2);
     h.deallocate(p);
@@ -318,10 +280,7 @@ fn marks_nest_255_deep_and_no_deeper() {
     h.assert_sound();
     h.free_to_mark(marks[128]);
     assert_eq!(h.stats().mark_depth, 128);
-    assert!(
-        h.free_get_mark() != 0,
-        "a mark after coming back from depth 255"
-    );
+    assert!(h.free_get_mark() != 0, "a mark after coming back from depth 255");
     h.free_to_mark(marks[0]);
     let s = h.sound_stats();
     assert_eq!((s.mark_depth, s.live_blocks, s.heap_top), (0, 0, top));
@@ -337,11 +296,7 @@ fn stale_and_bogus_marks_change_nothing() {
     assert_ne!(m2, m2b, "a mark at a reused depth got the old token");
     let c = h.alloc_filled(64, 3);
     let rej = |h: &mut Heap, m: u32, what: &str| {
-        h.assert_rejected(
-            &format!("free_to_mark({m:#x}) [{what}]"),
-            Counter::RejectedMarks,
-            |h| h.free_to_mark(m),
-        )
+        h.assert_rejected(&format!("free_to_mark({m:#x}) [{what}]"), Counter::RejectedMarks, |h| h.free_to_mark(m))
     };
     rej(&mut h, 0, "zero");
     rej(&mut h, m2, "used twice");
@@ -353,7 +308,7 @@ fn stale_and_bogus_marks_change_nothing() {
         let m = match tried % 3 {
             0 => rng.u32(),
             1 => (rng.u32() & !0xFF) | (1 + rng.below32(2)), // depth 1 or 2
-            _ => m1 ^ (1 << (8 + rng.below32(24))),               // one bit off a live token
+            _ => m1 ^ (1 << (8 + rng.below32(24))),          // one bit off a live token
         };
         if live.contains(&m) {
             continue;

@@ -69,15 +69,9 @@ fn replay(ops: &[Op]) -> Result<(), String> {
             continue;
         }
         if let Err(e) = m.apply(&mut h, op).and_then(|()| m.verify(&mut h)) {
-            let steps: Vec<String> = ops[..=i]
-                .iter()
-                .filter(|op| !matches!(op, Op::Nop))
-                .map(|op| format!("{op:?}"))
-                .collect();
-            return Err(format!(
-                "step {i}, {op:?}: {e}\nsteps to reproduce: [{}]",
-                steps.join(", ")
-            ));
+            let steps: Vec<String> =
+                ops[..=i].iter().filter(|op| !matches!(op, Op::Nop)).map(|op| format!("{op:?}")).collect();
+            return Err(format!("step {i}, {op:?}: {e}\nsteps to reproduce: [{}]", steps.join(", ")));
         }
     }
     Ok(())
@@ -154,14 +148,7 @@ fn random_op(r: &mut Rng) -> Op {
     };
     match r.below32(68) {
         0..=21 => Op::Alloc(size(r)),
-        22..=25 => Op::AllocAligned(
-            size(r),
-            if r.below32(13) == 0 {
-                3
-            } else {
-                1 << r.below32(17)
-            },
-        ),
+        22..=25 => Op::AllocAligned(size(r), if r.below32(13) == 0 { 3 } else { 1 << r.below32(17) }),
         26..=38 => Op::Free(n),
         39..=41 => Op::FreeBad(bad(r)),
         42..=51 => Op::Realloc(n, size(r)),

@@ -21,10 +21,7 @@ fn allocation_fails_when_memory_cannot_grow_and_recovers() {
         // The static flavor differs: its pool ran out without asking for memory.
         assert_eq!((h.limiter().refused, h.limiter().granted), (0, 0));
     } else {
-        assert!(
-            h.limiter().refused > 0,
-            "the allocator never asked for memory"
-        );
+        assert!(h.limiter().refused > 0, "the allocator never asked for memory");
     }
     h.assert_sound();
     assert_eq!(h.allocate_aligned(4096, 4096), 0);
@@ -33,10 +30,7 @@ fn allocation_fails_when_memory_cannot_grow_and_recovers() {
     let victim = blocks[blocks.len() / 2];
     h.deallocate(victim);
     let small = h.allocate(2000);
-    assert!(
-        small >= victim && small < victim + 4096,
-        "the freed 4 KiB block was not reused"
-    );
+    assert!(small >= victim && small < victim + 4096, "the freed 4 KiB block was not reused");
     for (i, &p) in blocks.iter().enumerate() {
         if p != victim {
             h.assert_filled(p, 4096, i as u8);
@@ -46,11 +40,7 @@ fn allocation_fails_when_memory_cannot_grow_and_recovers() {
     h.unfreeze_growth();
     if h.is_pool() {
         // The static flavor differs: nothing grows; room comes back only from freed blocks.
-        assert_eq!(
-            h.allocate(4 * PAGE),
-            0,
-            "the static flavor found room beyond its pool"
-        );
+        assert_eq!(h.allocate(4 * PAGE), 0, "the static flavor found room beyond its pool");
         for &p in &blocks[..blocks.len() / 2] {
             h.deallocate(p);
         }
@@ -82,10 +72,7 @@ fn a_cap_from_the_start() {
     }
     let s = h.stats();
     assert_eq!((s.live_blocks, s.failures), (0, 1));
-    assert_eq!(
-        s.heap_top, fresh_top,
-        "the top did not come back after freeing all"
-    );
+    assert_eq!(s.heap_top, fresh_top, "the top did not come back after freeing all");
     h.assert_sound();
 }
 
@@ -102,27 +89,16 @@ fn marks_fail_cleanly_when_their_record_does_not_fit() {
     assert_eq!(h.free_get_mark(), 0, "free_get_mark() with no memory left");
     let s = h.stats();
     assert_eq!(s.failures, failures + 1);
-    assert_eq!(
-        (s.mark_depth, s.live_blocks, s.heap_top),
-        (before.mark_depth, before.live_blocks, before.heap_top)
-    );
+    assert_eq!((s.mark_depth, s.live_blocks, s.heap_top), (before.mark_depth, before.live_blocks, before.heap_top));
     h.assert_sound();
     h.free_all_mark();
-    assert_eq!(
-        h.stats().mark_depth,
-        0,
-        "free_all_mark() cannot have a record either"
-    );
+    assert_eq!(h.stats().mark_depth, 0, "free_all_mark() cannot have a record either");
     h.assert_sound();
     h.unfreeze_growth();
     if h.is_pool() {
         // The static flavor differs: growth cannot make room for the record (a new segment
         // starts at the top); freeing the blocks at the top does.
-        assert_eq!(
-            h.free_get_mark(),
-            0,
-            "the static flavor found room beyond its pool"
-        );
+        assert_eq!(h.free_get_mark(), 0, "the static flavor found room beyond its pool");
         let top = h.stats().heap_top;
         while h.stats().heap_top + 2048 > top {
             h.deallocate(blocks.pop().unwrap());
@@ -147,11 +123,7 @@ fn free_all_after_running_out_gives_everything_back() {
     h.free_all();
     let s = h.stats();
     assert_eq!((s.live_blocks, s.heap_top), (0, top));
-    assert_eq!(
-        fill_up(&mut h, 512).len(),
-        blocks.len(),
-        "not the same room after free_all"
-    );
+    assert_eq!(fill_up(&mut h, 512).len(), blocks.len(), "not the same room after free_all");
     h.assert_sound();
 }
 
@@ -165,10 +137,7 @@ fn a_hole_of_exactly_the_requested_size_is_used_when_memory_cannot_grow() {
         let victim = blocks[blocks.len() / 2];
         h.deallocate(victim);
         let p = h.allocate(size);
-        assert_eq!(
-            p, victim,
-            "allocate({size}) with a free {size}-byte block and no growth"
-        );
+        assert_eq!(p, victim, "allocate({size}) with a free {size}-byte block and no growth");
         h.free_all();
     }
 }

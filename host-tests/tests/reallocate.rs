@@ -18,10 +18,7 @@ fn blocks<const N: usize>(h: &mut Heap, specs: [(u32, u64); N]) -> [u32; N] {
 
 #[track_caller]
 fn assert_prefix(h: &Heap, p: u32, id: u64, len: u32) {
-    assert!(
-        h.read(p, len) == &pattern(id, len)[..],
-        "block {p:#x}: first {len} bytes changed"
-    );
+    assert!(h.read(p, len) == &pattern(id, len)[..], "block {p:#x}: first {len} bytes changed");
 }
 
 #[test]
@@ -30,29 +27,19 @@ fn shrinking_stays_in_place() {
     let p = block(&mut h, 500, 1);
     let guard = block(&mut h, 16, 2); // p is not at the top
     for size in [499, 400, 200, 64, 17, 16, 9, 8, 1, 0] {
-        assert_eq!(
-            h.reallocate(p, size),
-            p,
-            "shrinking to {size} moved the block"
-        );
+        assert_eq!(h.reallocate(p, size), p, "shrinking to {size} moved the block");
         assert_eq!(h.size(p), size);
         assert_prefix(&h, p, 1, size);
         h.assert_sound();
     }
     assert_prefix(&h, guard, 2, 16);
     let s = h.stats();
-    assert_eq!(
-        (s.live_blocks, s.live_bytes, s.reallocations, s.allocations),
-        (2, 16, 10, 2)
-    );
+    assert_eq!((s.live_blocks, s.live_bytes, s.reallocations, s.allocations), (2, 16, 10, 2));
     h.assert_peak(516);
     // The space given up is reusable without growing the top.
     let top = s.heap_top;
     let q = block(&mut h, 400, 3);
-    assert!(
-        q > p && q < guard,
-        "the 400 bytes freed by shrinking were not reused ({q:#x})"
-    );
+    assert!(q > p && q < guard, "the 400 bytes freed by shrinking were not reused ({q:#x})");
     assert_eq!(h.stats().heap_top, top);
     h.assert_sound();
 }
@@ -63,21 +50,13 @@ fn growing_into_a_free_successor_stays_in_place() {
     let [a, b, c] = blocks(&mut h, [(64, 1), (200, 2), (32, 3)]);
     h.deallocate(b);
     let top = h.stats().heap_top;
-    assert_eq!(
-        h.reallocate(a, 120),
-        a,
-        "growing into a free successor moved"
-    );
+    assert_eq!(h.reallocate(a, 120), a, "growing into a free successor moved");
     assert_prefix(&h, a, 1, 64);
     assert_eq!(h.size(a), 120);
     h.assert_sound();
     // Exactly all of a and b (b's header included).
     let all = 64 + 8 + 200;
-    assert_eq!(
-        h.reallocate(a, all),
-        a,
-        "growing to swallow the whole free successor moved"
-    );
+    assert_eq!(h.reallocate(a, all), a, "growing to swallow the whole free successor moved");
     assert_eq!(h.size(a), all);
     assert_prefix(&h, a, 1, 64);
     assert_prefix(&h, c, 3, 32);
@@ -91,11 +70,7 @@ fn growing_at_the_top_stays_in_place() {
     let [_below, p] = blocks(&mut h, [(100, 1), (100, 2)]);
     let grows = h.stats().memory_grows;
     for size in [101, 1000, 70_000, 300_000] {
-        assert_eq!(
-            h.reallocate(p, size),
-            p,
-            "growing the top block to {size} moved it"
-        );
+        assert_eq!(h.reallocate(p, size), p, "growing the top block to {size} moved it");
         assert_eq!(h.size(p), size);
         assert_prefix(&h, p, 2, 100);
         h.fill(p + 100, size - 100, 0xCC);
@@ -108,15 +83,8 @@ fn growing_at_the_top_stays_in_place() {
         assert_eq!((s.memory_grows, h.limiter().granted), (0, 0));
         return;
     }
-    assert!(
-        s.memory_grows > grows,
-        "growing to 300 KB needed more memory"
-    );
-    assert_eq!(
-        s.memory_grows,
-        h.limiter().granted,
-        "memory_grows vs. granted memory.grow calls"
-    );
+    assert!(s.memory_grows > grows, "growing to 300 KB needed more memory");
+    assert_eq!(s.memory_grows, h.limiter().granted, "memory_grows vs. granted memory.grow calls");
 }
 
 #[test]
@@ -125,10 +93,7 @@ fn growing_a_boxed_in_block_moves_it_with_its_contents() {
     let [a, b] = blocks(&mut h, [(64, 1), (64, 2)]);
     let before = h.stats();
     let q = h.reallocate(a, 1000);
-    assert!(
-        q != 0 && q != a,
-        "reallocate(a, 1000) with a live successor: {q:#x}"
-    );
+    assert!(q != 0 && q != a, "reallocate(a, 1000) with a live successor: {q:#x}");
     assert_eq!(q % 8, 0);
     assert_prefix(&h, q, 1, 64);
     assert_eq!(h.size(q), 1000);
@@ -176,10 +141,7 @@ fn null_pointer_allocates() {
     let z = h.reallocate(0, 0);
     assert!(z != 0 && z != p);
     let s = h.stats();
-    assert_eq!(
-        (s.allocations, s.reallocations, s.live_blocks, s.live_bytes),
-        (2, 0, 2, 100)
-    );
+    assert_eq!((s.allocations, s.reallocations, s.live_blocks, s.live_bytes), (2, 0, 2, 100));
     assert_eq!(h.reallocate(0, u32::MAX), 0);
     assert_eq!(h.stats().failures, 1);
     h.assert_sound();
@@ -209,11 +171,7 @@ fn failure_leaves_the_old_block_untouched() {
     h.freeze_growth();
     let before = h.stats();
     let big = h.mem_size(); // can never fit without growing
-    assert_eq!(
-        h.reallocate(a, big),
-        0,
-        "reallocate beyond memory with growth refused"
-    );
+    assert_eq!(h.reallocate(a, big), 0, "reallocate beyond memory with growth refused");
     assert_eq!(h.size(a), 1000);
     assert_prefix(&h, a, 1, 1000);
     let s = h.stats();
@@ -226,11 +184,7 @@ fn failure_leaves_the_old_block_untouched() {
         // The static flavor differs: it never asks for memory, and no growth can make room.
         assert_eq!((h.limiter().refused, h.limiter().granted), (0, 0));
         h.unfreeze_growth();
-        assert_eq!(
-            h.reallocate(a, big),
-            0,
-            "the static flavor found room beyond its pool"
-        );
+        assert_eq!(h.reallocate(a, big), 0, "the static flavor found room beyond its pool");
         assert_prefix(&h, a, 1, 1000);
         h.assert_sound();
         return;
@@ -262,10 +216,6 @@ fn failure_at_the_top_leaves_the_block_untouched() {
     assert_eq!(h.reallocate(a, too_big), 0);
     assert_eq!(h.size(a), 1000);
     assert_prefix(&h, a, 1, 1000);
-    assert_eq!(
-        h.stats().heap_top,
-        top,
-        "a failed in-place growth moved the top"
-    );
+    assert_eq!(h.stats().heap_top, top, "a failed in-place growth moved the top");
     h.assert_sound();
 }

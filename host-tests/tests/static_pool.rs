@@ -33,16 +33,10 @@ fn assert_contents(h: &Heap, blocks: &[u32], size: u32) {
 
 #[test]
 fn the_code_has_no_memory_grow_instruction() {
-    assert!(
-        !has_memory_grow(&flavor().bytes),
-        "wasm/wasmheap-static.wasm contains memory.grow"
-    );
+    assert!(!has_memory_grow(&flavor().bytes), "wasm/wasmheap-static.wasm contains memory.grow");
     // The scan finds the instruction where it is: the default module grows its memory.
     let default = read_repo_file("wasm/wasmheap.wasm");
-    assert!(
-        has_memory_grow(&default),
-        "the scan missed memory.grow in wasm/wasmheap.wasm"
-    );
+    assert!(has_memory_grow(&default), "the scan missed memory.grow in wasm/wasmheap.wasm");
 }
 
 #[test]
@@ -50,35 +44,18 @@ fn the_pool_is_32_kib_inside_the_initial_memory_and_nothing_asks_for_more() {
     let mut h = pool();
     let mem = h.mem_size();
     let s = h.stats();
-    assert_eq!(
-        s.heap_bytes, POOL,
-        "pool size (default WASMHEAP_POOL_BYTES)"
-    );
+    assert_eq!(s.heap_bytes, POOL, "pool size (default WASMHEAP_POOL_BYTES)");
     assert_eq!(h.heap_end(), s.heap_start + POOL);
-    assert!(
-        s.heap_start % 8 == 0 && s.heap_start + POOL <= mem,
-        "pool outside the initial memory"
-    );
-    assert_eq!(
-        mem, PAGE,
-        "the module starts with one page: 8 KiB stack and the 32 KiB pool"
-    );
+    assert!(s.heap_start % 8 == 0 && s.heap_start + POOL <= mem, "pool outside the initial memory");
+    assert_eq!(mem, PAGE, "the module starts with one page: 8 KiB stack and the 32 KiB pool");
     // Every call of the ABI, including running out and the marks' records, never asks.
     let blocks = fill_up(&mut h, 100);
     assert!(h.free_get_mark() != 0 || h.stats().failures > 1);
     h.free_all();
     assert_eq!(h.check(), 0);
-    assert_eq!(
-        (h.limiter().granted, h.limiter().refused),
-        (0, 0),
-        "memory.grow was executed"
-    );
+    assert_eq!((h.limiter().granted, h.limiter().refused), (0, 0), "memory.grow was executed");
     assert_eq!((h.mem_size(), h.stats().memory_grows), (mem, 0));
-    assert!(
-        blocks.len() > 200,
-        "only {} blocks of 100 bytes in 32 KiB",
-        blocks.len()
-    );
+    assert!(blocks.len() > 200, "only {} blocks of 100 bytes in 32 KiB", blocks.len());
 }
 
 #[test]
@@ -97,9 +74,7 @@ fn a_full_pool_returns_0_and_later_calls_succeed_once_blocks_are_freed() {
     let first = blocks[0];
     let calls: [(&str, &dyn Fn(&mut Heap) -> u32); 3] = [
         ("allocate(1000)", &|h| h.allocate(1000)),
-        ("allocate_aligned(1000, 64)", &|h| {
-            h.allocate_aligned(1000, 64)
-        }),
+        ("allocate_aligned(1000, 64)", &|h| h.allocate_aligned(1000, 64)),
         ("reallocate(first, 2000)", &|h| h.reallocate(first, 2000)),
     ];
     for (what, call) in calls {
@@ -119,10 +94,7 @@ fn a_full_pool_returns_0_and_later_calls_succeed_once_blocks_are_freed() {
     h.deallocate(blocks[1]);
     h.deallocate(blocks[2]);
     let bigger = h.allocate(2000);
-    assert!(
-        bigger != 0,
-        "two adjacent freed blocks did not make room for 2000 bytes"
-    );
+    assert!(bigger != 0, "two adjacent freed blocks did not make room for 2000 bytes");
     h.assert_sound();
     assert_eq!((h.limiter().granted, h.limiter().refused), (0, 0));
 }
@@ -137,17 +109,10 @@ fn marks_and_free_all_work_on_the_pool() {
     assert!(!first.is_empty());
     // Back to the mark: the same room again, block for block.
     h.free_to_mark(m);
-    assert_eq!(
-        h.size(first[0]),
-        0,
-        "a block released by free_to_mark is still live"
-    );
+    assert_eq!(h.size(first[0]), 0, "a block released by free_to_mark is still live");
     let m2 = h.free_get_mark();
     let second = fill_up(&mut h, 256);
-    assert_eq!(
-        second, first,
-        "free_to_mark did not give the same room back"
-    );
+    assert_eq!(second, first, "free_to_mark did not give the same room back");
     h.free_to_mark(m2);
     // A floor: free_all releases what came after it, and only that.
     h.free_all_mark();
@@ -156,17 +121,9 @@ fn marks_and_free_all_work_on_the_pool() {
     h.free_all();
     h.assert_filled(keep, 500, 0xAB);
     assert_eq!(h.size(keep), 500);
-    assert_eq!(
-        h.stats().live_blocks,
-        1,
-        "only the block below the floor is live"
-    );
+    assert_eq!(h.stats().live_blocks, 1, "only the block below the floor is live");
     let again = fill_up(&mut h, 64);
-    assert_eq!(
-        again.len(),
-        after_floor.len(),
-        "free_all did not give the whole room back"
-    );
+    assert_eq!(again.len(), after_floor.len(), "free_all did not give the whole room back");
     h.assert_sound();
     // Stale marks are rejected on the pool as well.
     let rejected = h.stats().rejected_marks;

@@ -7,10 +7,7 @@ fn a_fresh_heap() {
     let mut h = Heap::new();
     let raw = h.raw_stats();
     // Only the harness's scratch block is live.
-    assert_eq!(
-        (raw.live_blocks, raw.live_bytes, raw.allocations),
-        (1, SCRATCH, 1)
-    );
+    assert_eq!((raw.live_blocks, raw.live_bytes, raw.allocations), (1, SCRATCH, 1));
     let s = h.stats();
     let zero = Stats {
         heap_bytes: s.heap_bytes,
@@ -29,11 +26,7 @@ fn a_fresh_heap() {
         assert_eq!(s.peak_bytes, s.heap_top - s.heap_start);
     }
     let mem = h.mem_size();
-    assert!(
-        s.heap_start > 0 && s.heap_start % 8 == 0,
-        "heap_start {:#x}",
-        s.heap_start
-    );
+    assert!(s.heap_start > 0 && s.heap_start % 8 == 0, "heap_start {:#x}", s.heap_start);
     // The heap runs to the end of memory, or of the static flavor's pool (inside memory).
     let end = h.heap_end();
     assert!(end <= mem);
@@ -127,11 +120,7 @@ fn free_bytes_count_free_blocks_with_their_headers() {
     assert!(s1.largest_free >= block_of(1000).min(s1.free_bytes));
     assert_eq!(s1.heap_top, s0.heap_top, "a is not the last block");
     let s2 = free(&mut h, b, 16);
-    assert_eq!(
-        s2.heap_top,
-        s0.heap_top - block_of(1000) - block_of(16),
-        "both went back to the top"
-    );
+    assert_eq!(s2.heap_top, s0.heap_top - block_of(1000) - block_of(16), "both went back to the top");
 }
 
 #[test]
@@ -144,10 +133,7 @@ fn memory_growth_is_counted_and_managed() {
     let s = h.stats();
     if h.is_pool() {
         // The static flavor differs: the block came from its pool, memory did not grow.
-        assert_eq!(
-            (h.mem_size(), s.memory_grows, h.limiter().granted),
-            (mem0, 0, 0)
-        );
+        assert_eq!((h.mem_size(), s.memory_grows, h.limiter().granted), (mem0, 0, 0));
         assert!(p + 3 * PAGE <= s.heap_top && s.heap_top <= h.heap_end());
         h.deallocate(p);
         assert!(h.stats().largest_free >= h.heap_end() - h.stats().heap_top);
@@ -176,7 +162,7 @@ fn stats_can_be_written_into_any_live_block() {
     assert_eq!(here.live_blocks, 2);
 }
 
-/// The host's `Stats` mirrors `wasmheap::Stats` (src/stats.rs), which the module writes with
+/// The host's `Stats` mirrors `wasmheap::Stats` (src/core/stats.rs), which the module writes with
 /// `stats(out_ptr)`: same fields, same order. A field added or moved on one side only fails here.
 #[test]
 fn the_host_mirror_matches_the_crates_layout() {

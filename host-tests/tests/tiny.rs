@@ -44,30 +44,20 @@ fn assert_untouched<R>(t: &mut Instance, what: &str, f: impl FnOnce(&mut Instanc
 #[test]
 fn it_is_at_most_1_5_kib() {
     let n = flavor().bytes.len();
-    assert!(
-        n <= SIZE_GOAL,
-        "wasm/wasmheap-tiny.wasm is {n} bytes, the goal {SIZE_GOAL}"
-    );
+    assert!(n <= SIZE_GOAL, "wasm/wasmheap-tiny.wasm is {n} bytes, the goal {SIZE_GOAL}");
 }
 
 #[test]
 fn it_exports_the_calls_it_covers_and_lacks_check_stats_and_the_c_names() {
     let m = &flavor().module;
     assert_eq!(m.imports().len(), 0, "the module must need no imports");
-    assert!(matches!(
-        m.get_export("memory"),
-        Some(ExternType::Memory(_))
-    ));
+    assert!(matches!(m.get_export("memory"), Some(ExternType::Memory(_))));
     const LACKS: [&str; 2] = ["check", "stats"];
     let mut has = Vec::new();
     for (name, params, results) in host_tests::ABI {
         match m.get_export(name) {
             Some(ExternType::Func(f)) => {
-                assert_eq!(
-                    (f.params().len(), f.results().len()),
-                    (params, results),
-                    "`{name}`"
-                );
+                assert_eq!((f.params().len(), f.results().len()), (params, results), "`{name}`");
                 has.push(name);
             }
             Some(other) => panic!("`{name}` is exported as {other:?}"),
@@ -118,29 +108,18 @@ fn double_frees_and_foreign_pointers_are_rejected_exactly_and_write_nothing() {
     ];
     for p in bad {
         assert_eq!(t.call::<_, u32>("size", p), 0, "size({p:#x})");
-        assert_untouched(&mut t, &format!("deallocate({p:#x})"), |t| {
-            t.call::<_, ()>("deallocate", p)
-        });
-        let r = assert_untouched(&mut t, &format!("reallocate({p:#x}, 8)"), |t| {
-            t.call::<_, u32>("reallocate", (p, 8u32))
-        });
+        assert_untouched(&mut t, &format!("deallocate({p:#x})"), |t| t.call::<_, ()>("deallocate", p));
+        let r =
+            assert_untouched(&mut t, &format!("reallocate({p:#x}, 8)"), |t| t.call::<_, u32>("reallocate", (p, 8u32)));
         assert_eq!(r, 0, "reallocate of a bad pointer {p:#x}");
     }
-    assert_untouched(&mut t, "deallocate(0)", |t| {
-        t.call::<_, ()>("deallocate", 0u32)
-    });
+    assert_untouched(&mut t, "deallocate(0)", |t| t.call::<_, ()>("deallocate", 0u32));
     // A pointer released by free_to_mark, and a block at the same place later: only the live one.
     let m: u32 = t.call("free_get_mark", ());
     let e: u32 = t.call("allocate", 64u32);
     t.call::<_, ()>("free_to_mark", m);
-    assert_eq!(
-        t.call::<_, u32>("size", e),
-        0,
-        "a block released by free_to_mark"
-    );
-    assert_untouched(&mut t, "deallocate(released)", |t| {
-        t.call::<_, ()>("deallocate", e)
-    });
+    assert_eq!(t.call::<_, u32>("size", e), 0, "a block released by free_to_mark");
+    assert_untouched(&mut t, "deallocate(released)", |t| t.call::<_, ()>("deallocate", e));
     let f: u32 = t.call("allocate", 64u32);
     assert_eq!(t.call::<_, u32>("size", f), 64);
     for (p, n) in [(a, 100), (b, 0), (d, 24)] {
@@ -191,9 +170,7 @@ fn marks_release_exactly_what_came_after_them() {
     assert_eq!(t.call::<_, u32>("size", x), 300);
     // A used-up mark, and a bogus one, change nothing.
     for bogus in [m2, m2 + 1, m1 ^ 0x100, 0, 255, u32::MAX] {
-        assert_untouched(&mut t, &format!("free_to_mark({bogus:#x})"), |t| {
-            t.call::<_, ()>("free_to_mark", bogus)
-        });
+        assert_untouched(&mut t, &format!("free_to_mark({bogus:#x})"), |t| t.call::<_, ()>("free_to_mark", bogus));
     }
     t.call::<_, ()>("free_to_mark", m1);
     assert_eq!(t.call::<_, u32>("size", x), 0);
@@ -205,23 +182,14 @@ fn marks_release_exactly_what_came_after_them() {
     let b: u32 = t.call("allocate", 16u32);
     let m3: u32 = t.call("free_get_mark", ());
     t.call::<_, ()>("free_all", ());
-    assert_eq!(
-        (t.call::<_, u32>("size", a), t.call::<_, u32>("size", b)),
-        (16, 0)
-    );
-    assert_untouched(&mut t, "free_to_mark(a mark released by free_all)", |t| {
-        t.call::<_, ()>("free_to_mark", m3)
-    });
+    assert_eq!((t.call::<_, u32>("size", a), t.call::<_, u32>("size", b)), (16, 0));
+    assert_untouched(&mut t, "free_to_mark(a mark released by free_all)", |t| t.call::<_, ()>("free_to_mark", m3));
     // free_all at the base releases everything.
     let mut u = tiny(64 << 20);
     let p: u32 = u.call("allocate", 16u32);
     u.call::<_, ()>("free_all", ());
     assert_eq!(u.call::<_, u32>("size", p), 0);
-    assert_eq!(
-        u.call::<_, u32>("allocate", 16u32),
-        p,
-        "free_all gave the room back"
-    );
+    assert_eq!(u.call::<_, u32>("allocate", 16u32), p, "free_all gave the room back");
     // 255 marks deep at most, then 0.
     let mut marks = Vec::new();
     loop {
@@ -251,19 +219,12 @@ fn out_of_memory_returns_0_changes_nothing_and_recovers() {
         blocks.push(p);
     }
     assert!(blocks.len() > 40 && refused(&t) > 0);
-    for (what, size, align) in [
-        ("allocate", 1000, 8),
-        ("allocate_aligned", 100, 4096),
-        ("too large", u32::MAX, 8),
-    ] {
-        let r = assert_untouched(&mut t, what, |t| {
-            t.call::<_, u32>("allocate_aligned", (size, align))
-        });
+    for (what, size, align) in [("allocate", 1000, 8), ("allocate_aligned", 100, 4096), ("too large", u32::MAX, 8)] {
+        let r = assert_untouched(&mut t, what, |t| t.call::<_, u32>("allocate_aligned", (size, align)));
         assert_eq!(r, 0, "{what}");
     }
-    let r = assert_untouched(&mut t, "reallocate in a full heap", |t| {
-        t.call::<_, u32>("reallocate", (blocks[3], 5000u32))
-    });
+    let r =
+        assert_untouched(&mut t, "reallocate in a full heap", |t| t.call::<_, u32>("reallocate", (blocks[3], 5000u32)));
     assert_eq!(r, 0);
     for huge in [MAX_REQUEST + 1, u32::MAX] {
         assert_eq!(t.call::<_, u32>("reallocate", (blocks[3], huge)), 0);
@@ -275,24 +236,14 @@ fn out_of_memory_returns_0_changes_nothing_and_recovers() {
     t.call::<_, ()>("deallocate", blocks[10]);
     t.call::<_, ()>("deallocate", blocks[11]);
     let p: u32 = t.call("allocate", 1500u32);
-    assert_eq!(
-        p, blocks[10],
-        "two freed neighbours were not merged and reused"
-    );
+    assert_eq!(p, blocks[10], "two freed neighbours were not merged and reused");
     for (i, &q) in blocks.iter().enumerate() {
         if i != 10 && i != 11 {
-            assert!(
-                t.mem()[q as usize..q as usize + 1000]
-                    .iter()
-                    .all(|&b| b == i as u8)
-            );
+            assert!(t.mem()[q as usize..q as usize + 1000].iter().all(|&b| b == i as u8));
         }
     }
     t.set_cap(64 << 20);
-    assert!(
-        t.call::<_, u32>("allocate", 100_000u32) != 0,
-        "growth allowed again"
-    );
+    assert!(t.call::<_, u32>("allocate", 100_000u32) != 0, "growth allowed again");
 }
 
 /// The tiny flavor keeps the raw ABI's rules, so its random calls are checked against the shared
@@ -471,26 +422,17 @@ fn random_calls_match_the_model() {
 #[test]
 fn the_shared_recorded_sequences_give_the_same_sizes_as_the_default_module() {
     for seed in 1..=8 {
-        let ops: Vec<Op> = common::record(seed, 3000)
-            .into_iter()
-            .filter(|op| !matches!(op, Op::Check))
-            .collect();
+        let ops: Vec<Op> = common::record(seed, 3000).into_iter().filter(|op| !matches!(op, Op::Check)).collect();
         let on_tiny = common::replay_direct(&mut tiny(256 << 20), &ops);
-        let mut default = Heap::of(
-            &Module::new(engine(), read_repo_file("wasm/wasmheap.wasm")).unwrap(),
-            false,
-            256 << 20,
-        );
+        let mut default =
+            Heap::of(&Module::new(engine(), read_repo_file("wasm/wasmheap.wasm")).unwrap(), false, 256 << 20);
         let on_default = common::replay_direct(&mut default, &ops);
         let recorded: Vec<&Op> = ops.iter().filter(|op| common::records(op)).collect();
         assert_eq!(on_tiny.len(), recorded.len());
         for ((op, a), b) in recorded.iter().zip(&on_tiny).zip(&on_default) {
             match op {
                 Op::Size { .. } => assert_eq!(a, b, "seed {seed}: {op:?}"),
-                _ => assert!(
-                    (*a != 0) == (*b != 0) && *a != 0,
-                    "seed {seed}: {op:?}: tiny {a:#x}, default {b:#x}"
-                ),
+                _ => assert!((*a != 0) == (*b != 0) && *a != 0, "seed {seed}: {op:?}: tiny {a:#x}, default {b:#x}"),
             }
         }
     }

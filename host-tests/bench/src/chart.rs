@@ -4,9 +4,7 @@
 use crate::results::{Clock, Results, TraceResult};
 use std::fmt::Write;
 
-const COLORS: [&str; 8] = [
-    "#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#7f7f7f", "#e377c2", "#bcbd22",
-];
+const COLORS: [&str; 8] = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#7f7f7f", "#e377c2", "#bcbd22"];
 /// The plot area of every panel: its left edge and width.
 const LEFT: f64 = 70.0;
 const WIDTH: f64 = 880.0;
@@ -14,9 +12,7 @@ const WIDTH: f64 = 880.0;
 const GROUP_GAP: f64 = 14.0;
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
 fn color(series: usize) -> &'static str {
@@ -33,34 +29,15 @@ pub fn svg(r: &Results) -> String {
     );
     let _ = writeln!(s, r##"<rect width="100%" height="100%" fill="#fff"/>"##);
     legend(&mut s, &names);
-    let time_title = format!(
-        "Time per operation relative to {} (log scale; lower is faster; × = not measured)",
-        names[0]
-    );
+    let time_title =
+        format!("Time per operation relative to {} (log scale; lower is faster; × = not measured)", names[0]);
     panel(r, &time_title, relative_time, Axis::Log(2.0), fraction_tick).draw(&mut s, 70.0);
     let fuel_title = "Allocator fuel (≈ wasm instructions) per operation, mean (log scale)";
-    panel(
-        r,
-        fuel_title,
-        |t, a| t.fuel_per_op(a),
-        Axis::Log(10.0),
-        |v| format!("{v}"),
-    )
-    .draw(&mut s, 370.0);
-    let memory_title = "Peak memory ÷ peak live requested bytes (lower is leaner; bars past 2.5 are cut, with their value)";
-    let memory_axis = Axis::Linear {
-        lo: 1.0,
-        hi: 2.5,
-        step: 0.25,
-    };
-    panel(
-        r,
-        memory_title,
-        |t, a| t.memory_per_live(a),
-        memory_axis,
-        |v| format!("{v:.2}"),
-    )
-    .draw(&mut s, 670.0);
+    panel(r, fuel_title, |t, a| t.fuel_per_op(a), Axis::Log(10.0), |v| format!("{v}")).draw(&mut s, 370.0);
+    let memory_title =
+        "Peak memory ÷ peak live requested bytes (lower is leaner; bars past 2.5 are cut, with their value)";
+    let memory_axis = Axis::Linear { lo: 1.0, hi: 2.5, step: 0.25 };
+    panel(r, memory_title, |t, a| t.memory_per_live(a), memory_axis, |v| format!("{v:.2}")).draw(&mut s, 670.0);
     let _ = writeln!(s, "</svg>");
     s
 }
@@ -91,11 +68,7 @@ fn relative_time(t: &TraceResult, a: usize) -> Option<f64> {
 
 /// `4×` above 1, `1/4` below.
 fn fraction_tick(v: f64) -> String {
-    if v >= 1.0 {
-        format!("{v:.0}×")
-    } else {
-        format!("1/{:.0}", 1.0 / v)
-    }
+    if v >= 1.0 { format!("{v:.0}×") } else { format!("1/{:.0}", 1.0 / v) }
 }
 
 fn panel<'a>(
@@ -110,11 +83,7 @@ fn panel<'a>(
         title,
         groups: r.traces.iter().map(|t| t.name).collect(),
         series: k,
-        values: r
-            .traces
-            .iter()
-            .map(|t| (0..k).map(|a| value(t, a)).collect())
-            .collect(),
+        values: r.traces.iter().map(|t| (0..k).map(|a| value(t, a)).collect()).collect(),
         axis,
         tick,
     }
@@ -143,9 +112,7 @@ impl Axis {
             Axis::Log(base) => log_scale(base, values),
             Axis::Linear { lo, hi, step } => Scale {
                 position: Box::new(move |v: f64| (v.min(hi) - lo) / (hi - lo)),
-                ticks: (0..=((hi - lo) / step).round() as i32)
-                    .map(|i| lo + step * i as f64)
-                    .collect(),
+                ticks: (0..=((hi - lo) / step).round() as i32).map(|i| lo + step * i as f64).collect(),
                 cap: hi,
             },
         }
@@ -164,9 +131,7 @@ fn log_scale(base: f64, values: &[f64]) -> Scale {
     let hi_e = hi_v.log(base).ceil().max(lo_e + 1.0);
     Scale {
         position: Box::new(move |v: f64| (v.log(base) - lo_e) / (hi_e - lo_e)),
-        ticks: (0..=(hi_e - lo_e).round() as i32)
-            .map(|i| base.powf(lo_e + i as f64))
-            .collect(),
+        ticks: (0..=(hi_e - lo_e).round() as i32).map(|i| base.powf(lo_e + i as f64)).collect(),
         cap: f64::INFINITY,
     }
 }
@@ -200,28 +165,14 @@ impl Frame {
 impl Panel<'_> {
     /// Draws the panel with its plot area's top at `top`; nothing when no value is positive.
     fn draw(&self, out: &mut String, top: f64) {
-        let all: Vec<f64> = self
-            .values
-            .iter()
-            .flatten()
-            .flatten()
-            .cloned()
-            .filter(|v| *v > 0.0)
-            .collect();
+        let all: Vec<f64> = self.values.iter().flatten().flatten().cloned().filter(|v| *v > 0.0).collect();
         if all.is_empty() {
             return;
         }
-        let frame = Frame {
-            top,
-            height: 220.0,
-            scale: self.axis.fit(&all),
-        };
+        let frame = Frame { top, height: 220.0, scale: self.axis.fit(&all) };
         let title = esc(self.title);
-        let _ = writeln!(
-            out,
-            r#"<text x="{LEFT}" y="{}" font-size="14" font-weight="bold">{title}</text>"#,
-            top - 12.0
-        );
+        let _ =
+            writeln!(out, r#"<text x="{LEFT}" y="{}" font-size="14" font-weight="bold">{title}</text>"#, top - 12.0);
         self.ticks(out, &frame);
         for g in 0..self.groups.len() {
             self.group(out, &frame, g);
@@ -250,11 +201,7 @@ impl Panel<'_> {
         let label_x = gx + (group_width - GROUP_GAP) / 2.0;
         // Narrow groups (many traces) take their labels on two staggered rows, so that long
         // names do not run into each other.
-        let row = if group_width < 100.0 && g % 2 == 1 {
-            1.0
-        } else {
-            0.0
-        };
+        let row = if group_width < 100.0 && g % 2 == 1 { 1.0 } else { 0.0 };
         let _ = writeln!(
             out,
             r#"<text x="{label_x:.1}" y="{:.1}" font-size="11" text-anchor="middle">{}</text>"#,
@@ -267,11 +214,7 @@ impl Panel<'_> {
     fn ticks(&self, out: &mut String, frame: &Frame) {
         for &v in &frame.scale.ticks {
             let yy = frame.y(v);
-            let stroke = if (v - 1.0).abs() < 1e-9 {
-                "#444"
-            } else {
-                "#ddd"
-            };
+            let stroke = if (v - 1.0).abs() < 1e-9 { "#444" } else { "#ddd" };
             let _ = writeln!(
                 out,
                 r##"<line x1="{LEFT}" y1="{yy:.1}" x2="{}" y2="{yy:.1}" stroke="{stroke}" stroke-width="1"/><text x="{}" y="{:.1}" font-size="11" text-anchor="end">{}</text>"##,
@@ -296,11 +239,7 @@ fn bar(out: &mut String, frame: &Frame, x: f64, width: f64, series: usize, group
         esc(&format!("{group}: {v:.3}"))
     );
     if v > frame.scale.cap {
-        let label = if v < 10.0 {
-            format!("{v:.1}")
-        } else {
-            format!("{v:.0}")
-        };
+        let label = if v < 10.0 { format!("{v:.1}") } else { format!("{v:.0}") };
         let _ = writeln!(
             out,
             r#"<text x="{:.1}" y="{:.1}" font-size="9" text-anchor="middle">{}</text>"#,

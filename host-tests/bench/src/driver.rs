@@ -15,9 +15,8 @@
 
 use crate::trace::Op;
 use wasm_encoder::{
-    BlockType, CodeSection, EntityType, ExportKind, ExportSection, Function, FunctionSection,
-    ImportSection, InstructionSink, MemArg, MemArgTarget, MemorySection, MemoryType, Module,
-    TypeSection, ValType,
+    BlockType, CodeSection, EntityType, ExportKind, ExportSection, Function, FunctionSection, ImportSection,
+    InstructionSink, MemArg, MemArgTarget, MemorySection, MemoryType, Module, TypeSection, ValType,
 };
 
 /// Which functions of an allocator a replay calls, and the alignment it demands of them.
@@ -72,39 +71,19 @@ const L_OLD: u32 = 9;
 const L_OP_ADDR: u32 = 10;
 
 fn mem(memory_index: u32, offset: u64, align: u32) -> MemArg {
-    MemArg {
-        offset,
-        align,
-        target: MemArgTarget::Memory(memory_index),
-        ordering: None,
-    }
+    MemArg { offset, align, target: MemArgTarget::Memory(memory_index), ordering: None }
 }
 
 /// `if size >= 4 { store32 [p] tag; store32 [p+size-4] tag } else if size != 0 { store8 .. }`
 fn emit_touch(f: &mut InstructionSink, p: u32, size: u32) {
-    f.local_get(size)
-        .i32_const(4)
-        .i32_ge_u()
-        .if_(BlockType::Empty);
-    f.local_get(p)
-        .local_get(L_TAG)
-        .i32_store(mem(MEM_ALLOC, 0, 0));
-    f.local_get(p)
-        .local_get(size)
-        .i32_add()
-        .i32_const(4)
-        .i32_sub();
+    f.local_get(size).i32_const(4).i32_ge_u().if_(BlockType::Empty);
+    f.local_get(p).local_get(L_TAG).i32_store(mem(MEM_ALLOC, 0, 0));
+    f.local_get(p).local_get(size).i32_add().i32_const(4).i32_sub();
     f.local_get(L_TAG).i32_store(mem(MEM_ALLOC, 0, 0));
     f.else_();
     f.local_get(size).if_(BlockType::Empty);
-    f.local_get(p)
-        .local_get(L_TAG)
-        .i32_store8(mem(MEM_ALLOC, 0, 0));
-    f.local_get(p)
-        .local_get(size)
-        .i32_add()
-        .i32_const(1)
-        .i32_sub();
+    f.local_get(p).local_get(L_TAG).i32_store8(mem(MEM_ALLOC, 0, 0));
+    f.local_get(p).local_get(size).i32_add().i32_const(1).i32_sub();
     f.local_get(L_TAG).i32_store8(mem(MEM_ALLOC, 0, 0));
     f.end();
     f.end();
@@ -113,47 +92,26 @@ fn emit_touch(f: &mut InstructionSink, p: u32, size: u32) {
 /// Loads the slot's pointer and size into `L_P` and `L_OLD`, and checks the block's first and last
 /// words (what the free and realloc ops do first).
 fn emit_load_slot_and_check(f: &mut InstructionSink) {
-    f.local_get(L_SLOT_ADDR)
-        .i32_load(mem(MEM_DRIVER, 0, 2))
-        .local_set(L_P);
-    f.local_get(L_SLOT_ADDR)
-        .i32_load(mem(MEM_DRIVER, 4, 2))
-        .local_set(L_OLD);
+    f.local_get(L_SLOT_ADDR).i32_load(mem(MEM_DRIVER, 0, 2)).local_set(L_P);
+    f.local_get(L_SLOT_ADDR).i32_load(mem(MEM_DRIVER, 4, 2)).local_set(L_OLD);
     emit_check(f, L_P, L_OLD, true);
 }
 
 /// Stores `L_P` and `L_SIZE` into the slot and writes the tag into the block (what the alloc and
 /// realloc ops do last).
 fn emit_store_slot_and_touch(f: &mut InstructionSink) {
-    f.local_get(L_SLOT_ADDR)
-        .local_get(L_P)
-        .i32_store(mem(MEM_DRIVER, 0, 2));
-    f.local_get(L_SLOT_ADDR)
-        .local_get(L_SIZE)
-        .i32_store(mem(MEM_DRIVER, 4, 2));
+    f.local_get(L_SLOT_ADDR).local_get(L_P).i32_store(mem(MEM_DRIVER, 0, 2));
+    f.local_get(L_SLOT_ADDR).local_get(L_SIZE).i32_store(mem(MEM_DRIVER, 4, 2));
     emit_touch(f, L_P, L_SIZE);
 }
 
 /// Traps unless the first and (when `last`) the last word of the block hold the tag.
 fn emit_check(f: &mut InstructionSink, p: u32, size: u32, last: bool) {
-    f.local_get(size)
-        .i32_const(4)
-        .i32_ge_u()
-        .if_(BlockType::Empty);
-    f.local_get(p)
-        .i32_load(mem(MEM_ALLOC, 0, 0))
-        .local_get(L_TAG)
-        .i32_ne();
+    f.local_get(size).i32_const(4).i32_ge_u().if_(BlockType::Empty);
+    f.local_get(p).i32_load(mem(MEM_ALLOC, 0, 0)).local_get(L_TAG).i32_ne();
     if last {
-        f.local_get(p)
-            .local_get(size)
-            .i32_add()
-            .i32_const(4)
-            .i32_sub();
-        f.i32_load(mem(MEM_ALLOC, 0, 0))
-            .local_get(L_TAG)
-            .i32_ne()
-            .i32_or();
+        f.local_get(p).local_get(size).i32_add().i32_const(4).i32_sub();
+        f.i32_load(mem(MEM_ALLOC, 0, 0)).local_get(L_TAG).i32_ne().i32_or();
     }
     f.if_(BlockType::Empty).unreachable().end();
     f.else_();
@@ -161,17 +119,9 @@ fn emit_check(f: &mut InstructionSink, p: u32, size: u32, last: bool) {
     f.local_get(p).i32_load8_u(mem(MEM_ALLOC, 0, 0));
     f.local_get(L_TAG).i32_const(0xff).i32_and().i32_ne();
     if last {
-        f.local_get(p)
-            .local_get(size)
-            .i32_add()
-            .i32_const(1)
-            .i32_sub();
+        f.local_get(p).local_get(size).i32_add().i32_const(1).i32_sub();
         f.i32_load8_u(mem(MEM_ALLOC, 0, 0));
-        f.local_get(L_TAG)
-            .i32_const(0xff)
-            .i32_and()
-            .i32_ne()
-            .i32_or();
+        f.local_get(L_TAG).i32_const(0xff).i32_and().i32_ne().i32_or();
     }
     f.if_(BlockType::Empty).unreachable().end();
     f.end();
@@ -183,34 +133,21 @@ pub fn driver_wasm(abi: Abi) -> Vec<u8> {
     let mut types = TypeSection::new();
     types.ty().function([ValType::I32], [ValType::I32]); // 0: allocate
     types.ty().function([ValType::I32], []); // 1: deallocate
-    types
-        .ty()
-        .function([ValType::I32, ValType::I32], [ValType::I32]); // 2: reallocate
-    types
-        .ty()
-        .function([ValType::I32, ValType::I32, ValType::I32], [ValType::I32]); // 3: run
+    types.ty().function([ValType::I32, ValType::I32], [ValType::I32]); // 2: reallocate
+    types.ty().function([ValType::I32, ValType::I32, ValType::I32], [ValType::I32]); // 3: run
 
     let mut imports = ImportSection::new();
     let [alloc, free, realloc] = abi.exports();
     imports.import("alloc", alloc, EntityType::Function(0));
     imports.import("alloc", free, EntityType::Function(1));
     imports.import("alloc", realloc, EntityType::Function(2));
-    let any_memory = MemoryType {
-        minimum: 0,
-        maximum: None,
-        memory64: false,
-        shared: false,
-        page_size_log2: None,
-    };
+    let any_memory = MemoryType { minimum: 0, maximum: None, memory64: false, shared: false, page_size_log2: None };
     imports.import("alloc", "memory", EntityType::Memory(any_memory));
 
     let mut functions = FunctionSection::new();
     functions.function(3);
     let mut memories = MemorySection::new();
-    memories.memory(MemoryType {
-        minimum: 1,
-        ..any_memory
-    });
+    memories.memory(MemoryType { minimum: 1, ..any_memory });
     let mut exports = ExportSection::new();
     exports.export("run", ExportKind::Func, 3);
     exports.export("dmem", ExportKind::Memory, MEM_DRIVER);
@@ -238,10 +175,7 @@ fn run_function(align: Option<u32>) -> Function {
     f.block(BlockType::Empty); // $realloc
     f.block(BlockType::Empty); // $free
     f.block(BlockType::Empty); // $alloc
-    f.local_get(L_W)
-        .i32_const(28)
-        .i32_shr_u()
-        .br_table([0, 1, 2], 2);
+    f.local_get(L_W).i32_const(28).i32_shr_u().br_table([0, 1, 2], 2);
     f.end();
     emit_alloc(&mut f, align);
     f.br(2); // -> $next
@@ -264,38 +198,17 @@ fn run_function(align: Option<u32>) -> Function {
 /// the slot's tag into `L_TAG`.
 fn emit_read_op(f: &mut InstructionSink) {
     // op_addr = ops + i * 8; w = [op_addr]; size = [op_addr + 4]
-    f.local_get(L_OPS)
-        .local_get(L_I)
-        .i32_const(3)
-        .i32_shl()
-        .i32_add()
-        .local_tee(L_OP_ADDR);
+    f.local_get(L_OPS).local_get(L_I).i32_const(3).i32_shl().i32_add().local_tee(L_OP_ADDR);
     f.i32_load(mem(MEM_DRIVER, 0, 2)).local_set(L_W);
-    f.local_get(L_OP_ADDR)
-        .i32_load(mem(MEM_DRIVER, 4, 2))
-        .local_set(L_SIZE);
+    f.local_get(L_OP_ADDR).i32_load(mem(MEM_DRIVER, 4, 2)).local_set(L_SIZE);
     // slot_addr = slots + (w & 0x0fffffff) * 8
     f.local_get(L_SLOTS);
-    f.local_get(L_W)
-        .i32_const(0x0fff_ffff)
-        .i32_and()
-        .i32_const(3)
-        .i32_shl()
-        .i32_add();
+    f.local_get(L_W).i32_const(0x0fff_ffff).i32_and().i32_const(3).i32_shl().i32_add();
     f.local_set(L_SLOT_ADDR);
     // tag = (((slot * 0x9E3779B1) >> 24) | 1) * 0x01010101: a byte repeated, so that the
     // overlapping first and last words of a 4..7-byte block agree.
-    f.local_get(L_W)
-        .i32_const(0x0fff_ffff)
-        .i32_and()
-        .i32_const(0x9E37_79B1_u32 as i32)
-        .i32_mul();
-    f.i32_const(24)
-        .i32_shr_u()
-        .i32_const(1)
-        .i32_or()
-        .i32_const(0x0101_0101)
-        .i32_mul();
+    f.local_get(L_W).i32_const(0x0fff_ffff).i32_and().i32_const(0x9E37_79B1_u32 as i32).i32_mul();
+    f.i32_const(24).i32_shr_u().i32_const(1).i32_or().i32_const(0x0101_0101).i32_mul();
     f.local_set(L_TAG);
 }
 
@@ -310,10 +223,7 @@ fn emit_align_check(f: &mut InstructionSink, align: Option<u32>) {
 /// alloc: p = allocate(size); on failure return i; check p's alignment (C), store the slot and
 /// tag the block.
 fn emit_alloc(f: &mut InstructionSink, align: Option<u32>) {
-    f.local_get(L_SIZE)
-        .call(F_ALLOCATE)
-        .local_tee(L_P)
-        .i32_eqz();
+    f.local_get(L_SIZE).call(F_ALLOCATE).local_tee(L_P).i32_eqz();
     f.if_(BlockType::Empty).local_get(L_I).return_().end();
     emit_align_check(f, align);
     emit_store_slot_and_touch(f);
@@ -329,20 +239,11 @@ fn emit_free(f: &mut InstructionSink) {
 /// that the first word survived, store the slot and tag the block.
 fn emit_realloc(f: &mut InstructionSink, align: Option<u32>) {
     emit_load_slot_and_check(f);
-    f.local_get(L_P)
-        .local_get(L_SIZE)
-        .call(F_REALLOCATE)
-        .local_tee(L_P)
-        .i32_eqz();
+    f.local_get(L_P).local_get(L_SIZE).call(F_REALLOCATE).local_tee(L_P).i32_eqz();
     f.if_(BlockType::Empty).local_get(L_I).return_().end();
     emit_align_check(f, align);
     // old = min(old, size)
-    f.local_get(L_OLD)
-        .local_get(L_SIZE)
-        .local_get(L_OLD)
-        .local_get(L_SIZE)
-        .i32_lt_u()
-        .select();
+    f.local_get(L_OLD).local_get(L_SIZE).local_get(L_OLD).local_get(L_SIZE).i32_lt_u().select();
     f.local_set(L_OLD);
     emit_check(f, L_P, L_OLD, false);
     emit_store_slot_and_touch(f);

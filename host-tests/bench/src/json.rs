@@ -34,10 +34,7 @@ pub struct Parser<'a> {
 
 impl Parser<'_> {
     pub fn parse(text: &str) -> Result<Json> {
-        let mut p = Parser {
-            s: text.as_bytes(),
-            i: 0,
-        };
+        let mut p = Parser { s: text.as_bytes(), i: 0 };
         let v = p.value()?;
         p.ws();
         if p.i != p.s.len() {
@@ -63,11 +60,7 @@ impl Parser<'_> {
     fn value(&mut self) -> Result<Json> {
         self.ws();
         let rest = &self.s[self.i..];
-        for (word, v) in [
-            ("null", Json::Null),
-            ("true", Json::Bool(true)),
-            ("false", Json::Bool(false)),
-        ] {
+        for (word, v) in [("null", Json::Null), ("true", Json::Bool(true)), ("false", Json::Bool(false))] {
             if rest.starts_with(word.as_bytes()) {
                 self.i += word.len();
                 return Ok(v);
@@ -92,11 +85,7 @@ impl Parser<'_> {
     }
 
     /// `open item (, item)* close`, the opening bracket at `i`.
-    fn list<T>(
-        &mut self,
-        close: u8,
-        mut item: impl FnMut(&mut Self) -> Result<T>,
-    ) -> Result<Vec<T>> {
+    fn list<T>(&mut self, close: u8, mut item: impl FnMut(&mut Self) -> Result<T>) -> Result<Vec<T>> {
         self.i += 1;
         let mut v = Vec::new();
         if self.eat(close) {
@@ -115,17 +104,11 @@ impl Parser<'_> {
 
     fn number(&mut self) -> Result<Json> {
         let start = self.i;
-        while self
-            .s
-            .get(self.i)
-            .is_some_and(|c| c.is_ascii_digit() || b"+-.eE".contains(c))
-        {
+        while self.s.get(self.i).is_some_and(|c| c.is_ascii_digit() || b"+-.eE".contains(c)) {
             self.i += 1;
         }
         let t = std::str::from_utf8(&self.s[start..self.i])?;
-        Ok(Json::Num(t.parse().with_context(|| {
-            format!("not a JSON value at byte {start}")
-        })?))
+        Ok(Json::Num(t.parse().with_context(|| format!("not a JSON value at byte {start}"))?))
     }
 
     fn string(&mut self) -> Result<String> {
@@ -174,10 +157,7 @@ mod tests {
         assert!(Parser::parse("[1] x").is_err());
         assert_eq!(
             Parser::parse(" { \"a\" : [ true , false ] } ").unwrap(),
-            Json::Obj(vec![(
-                "a".into(),
-                Json::Arr(vec![Json::Bool(true), Json::Bool(false)])
-            )])
+            Json::Obj(vec![("a".into(), Json::Arr(vec![Json::Bool(true), Json::Bool(false)]))])
         );
     }
 }

@@ -81,9 +81,7 @@ fn main() -> Result<()> {
     opts.meta.push(format!(
         "load average (1 min) at start / end: {load_at_start} / {} on {} cores",
         loadavg(),
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(0)
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)
     ));
     write_report(&opts, &results)?;
     log(format!("total {:.1?}", start.elapsed()));
@@ -99,13 +97,9 @@ fn main() -> Result<()> {
 /// Every measure the options ask for, on every allocator.
 fn measure(opts: &Options, start: Instant) -> Result<Results> {
     let engines = Engines::new()?;
-    let driver =
-        Compiled::new(&engines, &driver::driver_wasm(Abi::Raw)).context("compile the driver")?;
+    let driver = Compiled::new(&engines, &driver::driver_wasm(Abi::Raw)).context("compile the driver")?;
     let c_driver = match opts.c_mode {
-        true => Some(
-            Compiled::new(&engines, &driver::driver_wasm(Abi::C))
-                .context("compile the C driver")?,
-        ),
+        true => Some(Compiled::new(&engines, &driver::driver_wasm(Abi::C)).context("compile the C driver")?),
         false => {
             log("--no-c: no C-alignment measure");
             None
@@ -113,13 +107,7 @@ fn measure(opts: &Options, start: Instant) -> Result<Results> {
     };
     let allocs = load_allocs(opts, &engines)?;
     let v8 = start_v8(opts, &allocs)?;
-    let bench = Bench {
-        opts,
-        engines: &engines,
-        driver: &driver,
-        c_driver: c_driver.as_ref(),
-        allocs: &allocs,
-    };
+    let bench = Bench { opts, engines: &engines, driver: &driver, c_driver: c_driver.as_ref(), allocs: &allocs };
     let traces = run_traces(&bench, v8.as_ref())?;
     let shipped = opts.shipped.as_ref().map(|p| shipped(p, &allocs[0].bytes));
     let efficiency = opts.efficiency.then(|| bench.heap_efficiency());
@@ -172,12 +160,7 @@ fn loadavg() -> String {
 fn load_allocs(opts: &Options, engines: &Engines) -> Result<Vec<Alloc>> {
     let c_modules: &[(String, PathBuf)] = if opts.c_mode { &opts.c_modules } else { &[] };
     let run_opt = |name: &str| !opts.run_raw && !opts.runs_as_built(name);
-    let size_path = |name: &str| {
-        opts.size_modules
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, p)| p.clone())
-    };
+    let size_path = |name: &str| opts.size_modules.iter().find(|(n, _)| n == name).map(|(_, p)| p.clone());
     // What wasm-opt sees: the modules that run after it, and every size column's module.
     let mut wanted: Vec<PathBuf> = Vec::new();
     for (name, path) in &opts.allocs {
@@ -198,11 +181,7 @@ fn load_allocs(opts: &Options, engines: &Engines) -> Result<Vec<Alloc>> {
             let t = Instant::now();
             let all = wasm_opt::optimize_all(tool, &wanted, &opts.cache)?;
             let flags = wasm_opt::WASM_OPT_FLAGS.join(" ");
-            log(format!(
-                "wasm-opt {flags} on {} modules in {:.2?}",
-                wanted.len(),
-                t.elapsed()
-            ));
+            log(format!("wasm-opt {flags} on {} modules in {:.2?}", wanted.len(), t.elapsed()));
             wanted.into_iter().zip(all).collect()
         }
         None => HashMap::new(),
@@ -213,10 +192,7 @@ fn load_allocs(opts: &Options, engines: &Engines) -> Result<Vec<Alloc>> {
     };
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let profile = |list: &[(String, PathBuf, String)], name: &str| -> Result<Option<Profile>> {
-        list.iter()
-            .find(|(n, _, _)| n == name)
-            .map(|(_, manifest, p)| Profile::read(manifest, p, &repo))
-            .transpose()
+        list.iter().find(|(n, _, _)| n == name).map(|(_, manifest, p)| Profile::read(manifest, p, &repo)).transpose()
     };
     let mut allocs = Vec::new();
     for (name, path) in &opts.allocs {
@@ -231,20 +207,10 @@ fn load_allocs(opts: &Options, engines: &Engines) -> Result<Vec<Alloc>> {
             path: size_module,
             opt_size: optimized.get(&size_of).map(|o| o.len() as u64),
         };
-        allocs.push(Alloc::load(
-            engines,
-            name,
-            path,
-            run_bytes(name, path),
-            run_profile,
-            size,
-        )?);
+        allocs.push(Alloc::load(engines, name, path, run_bytes(name, path), run_profile, size)?);
     }
     for (name, path) in c_modules {
-        let a = allocs
-            .iter_mut()
-            .find(|a| &a.name == name)
-            .expect("checked by Options");
+        let a = allocs.iter_mut().find(|a| &a.name == name).expect("checked by Options");
         a.load_c(engines, path, run_bytes(name, path))?;
     }
     Ok(allocs)
@@ -256,17 +222,9 @@ fn start_v8(opts: &Options, allocs: &[Alloc]) -> Result<Option<V8>> {
         log("--no-v8: no V8 timing");
         return Ok(None);
     }
-    let v = V8::new(
-        &opts.node,
-        &opts.v8_dir,
-        &driver::driver_wasm(Abi::Raw),
-        allocs,
-    )?;
+    let v = V8::new(&opts.node, &opts.v8_dir, &driver::driver_wasm(Abi::Raw), allocs)?;
     let node = opts.node.display();
-    log(format!(
-        "V8 timing: Node {} (V8 {}), {node}",
-        v.node_version, v.v8_version
-    ));
+    log(format!("V8 timing: Node {} (V8 {}), {node}", v.node_version, v.v8_version));
     Ok(Some(v))
 }
 
@@ -283,38 +241,22 @@ fn trace_makers<'a>(bench: &'a Bench, scale: &'a Scale) -> Vec<Maker<'a>> {
         ("fragment", Box::new(|| Ok(traces::fragment(scale)))),
     ];
     for program in &recorder::PROGRAMS {
-        match bench
-            .opts
-            .recorders
-            .iter()
-            .find(|(n, _)| n == program.trace)
-        {
+        match bench.opts.recorders.iter().find(|(n, _)| n == program.trace) {
             Some((_, path)) => {
                 let quick = scale.quick;
-                makers.push((
-                    program.trace,
-                    Box::new(move || recorder::record(bench.engines, program, path, quick)),
-                ));
+                makers.push((program.trace, Box::new(move || recorder::record(bench.engines, program, path, quick))));
             }
-            None => log(format!(
-                "no --recorder {}=PATH: skipping that trace",
-                program.trace
-            )),
+            None => log(format!("no --recorder {}=PATH: skipping that trace", program.trace)),
         }
     }
     makers.push(("talc-perf", Box::new(|| Ok(traces::talc_perf(scale, true)))));
-    makers.push((
-        "talc-perf-norealloc",
-        Box::new(|| Ok(traces::talc_perf(scale, false))),
-    ));
+    makers.push(("talc-perf-norealloc", Box::new(|| Ok(traces::talc_perf(scale, false)))));
     makers
 }
 
 /// Every trace (or those of `--only`), made and then measured.
 fn run_traces(bench: &Bench, v8: Option<&V8>) -> Result<Vec<TraceResult>> {
-    let scale = Scale {
-        quick: bench.opts.quick,
-    };
+    let scale = Scale { quick: bench.opts.quick };
     let mut results = Vec::new();
     for (name, make) in trace_makers(bench, &scale) {
         if !bench.opts.wants(name) {
@@ -350,10 +292,7 @@ fn write_report(opts: &Options, results: &Results) -> Result<()> {
         std::fs::create_dir_all(out)?;
         std::fs::write(out.join("BENCHMARKS.md"), &md)?;
         std::fs::write(out.join("chart.svg"), chart::svg(results))?;
-        log(format!(
-            "wrote {}/BENCHMARKS.md and chart.svg",
-            out.display()
-        ));
+        log(format!("wrote {}/BENCHMARKS.md and chart.svg", out.display()));
     }
     Ok(())
 }

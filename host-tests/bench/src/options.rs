@@ -144,17 +144,10 @@ impl Options {
                 }
                 "--profile" | "--size-profile" => {
                     let v = val()?;
-                    let (name, spec) = v
-                        .split_once('=')
-                        .with_context(|| format!("{a} NAME=MANIFEST:PROFILE"))?;
-                    let (manifest, profile) = spec
-                        .rsplit_once(':')
-                        .with_context(|| format!("{a} NAME=MANIFEST:PROFILE"))?;
-                    let entry = (
-                        name.to_string(),
-                        PathBuf::from(manifest),
-                        profile.to_string(),
-                    );
+                    let (name, spec) = v.split_once('=').with_context(|| format!("{a} NAME=MANIFEST:PROFILE"))?;
+                    let (manifest, profile) =
+                        spec.rsplit_once(':').with_context(|| format!("{a} NAME=MANIFEST:PROFILE"))?;
+                    let entry = (name.to_string(), PathBuf::from(manifest), profile.to_string());
                     match a.as_str() {
                         "--profile" => o.profiles.push(entry),
                         _ => o.size_profiles.push(entry),
@@ -174,9 +167,7 @@ impl Options {
                 "--v8-dir" => o.v8_dir = val()?.into(),
                 "--no-v8" => o.v8 = false,
                 "-h" | "--help" => {
-                    println!(
-                        "see the doc comment of host-tests/bench/src/main.rs, or scripts/bench --help"
-                    );
+                    println!("see the doc comment of host-tests/bench/src/main.rs, or scripts/bench --help");
                     std::process::exit(0);
                 }
                 other => bail!("unknown argument {other}"),
@@ -186,20 +177,11 @@ impl Options {
             bail!("no --alloc given (scripts/bench passes them)");
         }
         let named = [
-            (
-                "--c-module",
-                o.c_modules.iter().map(|(n, _)| n).collect::<Vec<_>>(),
-            ),
+            ("--c-module", o.c_modules.iter().map(|(n, _)| n).collect::<Vec<_>>()),
             ("--as-built", o.as_built.iter().collect()),
-            (
-                "--size-module",
-                o.size_modules.iter().map(|(n, _)| n).collect(),
-            ),
+            ("--size-module", o.size_modules.iter().map(|(n, _)| n).collect()),
             ("--profile", o.profiles.iter().map(|(n, _, _)| n).collect()),
-            (
-                "--size-profile",
-                o.size_profiles.iter().map(|(n, _, _)| n).collect(),
-            ),
+            ("--size-profile", o.size_profiles.iter().map(|(n, _, _)| n).collect()),
         ];
         for (flag, names) in named {
             for name in names {
@@ -220,8 +202,6 @@ impl Options {
 
     /// Whether the trace `name` is to be run (`--only`).
     pub fn wants(&self, name: &str) -> bool {
-        self.only
-            .as_ref()
-            .is_none_or(|only| only.iter().any(|o| o == name))
+        self.only.as_ref().is_none_or(|only| only.iter().any(|o| o == name))
     }
 }

@@ -83,12 +83,8 @@ pub fn note(name: &str) -> &'static str {
         }
         "rlsf" => "rlsf 0.2 `GlobalTlsf` (TLSF, default options, pools from memory.grow)",
         "dlmalloc" => "dlmalloc-rs 0.2 `GlobalDlmalloc` (the allocator of Rust's std on wasm32)",
-        "lol_alloc" => {
-            "lol_alloc 0.4 `AssumeSingleThreaded<FreeListAllocator>` (first fit, O(free blocks))"
-        }
-        "bump" => {
-            "never frees: a pointer bump (the speed limit); realloc grows the last block in place, else copies"
-        }
+        "lol_alloc" => "lol_alloc 0.4 `AssumeSingleThreaded<FreeListAllocator>` (first fit, O(free blocks))",
+        "bump" => "never frees: a pointer bump (the speed limit); realloc grows the last block in place, else copies",
         _ => "",
     }
 }
@@ -118,8 +114,7 @@ impl Alloc {
         size: SizeModule,
     ) -> Result<Self> {
         let (raw_size, ran_opt, bytes) = pick(raw, opt)?;
-        let compiled =
-            Compiled::new(engines, &bytes).with_context(|| format!("compile {}", raw.display()))?;
+        let compiled = Compiled::new(engines, &bytes).with_context(|| format!("compile {}", raw.display()))?;
         Ok(Alloc {
             name: name.to_string(),
             label: label(name, profile.as_ref()),
@@ -137,13 +132,8 @@ impl Alloc {
     /// Gives the allocator a module of its own for the C-alignment measure (as [`Alloc::load`]).
     pub fn load_c(&mut self, engines: &Engines, raw: &Path, opt: Option<Vec<u8>>) -> Result<()> {
         let (_, _, bytes) = pick(raw, opt)?;
-        let compiled =
-            Compiled::new(engines, &bytes).with_context(|| format!("compile {}", raw.display()))?;
-        self.c = Some(CModule {
-            path: raw.to_path_buf(),
-            size: bytes.len() as u64,
-            compiled,
-        });
+        let compiled = Compiled::new(engines, &bytes).with_context(|| format!("compile {}", raw.display()))?;
+        self.c = Some(CModule { path: raw.to_path_buf(), size: bytes.len() as u64, compiled });
         Ok(())
     }
 
@@ -155,18 +145,12 @@ impl Alloc {
     /// How the module run was built: its profile, then after `wasm-opt -Oz` or as cargo wrote
     /// it.
     pub fn build(&self) -> Build<'_> {
-        Build {
-            profile: self.profile.as_ref(),
-            wasm_opt: self.ran_opt,
-        }
+        Build { profile: self.profile.as_ref(), wasm_opt: self.ran_opt }
     }
 
     /// How the size column's module was built (always measured after `wasm-opt -Oz`).
     pub fn size_build(&self) -> Build<'_> {
-        Build {
-            profile: self.size.profile.as_ref(),
-            wasm_opt: true,
-        }
+        Build { profile: self.size.profile.as_ref(), wasm_opt: true }
     }
 }
 
@@ -180,10 +164,7 @@ pub struct Build<'a> {
 impl Build<'_> {
     /// `opt-level 3, as cargo writes it` / `opt-level "s" + wasm-opt -Oz`.
     pub fn short(&self) -> String {
-        let level = self
-            .profile
-            .map(Profile::opt_level)
-            .unwrap_or_else(|| "profile not given".into());
+        let level = self.profile.map(Profile::opt_level).unwrap_or_else(|| "profile not given".into());
         match self.wasm_opt {
             true => format!("{level} + `wasm-opt -Oz`"),
             false => format!("{level}, as cargo writes it (no wasm-opt)"),

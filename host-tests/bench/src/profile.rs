@@ -10,14 +10,7 @@ use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 
 /// The settings the report names, in its order.
-const KEYS: [&str; 6] = [
-    "opt-level",
-    "lto",
-    "codegen-units",
-    "panic",
-    "debug",
-    "strip",
-];
+const KEYS: [&str; 6] = ["opt-level", "lto", "codegen-units", "panic", "debug", "strip"];
 
 /// A profile's settings after `inherits`.
 #[derive(Clone, Debug, PartialEq)]
@@ -44,10 +37,8 @@ fn builtin(name: &str) -> Option<[&'static str; 6]> {
 impl Profile {
     /// Reads profile `name` from the manifest at `manifest`; `repo` shortens the path shown.
     pub fn read(manifest: &Path, name: &str, repo: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(manifest)
-            .with_context(|| format!("read {}", manifest.display()))?;
-        let settings = resolve(&text, name)
-            .with_context(|| format!("profile `{name}` of {}", manifest.display()))?;
+        let text = std::fs::read_to_string(manifest).with_context(|| format!("read {}", manifest.display()))?;
+        let settings = resolve(&text, name).with_context(|| format!("profile `{name}` of {}", manifest.display()))?;
         let shown = manifest
             .canonicalize()
             .ok()
@@ -56,19 +47,12 @@ impl Profile {
                 m.strip_prefix(repo).ok().map(Path::to_path_buf)
             })
             .unwrap_or_else(|| manifest.to_path_buf());
-        Ok(Profile {
-            name: name.to_string(),
-            manifest: shown,
-            settings,
-        })
+        Ok(Profile { name: name.to_string(), manifest: shown, settings })
     }
 
     /// The value of `key` as the manifest writes it (`3`, `"s"`, `true`).
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.settings
-            .iter()
-            .find(|(k, _, _)| *k == key)
-            .map(|(_, v, _)| v.as_str())
+        self.settings.iter().find(|(k, _, _)| *k == key).map(|(_, v, _)| v.as_str())
     }
 
     /// `opt-level 3`, `opt-level "s"`: the setting that tells the builds apart.
@@ -78,10 +62,7 @@ impl Profile {
 
     /// `O3`, `Os`, `Oz`: the short form of the opt-level, for labels.
     pub fn short_opt(&self) -> String {
-        format!(
-            "O{}",
-            self.get("opt-level").unwrap_or("?").trim_matches('"')
-        )
+        format!("O{}", self.get("opt-level").unwrap_or("?").trim_matches('"'))
     }
 
     /// `profile `release` of host-tests/bench/peers/Cargo.toml: opt-level = 3, lto = true, ...`,
@@ -95,12 +76,7 @@ impl Profile {
                 false => format!("{k} = {v}"),
             })
             .collect();
-        format!(
-            "profile `{}` of `{}`: {}",
-            self.name,
-            self.manifest.display(),
-            settings.join(", ")
-        )
+        format!("profile `{}` of `{}`: {}", self.name, self.manifest.display(), settings.join(", "))
     }
 }
 
@@ -136,10 +112,7 @@ fn resolve(text: &str, name: &str) -> Result<Vec<(&'static str, String, bool)>> 
             bail!("no [profile.{at}] table");
         }
         let t = t.unwrap_or_default();
-        let parent = t
-            .iter()
-            .find(|(k, _)| *k == "inherits")
-            .map(|(_, v)| v.trim_matches('"').to_string());
+        let parent = t.iter().find(|(k, _)| *k == "inherits").map(|(_, v)| v.trim_matches('"').to_string());
         chain.push(t);
         match (builtin(&at), parent) {
             (Some(b), None) => break b,
@@ -209,10 +182,7 @@ opt-level = "s"
     #[test]
     fn unknown_profiles_are_refused() {
         assert!(resolve(MANIFEST, "nope").is_err());
-        assert_eq!(
-            resolve("", "release").unwrap()[0],
-            ("opt-level", "3".into(), true)
-        );
+        assert_eq!(resolve("", "release").unwrap()[0], ("opt-level", "3".into(), true));
     }
 
     #[test]
@@ -221,10 +191,7 @@ opt-level = "s"
         let peers = Path::new(env!("CARGO_MANIFEST_DIR")).join("peers/Cargo.toml");
         let release = Profile::read(&peers, "release", &repo).unwrap();
         assert_eq!(release.short_opt(), "O3");
-        assert_eq!(
-            release.manifest,
-            Path::new("host-tests/bench/peers/Cargo.toml")
-        );
+        assert_eq!(release.manifest, Path::new("host-tests/bench/peers/Cargo.toml"));
         let size = Profile::read(&peers, "size", &repo).unwrap();
         assert_eq!(size.get("opt-level"), Some("\"z\""));
         let shipped = Profile::read(&repo.join("Cargo.toml"), "wasm", &repo).unwrap();

@@ -61,9 +61,7 @@ const LOCK: &str = include_str!("../peers/Cargo.lock");
 pub fn crates_of(krate: &str) -> String {
     let packages: Vec<&str> = LOCK.split("[[package]]").collect();
     let field = |p: &str, key: &str| -> Option<String> {
-        p.lines()
-            .find_map(|l| l.strip_prefix(&format!("{key} = \"")))
-            .map(|v| v.trim_end_matches('"').to_string())
+        p.lines().find_map(|l| l.strip_prefix(&format!("{key} = \""))).map(|v| v.trim_end_matches('"').to_string())
     };
     let version_of = |name: &str| {
         packages
@@ -72,10 +70,7 @@ pub fn crates_of(krate: &str) -> String {
             .and_then(|p| field(p, "version"))
             .unwrap_or_else(|| "?".into())
     };
-    let Some(me) = packages
-        .iter()
-        .find(|p| field(p, "name").as_deref() == Some(krate))
-    else {
+    let Some(me) = packages.iter().find(|p| field(p, "name").as_deref() == Some(krate)) else {
         return "?".into();
     };
     let deps: Vec<String> = me
@@ -101,23 +96,14 @@ pub fn crates_of(krate: &str) -> String {
 
 /// Runs a recorder module (`run(rounds)`) and turns its log into the trace `program.trace`.
 pub fn record(engines: &Engines, program: &Program, path: &Path, quick: bool) -> Result<Trace> {
-    let rounds = if quick {
-        program.rounds.0
-    } else {
-        program.rounds.1
-    };
+    let rounds = if quick { program.rounds.0 } else { program.rounds.1 };
     let bytes = std::fs::read(path).with_context(|| format!("read {}", path.display()))?;
     let module = Module::new(&engines.time, bytes)?;
     let mut linker: Linker<Vec<[u32; 5]>> = Linker::new(&engines.time);
     linker.func_wrap(
         "env",
         "record",
-        |mut caller: wasmtime::Caller<'_, Vec<[u32; 5]>>,
-         op: u32,
-         ptr: u32,
-         size: u32,
-         old: u32,
-         align: u32| {
+        |mut caller: wasmtime::Caller<'_, Vec<[u32; 5]>>, op: u32, ptr: u32, size: u32, old: u32, align: u32| {
             caller.data_mut().push([op, ptr, size, old, align]);
         },
     )?;
@@ -155,15 +141,11 @@ pub fn from_recording(log: &[[u32; 5]], name: &'static str, desc: String) -> Res
                 }
             }
             1 => {
-                let slot = slot_of
-                    .remove(&ptr)
-                    .context("recorded free of an unknown pointer")?;
+                let slot = slot_of.remove(&ptr).context("recorded free of an unknown pointer")?;
                 b.free(slot);
             }
             2 => {
-                let slot = slot_of
-                    .remove(&old)
-                    .context("recorded realloc of an unknown pointer")?;
+                let slot = slot_of.remove(&old).context("recorded realloc of an unknown pointer")?;
                 b.realloc(slot, size as u64);
                 slot_of.insert(ptr, slot);
             }
@@ -196,13 +178,8 @@ pub struct Profile {
 }
 
 /// Upper bounds (inclusive) of the size buckets of [`Profile::buckets`]; the last is open.
-pub const BUCKETS: [(u64, &str); 5] = [
-    (64, "≤ 64 B"),
-    (256, "65–256 B"),
-    (4096, "257 B–4 KiB"),
-    (65536, "4–64 KiB"),
-    (u64::MAX, "> 64 KiB"),
-];
+pub const BUCKETS: [(u64, &str); 5] =
+    [(64, "≤ 64 B"), (256, "65–256 B"), (4096, "257 B–4 KiB"), (65536, "4–64 KiB"), (u64::MAX, "> 64 KiB")];
 
 pub fn profile(trace: &Trace) -> Profile {
     let mut sizes: Vec<u64> = Vec::new();
@@ -251,23 +228,11 @@ pub fn profile(trace: &Trace) -> Profile {
     }
     sizes.sort_unstable();
     lifetimes.sort_unstable();
-    let pct = |v: &[u64], p: f64| {
-        v.get(((v.len() as f64 - 1.0) * p).round() as usize)
-            .copied()
-            .unwrap_or(0)
-    };
+    let pct = |v: &[u64], p: f64| v.get(((v.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(0);
     let share = |x: u64, of: u64| if of == 0 { 0.0 } else { x as f64 / of as f64 };
     Profile {
-        sizes: [
-            pct(&sizes, 0.5),
-            pct(&sizes, 0.9),
-            pct(&sizes, 0.99),
-            sizes.last().copied().unwrap_or(0),
-        ],
-        buckets: buckets
-            .iter()
-            .map(|&c| share(c, sizes.len() as u64))
-            .collect(),
+        sizes: [pct(&sizes, 0.5), pct(&sizes, 0.9), pct(&sizes, 0.99), sizes.last().copied().unwrap_or(0)],
+        buckets: buckets.iter().map(|&c| share(c, sizes.len() as u64)).collect(),
         realloc_grows: share(grows, reallocs),
         lifo_frees: share(lifo, frees),
         median_lifetime: pct(&lifetimes, 0.5),

@@ -34,17 +34,14 @@ pub fn replay_fuel(
     let (ops_ptr, slots_ptr) = s.load_ops(&trace.ops, trace.slots)?;
     let start = s.fuel_start(budget)?;
     match s.run(ops_ptr, trace.ops.len() as u32, slots_ptr) {
-        Ok(n) if n as usize == trace.ops.len() => Ok(Replay::Done {
-            fuel: s.fuel_since(start)?,
-            memory: s.memory_bytes(),
-        }),
+        Ok(n) if n as usize == trace.ops.len() => {
+            Ok(Replay::Done { fuel: s.fuel_since(start)?, memory: s.memory_bytes() })
+        }
         Ok(n) => Ok(Replay::Failed { at: n }),
         Err(e) if is_out_of_fuel(&e) => Ok(Replay::OverBudget),
         Err(e) => Err(anyhow::Error::from(e).context(match abi.checked_align() {
             None => "driver trapped (a block's contents were corrupted?)".to_string(),
-            Some(a) => format!(
-                "driver trapped (a block's contents were corrupted, or a pointer not {a}-aligned?)"
-            ),
+            Some(a) => format!("driver trapped (a block's contents were corrupted, or a pointer not {a}-aligned?)"),
         })),
     }
 }
@@ -56,12 +53,7 @@ pub fn replay_fuel(
 /// measure the allocator rather than the kernel (except for allocators that never reuse memory).
 /// A short trace is replayed 3 times and the fastest counts, which filters out a preemption on a
 /// shared machine; a long one (over 0.3 s) or one whose memory passed 512 MiB is timed once.
-pub fn replay_time(
-    engines: &Engines,
-    alloc: &Compiled,
-    driver: &Compiled,
-    trace: &Trace,
-) -> Result<Duration> {
+pub fn replay_time(engines: &Engines, alloc: &Compiled, driver: &Compiled, trace: &Trace) -> Result<Duration> {
     let mut s = Session::new(engines, alloc, Some(driver), false)?;
     let (ops_ptr, slots_ptr) = s.load_ops(&trace.ops, trace.slots)?;
     let n = trace.ops.len() as u32;
@@ -71,11 +63,7 @@ pub fn replay_time(
     if done != n {
         bail!("allocation failed at op {done} (warm-up run)");
     }
-    let repeats = if warm > Duration::from_millis(300) || s.memory_bytes() > 512 << 20 {
-        1
-    } else {
-        3
-    };
+    let repeats = if warm > Duration::from_millis(300) || s.memory_bytes() > 512 << 20 { 1 } else { 3 };
     let mut best = Duration::MAX;
     for _ in 0..repeats {
         let t = Instant::now();
@@ -154,12 +142,7 @@ pub fn metered_op(s: &mut Session, table: &mut [(u32, u32)], op: &Op) -> Result<
 
 /// Replays `trace` op by op from the host through the functions of `abi`, with fuel measured
 /// around each call.
-pub fn replay_per_call(
-    engines: &Engines,
-    alloc: &Compiled,
-    abi: Abi,
-    trace: &Trace,
-) -> Result<PerCall> {
+pub fn replay_per_call(engines: &Engines, alloc: &Compiled, abi: Abi, trace: &Trace) -> Result<PerCall> {
     let mut s = Session::with_abi(engines, alloc, None, true, abi)?;
     let mut table = vec![(0u32, 0u32); trace.slots as usize];
     let mut pc = PerCall::default();
@@ -189,10 +172,7 @@ mod tests {
         let step = if overlap {
             "(i32.const 8)".to_string()
         } else {
-            format!(
-                "(i32.and (i32.add (local.get $n) (i32.const 15)) (i32.const {}))",
-                -align
-            )
+            format!("(i32.and (i32.add (local.get $n) (i32.const 15)) (i32.const {}))", -align)
         };
         let src = format!(
             r#"(module
@@ -257,8 +237,7 @@ mod tests {
         let alloc = Compiled::new(&engines, &bump_wat(true, 8)).unwrap();
         for abi in [Abi::Raw, Abi::C] {
             let d = driver(&engines, abi);
-            let Err(e) = replay_fuel(&engines, &alloc, (&d, abi), &small_trace(), u64::MAX / 4)
-            else {
+            let Err(e) = replay_fuel(&engines, &alloc, (&d, abi), &small_trace(), u64::MAX / 4) else {
                 panic!("the {abi:?} driver must trap when blocks overlap");
             };
             assert_unreachable_trap(&e);

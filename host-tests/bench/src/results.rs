@@ -91,11 +91,7 @@ impl TraceResult {
     /// Median over rounds of `time(0) / time(a)` (subject ÷ allocator `a`), paired by round.
     pub fn ratio(&self, c: Clock, a: usize) -> Option<f64> {
         let (x, y) = (self.cells[0].times(c), self.cells[a].times(c));
-        let mut r: Vec<f64> = x
-            .iter()
-            .zip(y)
-            .map(|(p, q)| p.as_secs_f64() / q.as_secs_f64())
-            .collect();
+        let mut r: Vec<f64> = x.iter().zip(y).map(|(p, q)| p.as_secs_f64() / q.as_secs_f64()).collect();
         median(&mut r)
     }
 
@@ -119,11 +115,7 @@ impl TraceResult {
 
     /// [`TraceResult::fuel_per_op`] through `abi`'s functions.
     pub fn fuel_per_op_of(&self, abi: Abi, a: usize) -> Option<f64> {
-        self.cells_of(abi)
-            .get(a)?
-            .per_call
-            .as_ref()
-            .map(|pc| pc.total() as f64 / self.ops as f64)
+        self.cells_of(abi).get(a)?.per_call.as_ref().map(|pc| pc.total() as f64 / self.ops as f64)
     }
 
     /// Memory size at the end ÷ the trace's peak of live requested bytes, for a cell that ran.
@@ -149,11 +141,7 @@ pub fn median(v: &mut [f64]) -> Option<f64> {
     }
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let n = v.len();
-    Some(if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    })
+    Some(if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 })
 }
 
 fn median_duration(v: &[Duration]) -> Option<Duration> {
@@ -222,10 +210,7 @@ impl Results {
                 bad.push(format!("{subject} on {} in V8: {e}", t.name));
             }
             if let Some(c) = t.c_cells.first().filter(|c| !c.ok()) {
-                bad.push(format!(
-                    "{subject} on {} (C, 16-aligned): {}",
-                    t.name, c.status
-                ));
+                bad.push(format!("{subject} on {} (C, 16-aligned): {}", t.name, c.status));
             }
         }
         if let Some(Efficiency { error: Some(e), .. }) = self.efficiency.first() {

@@ -29,22 +29,15 @@ impl Bench<'_> {
     /// Fuel, then time in rounds, of every allocator on `trace`; then (unless `--no-c`) the fuel
     /// of every allocator on it through C's `malloc`/`free`/`realloc`.
     pub fn measure_trace(&self, trace: &Trace) -> Result<TraceResult> {
-        let mut cells: Vec<Cell> = self
-            .allocs
-            .iter()
-            .map(|a| self.fuel_cell(a, &a.compiled, (self.driver, Abi::Raw), trace))
-            .collect();
+        let mut cells: Vec<Cell> =
+            self.allocs.iter().map(|a| self.fuel_cell(a, &a.compiled, (self.driver, Abi::Raw), trace)).collect();
         let driver_per_op = driver_fuel_per_op(&cells, trace.ops.len());
         let t = Instant::now();
         self.time_rounds(trace, &mut cells);
         let line = time_line_of(&cells, trace.ops.len(), self.allocs, Clock::Wasmtime);
         log(format!("  time ({:.2?}): {line}", t.elapsed()));
         let c_cells: Vec<Cell> = match self.c_driver {
-            Some(d) => self
-                .allocs
-                .iter()
-                .map(|a| self.fuel_cell(a, a.c_compiled(), (d, Abi::C), trace))
-                .collect(),
+            Some(d) => self.allocs.iter().map(|a| self.fuel_cell(a, a.c_compiled(), (d, Abi::C), trace)).collect(),
             None => Vec::new(),
         };
         let c_driver_per_op = driver_fuel_per_op(&c_cells, trace.ops.len());
@@ -65,13 +58,7 @@ impl Bench<'_> {
 
     /// The whole trace's fuel inside wasm (`module` through the driver of `abi`), then (when it
     /// ran to the end) the fuel of each call.
-    fn fuel_cell(
-        &self,
-        a: &Alloc,
-        module: &Compiled,
-        (driver, abi): (&Compiled, Abi),
-        trace: &Trace,
-    ) -> Cell {
+    fn fuel_cell(&self, a: &Alloc, module: &Compiled, (driver, abi): (&Compiled, Abi), trace: &Trace) -> Cell {
         let t = Instant::now();
         let budget = self.opts.effort.fuel_budget;
         let mut cell = Cell::default();
@@ -92,11 +79,7 @@ impl Bench<'_> {
             Abi::Raw => "fuel",
             Abi::C => "C fuel",
         };
-        log(format!(
-            "  {label} {:<10} {}",
-            a.name,
-            fuel_line(&cell, trace.ops.len(), t)
-        ));
+        log(format!("  {label} {:<10} {}", a.name, fuel_line(&cell, trace.ops.len(), t)));
         cell
     }
 
@@ -131,9 +114,8 @@ impl Bench<'_> {
         let t = Instant::now();
         let skip: Vec<bool> = tr.cells.iter().map(|c| !c.ok()).collect();
         let effort = &self.opts.effort;
-        let got = v8
-            .time(trace, &skip, effort.reps, effort.slow)
-            .with_context(|| format!("V8 timing of {}", trace.name))?;
+        let got =
+            v8.time(trace, &skip, effort.reps, effort.slow).with_context(|| format!("V8 timing of {}", trace.name))?;
         for ((cell, g), a) in tr.cells.iter_mut().zip(got).zip(self.allocs) {
             cell.v8_times = g.times;
             cell.v8_error = g.error;
@@ -150,14 +132,9 @@ impl Bench<'_> {
     pub fn heap_efficiency(&self) -> Vec<Efficiency> {
         let t = Instant::now();
         let cap = self.opts.effort.efficiency_cap;
-        let trials: Vec<Trace> = (0..self.opts.effort.efficiency_trials)
-            .map(|seed| traces::heap_efficiency(seed, cap as u64))
-            .collect();
-        let all = self
-            .allocs
-            .iter()
-            .map(|a| self.efficiency_of(a, &trials, cap))
-            .collect();
+        let trials: Vec<Trace> =
+            (0..self.opts.effort.efficiency_trials).map(|seed| traces::heap_efficiency(seed, cap as u64)).collect();
+        let all = self.allocs.iter().map(|a| self.efficiency_of(a, &trials, cap)).collect();
         log(format!("heap efficiency done in {:.2?}", t.elapsed()));
         all
     }
@@ -173,10 +150,7 @@ impl Bench<'_> {
                 }
             }
         }
-        Efficiency {
-            shares,
-            error: None,
-        }
+        Efficiency { shares, error: None }
     }
 
     /// The share of `cap` in live requested bytes when the first allocation fails.
@@ -195,11 +169,7 @@ impl Bench<'_> {
     /// The scaling measure: a row per allocator, a cell per heap size.
     pub fn scaling(&self, heaps: &[u64]) -> Vec<Vec<ScalingCell>> {
         let t = Instant::now();
-        let rows = self
-            .allocs
-            .iter()
-            .map(|a| self.scaling_row(a, heaps))
-            .collect();
+        let rows = self.allocs.iter().map(|a| self.scaling_row(a, heaps)).collect();
         log(format!("scaling done in {:.2?}", t.elapsed()));
         rows
     }
@@ -256,14 +226,10 @@ impl Bench<'_> {
 /// The driver's own fuel per op (the whole replay minus the allocator's calls): the same for every
 /// allocator, since it depends on the trace only; a warning says when it is not.
 fn driver_fuel_per_op(cells: &[Cell], ops: usize) -> Option<f64> {
-    let overheads: Vec<u64> = cells
-        .iter()
-        .filter_map(|c| c.per_call.as_ref().map(|pc| c.replay_fuel - pc.total()))
-        .collect();
+    let overheads: Vec<u64> =
+        cells.iter().filter_map(|c| c.per_call.as_ref().map(|pc| c.replay_fuel - pc.total())).collect();
     if overheads.windows(2).any(|w| w[0] != w[1]) {
-        log(format!(
-            "  WARNING: driver fuel differs between allocators: {overheads:?}"
-        ));
+        log(format!("  WARNING: driver fuel differs between allocators: {overheads:?}"));
     }
     overheads.first().map(|&o| o as f64 / ops as f64)
 }

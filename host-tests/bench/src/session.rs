@@ -6,9 +6,7 @@
 use crate::driver::{Abi, op_bytes};
 use crate::trace::Op;
 use anyhow::{Context, Result};
-use wasmtime::{
-    Config, Engine, Extern, Instance, Memory, Module, ResourceLimiter, Store, Trap, TypedFunc,
-};
+use wasmtime::{Config, Engine, Extern, Instance, Memory, Module, ResourceLimiter, Store, Trap, TypedFunc};
 
 const PAGE: usize = 65536;
 
@@ -19,20 +17,10 @@ pub struct MemoryCap {
 }
 
 impl ResourceLimiter for MemoryCap {
-    fn memory_growing(
-        &mut self,
-        _cur: usize,
-        desired: usize,
-        _max: Option<usize>,
-    ) -> wasmtime::Result<bool> {
+    fn memory_growing(&mut self, _cur: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
         Ok(!self.capped || desired <= self.cap)
     }
-    fn table_growing(
-        &mut self,
-        _cur: usize,
-        _desired: usize,
-        _max: Option<usize>,
-    ) -> wasmtime::Result<bool> {
+    fn table_growing(&mut self, _cur: usize, _desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
         Ok(true)
     }
 }
@@ -61,10 +49,7 @@ pub struct Compiled {
 
 impl Compiled {
     pub fn new(engines: &Engines, bytes: &[u8]) -> Result<Self> {
-        Ok(Compiled {
-            fuel: Module::new(&engines.fuel, bytes)?,
-            time: Module::new(&engines.time, bytes)?,
-        })
+        Ok(Compiled { fuel: Module::new(&engines.fuel, bytes)?, time: Module::new(&engines.time, bytes)? })
     }
     fn get(&self, fuel: bool) -> &Module {
         if fuel { &self.fuel } else { &self.time }
@@ -93,12 +78,7 @@ const HOST_FUEL: u64 = 1 << 62;
 
 impl Session {
     /// A session over the raw ABI.
-    pub fn new(
-        engines: &Engines,
-        alloc: &Compiled,
-        driver: Option<&Compiled>,
-        fuel: bool,
-    ) -> Result<Self> {
+    pub fn new(engines: &Engines, alloc: &Compiled, driver: Option<&Compiled>, fuel: bool) -> Result<Self> {
         Self::with_abi(engines, alloc, driver, fuel, Abi::Raw)
     }
 
@@ -111,21 +91,13 @@ impl Session {
         abi: Abi,
     ) -> Result<Self> {
         let engine = if fuel { &engines.fuel } else { &engines.time };
-        let mut store = Store::new(
-            engine,
-            MemoryCap {
-                cap: usize::MAX,
-                capped: false,
-            },
-        );
+        let mut store = Store::new(engine, MemoryCap { cap: usize::MAX, capped: false });
         store.limiter(|l| l);
         if fuel {
             store.set_fuel(HOST_FUEL)?;
         }
         let inst = Instance::new(&mut store, alloc.get(fuel), &[])?;
-        let memory = inst
-            .get_memory(&mut store, "memory")
-            .context("no memory export")?;
+        let memory = inst.get_memory(&mut store, "memory").context("no memory export")?;
         let [alloc_name, free_name, realloc_name] = abi.exports();
         let allocate = inst
             .get_typed_func::<u32, u32>(&mut store, alloc_name)
@@ -139,16 +111,7 @@ impl Session {
             .get_typed_func::<(u32, u32), u32>(&mut store, realloc_name)
             .map_err(anyhow::Error::from)
             .with_context(|| format!("export {realloc_name}"))?;
-        let mut session = Session {
-            store,
-            memory,
-            abi,
-            allocate,
-            deallocate,
-            reallocate,
-            driver: None,
-            fuel,
-        };
+        let mut session = Session { store, memory, abi, allocate, deallocate, reallocate, driver: None, fuel };
         if let Some(d) = driver {
             session.driver = Some(session.link_driver(d.get(fuel))?);
         }
@@ -165,9 +128,7 @@ impl Session {
         ];
         let instance = Instance::new(&mut self.store, driver, &imports)?;
         let run = instance.get_typed_func::<(u32, u32, u32), u32>(&mut self.store, "run")?;
-        let dmem = instance
-            .get_memory(&mut self.store, "dmem")
-            .context("no dmem")?;
+        let dmem = instance.get_memory(&mut self.store, "dmem").context("no dmem")?;
         Ok((run, dmem))
     }
 
@@ -203,11 +164,7 @@ impl Session {
 
     /// Replays ops (already loaded) inside wasm. Returns how many succeeded (`n` when all did).
     pub fn run(&mut self, ops_ptr: u32, n: u32, slots_ptr: u32) -> wasmtime::Result<u32> {
-        let (run, _) = self
-            .driver
-            .as_ref()
-            .expect("a session with the driver")
-            .clone();
+        let (run, _) = self.driver.as_ref().expect("a session with the driver").clone();
         run.call(&mut self.store, (ops_ptr, n, slots_ptr))
     }
 

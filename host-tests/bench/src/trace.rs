@@ -115,11 +115,7 @@ impl Builder {
     }
 
     pub fn random_live(&self, rng: &mut Rng) -> Option<u32> {
-        if self.live.is_empty() {
-            None
-        } else {
-            Some(self.live[rng.below(self.live.len() as u64) as usize])
-        }
+        if self.live.is_empty() { None } else { Some(self.live[rng.below(self.live.len() as u64) as usize]) }
     }
 
     pub fn free_all(&mut self) {

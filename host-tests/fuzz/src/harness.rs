@@ -189,16 +189,20 @@ impl Harness {
         match ptr {
             Ptr::Live(i) => live(i).map_or(0, |(p, _)| p),
             Ptr::Dead(i) => {
-                if self.dead.is_empty() { 0 } else { self.dead[i as usize % self.dead.len()] }
+                if self.dead.is_empty() {
+                    0
+                } else {
+                    self.dead[i as usize % self.dead.len()]
+                }
             }
-            Ptr::Interior { block, offset } => {
-                live(block).map_or(0, |(p, b)| p + offset as u32 % b.size.max(1) + 1)
-            }
+            Ptr::Interior { block, offset } => live(block).map_or(0, |(p, b)| p + offset as u32 % b.size.max(1) + 1),
             Ptr::InteriorAligned { block, words } => {
                 live(block).map_or(0, |(p, b)| p + 8 * (words as u32 % (b.size / 8 + 1) + 1))
             }
             Ptr::Misaligned { block, by } => live(block).map_or(0, |(p, _)| p + by as u32 % 7 + 1),
-            Ptr::Header { block, words } => live(block).map_or(0, |(p, _)| p.saturating_sub(8 * (words as u32 % 4 + 1))),
+            Ptr::Header { block, words } => {
+                live(block).map_or(0, |(p, _)| p.saturating_sub(8 * (words as u32 % 4 + 1)))
+            }
             Ptr::PastEnd(i) => live(i).map_or(0, |(p, b)| p + b.size),
             Ptr::Control(d) => self.segments[d as usize % self.segments.len()].control + HEADER,
             Ptr::Special(k) => {

@@ -15,15 +15,33 @@ pub struct Input {
 
 #[derive(Arbitrary, Debug, Clone, PartialEq, Eq)]
 pub enum Op {
-    Alloc { size: Size, write: bool },
-    AllocAligned { size: Size, align: Align, write: bool },
+    Alloc {
+        size: Size,
+        write: bool,
+    },
+    AllocAligned {
+        size: Size,
+        align: Align,
+        write: bool,
+    },
     /// Up to 32 allocations of the same size: fills memory quickly.
-    AllocMany { count: u8, size: Size, write: bool },
+    AllocMany {
+        count: u8,
+        size: Size,
+        write: bool,
+    },
     Dealloc(Ptr),
-    Realloc { ptr: Ptr, size: Size, write: bool },
+    Realloc {
+        ptr: Ptr,
+        size: Size,
+        write: bool,
+    },
     Size(Ptr),
     /// Rewrites a live block with a new pattern.
-    Write { block: u16, seed: u8 },
+    Write {
+        block: u16,
+        seed: u8,
+    },
     GetMark,
     /// Up to 64 marks at once: reaches the depth limit (255) in a few operations.
     GetMarks(u8),
@@ -47,7 +65,10 @@ pub enum Size {
     /// `MAX_REQUEST + n` (wrapping)
     AroundMaxRequest(i16),
     /// `2^shift + delta` (wrapping)
-    Pow2 { shift: u8, delta: i8 },
+    Pow2 {
+        shift: u8,
+        delta: i8,
+    },
     Raw(u32),
 }
 
@@ -69,13 +90,25 @@ pub enum Ptr {
     /// A pointer that was live once: freed, released by a mark, moved by `reallocate`.
     Dead(u16),
     /// Inside a live block: `offset % max(request, 1) + 1` bytes past its start.
-    Interior { block: u16, offset: u16 },
+    Interior {
+        block: u16,
+        offset: u16,
+    },
     /// An interior pointer rounded to 8: where a stale header could be.
-    InteriorAligned { block: u16, words: u16 },
+    InteriorAligned {
+        block: u16,
+        words: u16,
+    },
     /// A live block's pointer plus 1 to 7.
-    Misaligned { block: u16, by: u8 },
+    Misaligned {
+        block: u16,
+        by: u8,
+    },
     /// Before a live block's payload: its header (words = 1), or further back.
-    Header { block: u16, words: u8 },
+    Header {
+        block: u16,
+        words: u8,
+    },
     /// Just past a live block's request.
     PastEnd(u16),
     /// A segment's control block payload (index = depth).
@@ -93,9 +126,15 @@ pub enum MarkRef {
     /// The newest token issued.
     Newest,
     /// An issued token with some bits flipped.
-    Tweak { mark: u16, xor: u32 },
+    Tweak {
+        mark: u16,
+        xor: u32,
+    },
     /// A token whose depth byte is right but whose id is the given one.
-    AtDepth { depth: u8, id: u32 },
+    AtDepth {
+        depth: u8,
+        id: u32,
+    },
     Bogus(u32),
 }
 

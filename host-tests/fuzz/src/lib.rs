@@ -18,7 +18,7 @@
 //!   block, the top is right above its control block (memory is given back).
 //!
 //! The model predicts mark tokens exactly (`id << 8 | depth`, ids from the heap's clock: see
-//! `src/marks.rs`), so that a bogus token that happens to be valid is judged correctly.
+//! `src/core/marks.rs`), so that a bogus token that happens to be valid is judged correctly.
 //!
 //! User data is written so that every 8-aligned word has bit 2 (`RESERVED` in a header) set: an
 //! interior pointer into written data is rejected by the cheap header filter, deterministically,

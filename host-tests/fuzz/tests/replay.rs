@@ -14,7 +14,6 @@ use wasmheap_fuzz::seeds::seeds;
 use wasmheap_fuzz::{Input, Options, run, run_bytes};
 use wasmheap_model::Rng;
 
-
 fn dir(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(name).join("heap_ops")
 }

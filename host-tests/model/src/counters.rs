@@ -95,7 +95,9 @@ impl Counters {
         let differ: Vec<String> = (heap.named().into_iter().zip(self.named()))
             .filter(|(h, m)| if h.0 == "peak_live_bytes" && !exact_peak { h.1 < m.1 } else { h.1 != m.1 })
             .map(|((name, h), (_, m))| match name {
-                "peak_live_bytes" if !exact_peak => format!("stats.peak_bytes = {h}, below the model's peak of live bytes {m}"),
+                "peak_live_bytes" if !exact_peak => {
+                    format!("stats.peak_bytes = {h}, below the model's peak of live bytes {m}")
+                }
                 "peak_live_bytes" => format!("stats.peak_bytes = {h}, model says {m}"),
                 _ => format!("stats.{name} = {h}, model says {m}"),
             })

@@ -168,10 +168,7 @@ impl<T: Copy> Model<T> {
     /// to judge.
     pub fn mark_taken(&mut self, m: u32) -> Check {
         let depth = self.depth();
-        ensure!(
-            self.segments.has_room() || m == 0,
-            "free_get_mark() at depth {depth} returned {m:#x}, not 0"
-        );
+        ensure!(self.segments.has_room() || m == 0, "free_get_mark() at depth {depth} returned {m:#x}, not 0");
         if m == 0 {
             self.failed();
             return Ok(());

@@ -1,6 +1,6 @@
 //! The statistics struct that `stats(out_ptr)` writes: 16 `u32`, in the order of the fields.
 //!
-//! It mirrors `wasmheap::Stats` (src/stats.rs) without depending on the crate (a test in
+//! It mirrors `wasmheap::Stats` (src/core/stats.rs) without depending on the crate (a test in
 //! host-tests/tests/stats.rs checks that the two agree). The fields are listed once, below; the
 //! struct, their names and the conversions to and from the words are made from that list.
 

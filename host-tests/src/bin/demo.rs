@@ -3,7 +3,7 @@
 //! roughly) that each call costs. Every number printed is measured here, deterministically
 //! (a fixed seed of the shared generator, `wasmheap_model::Rng`).
 
-use host_tests::{Heap, Stats, Rng, module, wasm_bytes, wasm_path};
+use host_tests::{Heap, Rng, Stats, module, wasm_bytes, wasm_path};
 use wasmtime::ExternType;
 
 fn main() {
@@ -22,8 +22,7 @@ fn main() {
             ExternType::Memory(m) => format!(
                 "memory, {} page(s) initially{}",
                 m.minimum(),
-                m.maximum()
-                    .map_or(String::new(), |x| format!(", at most {x}"))
+                m.maximum().map_or(String::new(), |x| format!(", at most {x}"))
             ),
             ExternType::Global(g) => format!("global {}", g.content()),
             ExternType::Table(_) => "table".to_string(),
@@ -104,15 +103,8 @@ fn workload() {
     let s: Stats = h.raw_stats();
     println!("statistics (including the 64-byte block they are written into):");
     print!("{}", s.table());
-    println!(
-        "memory: {} bytes ({} pages)",
-        h.mem_size(),
-        h.mem_size() / 65536
-    );
-    println!(
-        "host's count of live blocks: {} (+1 for the statistics block)",
-        live.len()
-    );
+    println!("memory: {} bytes ({} pages)", h.mem_size(), h.mem_size() / 65536);
+    println!("host's count of live blocks: {} (+1 for the statistics block)", live.len());
     println!("check() = {}", h.check());
 }
 
@@ -205,10 +197,7 @@ fn fuel() {
     }
     println!();
     println!("fuel per call (wasmtime fuel: about one unit per wasm instruction), seed 0x5EED:");
-    println!(
-        "  {:<14} {:>7} {:>10} {:>8}",
-        "call", "calls", "mean", "max"
-    );
+    println!("  {:<14} {:>7} {:>10} {:>8}", "call", "calls", "mean", "max");
     alloc.row("allocate");
     dealloc.row("deallocate");
     realloc.row("reallocate");

@@ -43,32 +43,13 @@ pub fn store() -> Store<State> {
 /// One recorded call. Slots name the blocks the sequence holds (64 of them).
 #[derive(Clone, Copy, Debug)]
 pub enum Op {
-    Allocate {
-        slot: u32,
-        size: u32,
-        fill: u8,
-    },
-    AllocateAligned {
-        slot: u32,
-        size: u32,
-        align: u32,
-        fill: u8,
-    },
-    Deallocate {
-        slot: u32,
-    },
-    Reallocate {
-        slot: u32,
-        size: u32,
-        fill: u8,
-    },
-    Size {
-        slot: u32,
-    },
+    Allocate { slot: u32, size: u32, fill: u8 },
+    AllocateAligned { slot: u32, size: u32, align: u32, fill: u8 },
+    Deallocate { slot: u32 },
+    Reallocate { slot: u32, size: u32, fill: u8 },
+    Size { slot: u32 },
     GetMark,
-    ToMark {
-        level: u32,
-    },
+    ToMark { level: u32 },
     Check,
 }
 
@@ -110,12 +91,7 @@ pub fn record(seed: u64, len: usize) -> Vec<Op> {
                 level[slot as usize] = Some(depth);
                 if rng.below32(4) == 0 {
                     let align = 1 << rng.below32(13);
-                    Op::AllocateAligned {
-                        slot,
-                        size,
-                        align,
-                        fill,
-                    }
+                    Op::AllocateAligned { slot, size, align, fill }
                 } else {
                     Op::Allocate { slot, size, fill }
                 }
@@ -140,10 +116,7 @@ pub fn replay_direct<H>(h: &mut Instance<H>, ops: &[Op]) -> Vec<u32> {
     let mut out = Vec::new();
     for &op in ops {
         match op {
-            Op::Allocate { slot, size, fill }
-            | Op::AllocateAligned {
-                slot, size, fill, ..
-            } => {
+            Op::Allocate { slot, size, fill } | Op::AllocateAligned { slot, size, fill, .. } => {
                 let p: u32 = match op {
                     Op::AllocateAligned { align, .. } => h.call("allocate_aligned", (size, align)),
                     _ => h.call("allocate", size),
@@ -190,8 +163,5 @@ pub fn records(op: &Op) -> bool {
 
 /// Whether the result recorded for `op` is a pointer.
 pub fn returns_pointer(op: &Op) -> bool {
-    matches!(
-        op,
-        Op::Allocate { .. } | Op::AllocateAligned { .. } | Op::Reallocate { .. }
-    )
+    matches!(op, Op::Allocate { .. } | Op::AllocateAligned { .. } | Op::Reallocate { .. })
 }

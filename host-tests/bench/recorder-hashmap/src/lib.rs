@@ -25,8 +25,8 @@ use recording::Rng;
 use rustc_hash::FxBuildHasher;
 
 const SYLLABLES: [&str; 24] = [
-    "ka", "lo", "mi", "ne", "pu", "ra", "si", "to", "vu", "ze", "an", "el", "is", "ob", "ur", "ya",
-    "qua", "tri", "mor", "sel", "dan", "fer", "gil", "hob",
+    "ka", "lo", "mi", "ne", "pu", "ra", "si", "to", "vu", "ze", "an", "el", "is", "ob", "ur", "ya", "qua", "tri",
+    "mor", "sel", "dan", "fer", "gil", "hob",
 ];
 
 /// Generated text: words of 1–4 syllables, the short ones far more common (a Zipf-like skew).
@@ -98,9 +98,7 @@ pub extern "C" fn run(rounds: u32) -> u32 {
         }
         drop(t);
         for (pos, (w, c)) in counts.iter().enumerate() {
-            let e = corpus
-                .entry_ref(w.as_str())
-                .or_insert_with(|| (0, Vec::new()));
+            let e = corpus.entry_ref(w.as_str()).or_insert_with(|| (0, Vec::new()));
             e.0 += c;
             if e.1.len() < 64 {
                 e.1.push(pos as u32);
@@ -117,9 +115,7 @@ pub extern "C" fn run(rounds: u32) -> u32 {
         let nodes = 200 + rng.below(1800) as u32;
         let edges = nodes + rng.below(nodes as u64 * 2) as u32;
         let components = graph(&mut rng, nodes, edges);
-        sum = sum
-            .wrapping_mul(31)
-            .wrapping_add(counts.len() as u32 + components + corpus.len() as u32);
+        sum = sum.wrapping_mul(31).wrapping_add(counts.len() as u32 + components + corpus.len() as u32);
     }
     sum
 }

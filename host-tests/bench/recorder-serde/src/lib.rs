@@ -85,9 +85,7 @@ fn order(rng: &mut Rng, id: u64) -> Order {
             quantity: 1 + rng.below(20) as u32,
             price_cents: 50 + rng.below(50_000),
             rating: rng.below(21) as f64 / 4.0,
-            attributes: (0..rng.below(5))
-                .map(|_| (word(rng).to_string(), words(rng, 1, 3)))
-                .collect(),
+            attributes: (0..rng.below(5)).map(|_| (word(rng).to_string(), words(rng, 1, 3))).collect(),
         })
         .collect();
     Order {
@@ -116,21 +114,13 @@ fn annotate(v: &mut Value) -> Value {
     for o in orders.iter_mut() {
         let mut total = 0;
         for item in o["items"].as_array().into_iter().flatten() {
-            total +=
-                item["quantity"].as_u64().unwrap_or(0) * item["price_cents"].as_u64().unwrap_or(0);
+            total += item["quantity"].as_u64().unwrap_or(0) * item["price_cents"].as_u64().unwrap_or(0);
         }
-        let city = o["customer"]["address"]["city"]
-            .as_str()
-            .unwrap_or("")
-            .to_string();
+        let city = o["customer"]["address"]["city"].as_str().unwrap_or("").to_string();
         let e = per_city.entry(city).or_default();
         e.0 += 1;
         e.1 += total;
-        let status = if total > 200_000 {
-            "review"
-        } else {
-            "accepted"
-        };
+        let status = if total > 200_000 { "review" } else { "accepted" };
         o["status"] = Value::String(format!("{status}: {total}"));
     }
     let cities: Vec<Value> = per_city
@@ -152,8 +142,7 @@ pub extern "C" fn run(rounds: u32) -> u32 {
         let batch: Vec<Order> = (0..n).map(|i| order(&mut rng, next_id + i)).collect();
         next_id += n;
         let text = serde_json::to_string(&batch).unwrap_or_else(|_| wasm32::unreachable());
-        let back: Vec<Order> =
-            serde_json::from_str(&text).unwrap_or_else(|_| wasm32::unreachable());
+        let back: Vec<Order> = serde_json::from_str(&text).unwrap_or_else(|_| wasm32::unreachable());
         if back != batch {
             wasm32::unreachable();
         }
@@ -162,14 +151,10 @@ pub extern "C" fn run(rounds: u32) -> u32 {
         drop(text);
         let summary = annotate(&mut tree);
         let response = json!({ "orders": tree, "summary": summary });
-        let pretty =
-            serde_json::to_string_pretty(&response).unwrap_or_else(|_| wasm32::unreachable());
-        let Value::Object(mut top) = response else {
-            wasm32::unreachable()
-        };
-        let orders: Vec<Order> =
-            serde_json::from_value(top.remove("orders").unwrap_or(Value::Null))
-                .unwrap_or_else(|_| wasm32::unreachable());
+        let pretty = serde_json::to_string_pretty(&response).unwrap_or_else(|_| wasm32::unreachable());
+        let Value::Object(mut top) = response else { wasm32::unreachable() };
+        let orders: Vec<Order> = serde_json::from_value(top.remove("orders").unwrap_or(Value::Null))
+            .unwrap_or_else(|_| wasm32::unreachable());
         if orders.len() != batch.len() || orders.iter().any(|o| o.status.is_none()) {
             wasm32::unreachable();
         }

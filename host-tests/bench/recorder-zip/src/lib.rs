@@ -119,29 +119,20 @@ pub extern "C" fn run(rounds: u32) -> u32 {
             archive.extend_from_slice(&(packed.len() as u32).to_le_bytes());
             let offset = archive.len();
             archive.extend_from_slice(&packed);
-            index.push(Entry {
-                name,
-                seed,
-                size,
-                offset,
-                packed: packed.len(),
-            });
+            index.push(Entry { name, seed, size, offset, packed: packed.len() });
         }
         drop(previous.take());
         for (i, e) in index.iter().enumerate() {
             let input = &archive[e.offset..e.offset + e.packed];
             let out = if i % 2 == 1 {
-                miniz_oxide::inflate::decompress_to_vec_zlib(input)
-                    .unwrap_or_else(|_| wasm32::unreachable())
+                miniz_oxide::inflate::decompress_to_vec_zlib(input).unwrap_or_else(|_| wasm32::unreachable())
             } else {
                 inflate_streaming(input)
             };
             if out.len() != e.size || out != content(e.seed, e.size) {
                 wasm32::unreachable();
             }
-            sum = sum
-                .wrapping_mul(31)
-                .wrapping_add(e.packed as u32 + e.name.len() as u32);
+            sum = sum.wrapping_mul(31).wrapping_add(e.packed as u32 + e.name.len() as u32);
         }
         previous = Some((archive, index));
     }

@@ -120,12 +120,8 @@ pub fn gen_doc(rng: &mut Rng, n: u64, first_id: u64) -> String {
             }
             write_escaped(&mut s, WORDS[rng.below(24) as usize]);
         }
-        let _ = write!(
-            s,
-            "],\"score\":{},\"active\":{},\"note\":",
-            rng.below(100_000) as i64 - 50_000,
-            rng.below(2) == 0
-        );
+        let _ =
+            write!(s, "],\"score\":{},\"active\":{},\"note\":", rng.below(100_000) as i64 - 50_000, rng.below(2) == 0);
         write_escaped(&mut s, &sentence(rng));
         let _ = write!(s, ",\"meta\":{{\"a\":{},\"b\":[", rng.below(1 << 20));
         for k in 0..rng.below(10) {
@@ -247,10 +243,7 @@ impl Parser<'_> {
 }
 
 pub fn parse(s: &str) -> Value {
-    let mut p = Parser {
-        b: s.as_bytes(),
-        i: 0,
-    };
+    let mut p = Parser { b: s.as_bytes(), i: 0 };
     p.value()
 }
 
@@ -291,16 +284,10 @@ pub fn summarize(doc: &Value) -> Value {
     let mut by_tag: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     let mut words: BTreeMap<String, i64> = BTreeMap::new();
     let mut total = 0i64;
-    let Value::Arr(records) = doc else {
-        wasm32::unreachable()
-    };
+    let Value::Arr(records) = doc else { wasm32::unreachable() };
     for r in records {
-        let Value::Obj(r) = r else {
-            wasm32::unreachable()
-        };
-        let Some(Value::Int(id)) = r.get("id") else {
-            wasm32::unreachable()
-        };
+        let Value::Obj(r) = r else { wasm32::unreachable() };
+        let Some(Value::Int(id)) = r.get("id") else { wasm32::unreachable() };
         if let Some(Value::Arr(tags)) = r.get("tags") {
             for t in tags {
                 if let Value::Str(t) = t {
@@ -321,23 +308,10 @@ pub fn summarize(doc: &Value) -> Value {
     ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     ranked.truncate(16);
     let mut out = BTreeMap::new();
-    out.insert(
-        String::from("tags"),
-        Value::Obj(
-            by_tag
-                .into_iter()
-                .map(|(k, v)| (k, Value::Arr(v)))
-                .collect(),
-        ),
-    );
+    out.insert(String::from("tags"), Value::Obj(by_tag.into_iter().map(|(k, v)| (k, Value::Arr(v))).collect()));
     out.insert(
         String::from("top_words"),
-        Value::Arr(
-            ranked
-                .into_iter()
-                .map(|(w, n)| Value::Arr(alloc::vec![Value::Str(w), Value::Int(n)]))
-                .collect(),
-        ),
+        Value::Arr(ranked.into_iter().map(|(w, n)| Value::Arr(alloc::vec![Value::Str(w), Value::Int(n)])).collect()),
     );
     out.insert(String::from("total"), Value::Int(total));
     out.insert(String::from("records"), Value::Int(records.len() as i64));

@@ -57,15 +57,7 @@ unsafe impl GlobalAlloc for Recorder {
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe {
-            record(
-                1,
-                ptr as u32,
-                layout.size() as u32,
-                0,
-                layout.align() as u32,
-            )
-        };
+        unsafe { record(1, ptr as u32, layout.size() as u32, 0, layout.align() as u32) };
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
@@ -73,13 +65,7 @@ unsafe impl GlobalAlloc for Recorder {
         if !new.is_null() {
             unsafe {
                 core::ptr::copy_nonoverlapping(ptr, new, layout.size().min(new_size));
-                record(
-                    2,
-                    new as u32,
-                    new_size as u32,
-                    ptr as u32,
-                    layout.align() as u32,
-                );
+                record(2, new as u32, new_size as u32, ptr as u32, layout.align() as u32);
             }
         }
         new

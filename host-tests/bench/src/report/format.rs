@@ -16,11 +16,7 @@ pub fn bytes(n: u64) -> String {
 
 /// A figure: whole from 100 up, else one decimal.
 pub fn num(x: f64) -> String {
-    if x >= 100.0 {
-        format!("{x:.0}")
-    } else {
-        format!("{x:.1}")
-    }
+    if x >= 100.0 { format!("{x:.0}") } else { format!("{x:.1}") }
 }
 
 /// A ratio with two significant digits at least.

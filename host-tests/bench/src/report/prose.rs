@@ -18,12 +18,7 @@ pub fn title_and_facts(w: &mut String, opts: &Options, r: &Results) -> fmt::Resu
          measured in that run; nothing is copied from elsewhere.\n",
         if opts.quick { " --quick" } else { "" }
     )?;
-    writeln!(
-        w,
-        "- mode: **{}** ({} timed rounds)",
-        if opts.quick { "quick" } else { "full" },
-        opts.effort.reps
-    )?;
+    writeln!(w, "- mode: **{}** ({} timed rounds)", if opts.quick { "quick" } else { "full" }, opts.effort.reps)?;
     for m in &opts.meta {
         writeln!(w, "- {m}")?;
     }
@@ -48,10 +43,7 @@ pub fn title_and_facts(w: &mut String, opts: &Options, r: &Results) -> fmt::Resu
         writeln!(w, "- {}'s module run: {fact}", subject.label)?;
     }
     writeln!(w, "- the whole run took {:.0} s\n", r.elapsed.as_secs_f64())?;
-    writeln!(
-        w,
-        "![time per operation relative to {subject}, and fuel per operation](chart.svg)\n"
-    )?;
+    writeln!(w, "![time per operation relative to {subject}, and fuel per operation](chart.svg)\n")?;
     Ok(())
 }
 
@@ -112,12 +104,7 @@ fn builds(w: &mut String, r: &Results) -> fmt::Result {
         w,
         "- **How each allocator is built** (the profiles as the runner read them from the manifests that scripts/bench names; `-zstack-size=8192` for all):"
     )?;
-    let labels = |v: &[&Alloc]| {
-        v.iter()
-            .map(|a| a.label.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let labels = |v: &[&Alloc]| v.iter().map(|a| a.label.as_str()).collect::<Vec<_>>().join(", ");
     // An allocator whose size column is the module it runs is named once, on its run's line.
     let own_size = |a: &Alloc| a.size.path.is_some() || !a.ran_opt;
     for (b, allocs) in groups(r, |_| true, Alloc::build) {
@@ -125,20 +112,10 @@ fn builds(w: &mut String, r: &Results) -> fmt::Result {
             true => "",
             false => ", and the size column,",
         };
-        writeln!(
-            w,
-            "  - fuel, memory and time{and_size} of {}: {}",
-            labels(&allocs),
-            describe(&b)
-        )?;
+        writeln!(w, "  - fuel, memory and time{and_size} of {}: {}", labels(&allocs), describe(&b))?;
     }
     for (b, allocs) in groups(r, own_size, Alloc::size_build) {
-        writeln!(
-            w,
-            "  - the size column of {}: {}",
-            labels(&allocs),
-            describe(&b)
-        )?;
+        writeln!(w, "  - the size column of {}: {}", labels(&allocs), describe(&b))?;
     }
     if r.allocs.iter().any(|a| !a.ran_opt) {
         writeln!(
@@ -169,15 +146,9 @@ fn groups<'r>(
 
 /// A build in full: its profile's settings, then what ran on cargo's output.
 fn describe(b: &Build) -> String {
-    let profile = b
-        .profile
-        .map(|p| p.describe())
-        .unwrap_or_else(|| "profile not given to the runner".into());
+    let profile = b.profile.map(|p| p.describe()).unwrap_or_else(|| "profile not given to the runner".into());
     match b.wasm_opt {
-        true => format!(
-            "{profile}; then `wasm-opt {}`",
-            crate::wasm_opt::WASM_OPT_FLAGS.join(" ")
-        ),
+        true => format!("{profile}; then `wasm-opt {}`", crate::wasm_opt::WASM_OPT_FLAGS.join(" ")),
         false => format!("{profile}; run as cargo writes it (no wasm-opt)"),
     }
 }
@@ -185,35 +156,20 @@ fn describe(b: &Build) -> String {
 /// The facts line on the modules run: after wasm-opt, or as cargo wrote them, by allocator.
 fn modules_run(r: &Results) -> String {
     let (opt, raw): (Vec<&Alloc>, Vec<&Alloc>) = r.allocs.iter().partition(|a| a.ran_opt);
-    let labels = |v: &[&Alloc]| {
-        v.iter()
-            .map(|a| a.label.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let after = format!(
-        "after `wasm-opt {}`",
-        crate::wasm_opt::WASM_OPT_FLAGS.join(" ")
-    );
+    let labels = |v: &[&Alloc]| v.iter().map(|a| a.label.as_str()).collect::<Vec<_>>().join(", ");
+    let after = format!("after `wasm-opt {}`", crate::wasm_opt::WASM_OPT_FLAGS.join(" "));
     match (opt.is_empty(), raw.is_empty()) {
         (false, true) => format!("{after} (all alike)"),
         (true, _) => "as cargo wrote them".into(),
-        (false, false) => format!(
-            "{} {after}; {} as cargo wrote them (see How each allocator is built)",
-            labels(&opt),
-            labels(&raw)
-        ),
+        (false, false) => {
+            format!("{} {after}; {} as cargo wrote them (see How each allocator is built)", labels(&opt), labels(&raw))
+        }
     }
 }
 
 /// How the C-alignment measure works.
 fn c_method(w: &mut String, r: &Results) -> fmt::Result {
-    let own: Vec<&str> = r
-        .allocs
-        .iter()
-        .filter(|a| a.c.is_some())
-        .map(|a| a.name.as_str())
-        .collect();
+    let own: Vec<&str> = r.allocs.iter().filter(|a| a.c.is_some()).map(|a| a.name.as_str()).collect();
     let modules = if own.len() == r.allocs.len() {
         "Each allocator runs a module of its own for it (the table under Allocators), so that the raw ABI's modules and figures stay exactly as they are:".to_string()
     } else if own.is_empty() {
@@ -301,10 +257,7 @@ fn cell_notes(opts: &Options, r: &Results) -> Vec<String> {
             if let Some(e) = &c.v8_error {
                 notes.push(format!("{at} in V8: {e}"));
             } else if r.v8.is_some() && timed_less(&c.v8_times) {
-                notes.push(format!(
-                    "{at} in V8: timed {} time(s) only (slow)",
-                    c.v8_times.len()
-                ));
+                notes.push(format!("{at} in V8: timed {} time(s) only (slow)", c.v8_times.len()));
             }
         }
     }
@@ -333,8 +286,6 @@ fn machine() -> String {
                 .map(|m| m.trim().to_string())
         })
         .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(0);
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
     format!("{cores} cores, {cpu}")
 }

@@ -19,11 +19,7 @@ pub fn allocators(w: &mut String, r: &Results) -> fmt::Result {
             None if a.ran_opt => "the module run".to_string(),
             _ => a.size_build().short(),
         };
-        let size = a
-            .size
-            .opt_size
-            .map(|x| x.to_string())
-            .unwrap_or_else(|| "—".into());
+        let size = a.size.opt_size.map(|x| x.to_string()).unwrap_or_else(|| "—".into());
         writeln!(
             w,
             "| {} | {} | {} | {} | {} | {size_build} | {size} |",
@@ -48,22 +44,12 @@ pub fn allocators(w: &mut String, r: &Results) -> fmt::Result {
 
 /// The modules the C-alignment measure runs, when they are not the allocators' own.
 fn c_modules(w: &mut String, r: &Results) -> fmt::Result {
-    writeln!(
-        w,
-        "The C-alignment tables run a module of each allocator built for C (see How it is measured):\n"
-    )?;
-    writeln!(
-        w,
-        "| allocator | built as | built with | bytes run |\n| --- | --- | --- | ---: |"
-    )?;
+    writeln!(w, "The C-alignment tables run a module of each allocator built for C (see How it is measured):\n")?;
+    writeln!(w, "| allocator | built as | built with | bytes run |\n| --- | --- | --- | ---: |")?;
     for a in &r.allocs {
         match &a.c {
             Some(c) => {
-                let file = c
-                    .path
-                    .file_name()
-                    .map(|f| f.to_string_lossy().into_owned())
-                    .unwrap_or_default();
+                let file = c.path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
                 let note = match c_note(&a.name) {
                     "" => format!("`{file}`"),
                     n => n.to_string(),
@@ -79,34 +65,19 @@ fn c_modules(w: &mut String, r: &Results) -> fmt::Result {
 
 pub fn traces(w: &mut String, r: &Results) -> fmt::Result {
     let columns = "| trace | ops | alloc / free / realloc | peak live | driver fuel/op | what |";
-    writeln!(
-        w,
-        "## Traces\n\n{columns}\n| --- | ---: | ---: | ---: | ---: | --- |"
-    )?;
+    writeln!(w, "## Traces\n\n{columns}\n| --- | ---: | ---: | ---: | ---: | --- |")?;
     for t in &r.traces {
         let [allocs, frees, reallocs] = t.counts;
-        let live = format!(
-            "{} in {} blocks",
-            bytes(t.peak_live_bytes),
-            t.peak_live_blocks
-        );
+        let live = format!("{} in {} blocks", bytes(t.peak_live_bytes), t.peak_live_blocks);
         let driver = t.driver_per_op.map(num).unwrap_or_else(|| "—".into());
-        writeln!(
-            w,
-            "| {} | {} | {allocs} / {frees} / {reallocs} | {live} | {driver} | {} |",
-            t.name, t.ops, t.desc
-        )?;
+        writeln!(w, "| {} | {} | {allocs} / {frees} / {reallocs} | {live} | {driver} | {} |", t.name, t.ops, t.desc)?;
     }
     writeln!(w)
 }
 
 /// What each recorded trace's program does to the heap, computed from its trace.
 pub fn recorded(w: &mut String, r: &Results) -> fmt::Result {
-    let recorded: Vec<_> = r
-        .traces
-        .iter()
-        .filter_map(|t| t.profile.as_ref().map(|p| (t, p)))
-        .collect();
+    let recorded: Vec<_> = r.traces.iter().filter_map(|t| t.profile.as_ref().map(|p| (t, p))).collect();
     if recorded.is_empty() {
         return Ok(());
     }
@@ -123,17 +94,10 @@ pub fn recorded(w: &mut String, r: &Results) -> fmt::Result {
     for (t, p) in recorded {
         let [allocs, frees, reallocs] = t.counts;
         let [median, p90, p99, max] = p.sizes;
-        let shares: Vec<String> = p
-            .buckets
-            .iter()
-            .zip(&names)
-            .map(|(s, n)| format!("{n} {:.0} %", s * 100.0))
-            .collect();
-        let grows = if reallocs > 0 {
-            format!(" ({:.0} % of them growing)", p.realloc_grows * 100.0)
-        } else {
-            String::new()
-        };
+        let shares: Vec<String> =
+            p.buckets.iter().zip(&names).map(|(s, n)| format!("{n} {:.0} %", s * 100.0)).collect();
+        let grows =
+            if reallocs > 0 { format!(" ({:.0} % of them growing)", p.realloc_grows * 100.0) } else { String::new() };
         writeln!(
             w,
             "- **{}**: {allocs} allocations, {frees} frees, {reallocs} reallocations{grows}; request sizes median {}, 90th percentile {}, 99th {}, largest {} ({}); peak {} live in {} blocks; {:.0} % of the frees are LIFO; median lifetime {} ops.",
@@ -172,26 +136,14 @@ fn per_allocator(
 pub fn time(w: &mut String, r: &Results, c: Clock, title: &str) -> fmt::Result {
     let subject = r.allocs[0].name.as_str();
     writeln!(w, "## Time{title}: {subject} ÷ peer, per operation\n")?;
-    writeln!(
-        w,
-        "Median of paired rounds; below 1 means {subject} is faster than that peer.\n"
-    )?;
-    per_allocator(w, r, 1, |t, a| {
-        t.ratio(c, a).map(ratio).unwrap_or_else(|| no_time(t, c, a))
-    })?;
+    writeln!(w, "Median of paired rounds; below 1 means {subject} is faster than that peer.\n")?;
+    per_allocator(w, r, 1, |t, a| t.ratio(c, a).map(ratio).unwrap_or_else(|| no_time(t, c, a)))?;
     writeln!(w, "## Time{title} per operation (ns, median)\n")?;
-    per_allocator(w, r, 0, |t, a| {
-        t.ns_per_op(c, a)
-            .map(num)
-            .unwrap_or_else(|| no_time(t, c, a))
-    })
+    per_allocator(w, r, 0, |t, a| t.ns_per_op(c, a).map(num).unwrap_or_else(|| no_time(t, c, a)))
 }
 
 pub fn fuel(w: &mut String, r: &Results) -> fmt::Result {
-    writeln!(
-        w,
-        "## Fuel per operation (allocator only: mean / max of one call)\n"
-    )?;
+    writeln!(w, "## Fuel per operation (allocator only: mean / max of one call)\n")?;
     per_allocator(w, r, 0, |t, a| match &t.cells[a].per_call {
         Some(pc) => format!("{} / {}", num(pc.total() as f64 / t.ops as f64), pc.max()),
         None => short_status(&t.cells[a].status),
@@ -199,10 +151,7 @@ pub fn fuel(w: &mut String, r: &Results) -> fmt::Result {
 }
 
 pub fn memory(w: &mut String, r: &Results) -> fmt::Result {
-    writeln!(
-        w,
-        "## Memory: peak memory size ÷ peak live requested bytes\n"
-    )?;
+    writeln!(w, "## Memory: peak memory size ÷ peak live requested bytes\n")?;
     per_allocator(w, r, 0, |t, a| match t.memory_per_live(a) {
         Some(m) => format!("{m:.2}"),
         None => short_status(&t.cells[a].status),
@@ -221,21 +170,14 @@ pub fn c_alignment(w: &mut String, r: &Results) -> fmt::Result {
         "The same traces, called as a C program calls its allocator: every block 16-aligned, checked at every call (see How it is measured). Not timed.\n"
     )?;
     per_allocator(w, r, 0, |t, a| match t.c_cells.get(a) {
-        Some(
-            c @ Cell {
-                per_call: Some(pc), ..
-            },
-        ) if c.ok() => {
+        Some(c @ Cell { per_call: Some(pc), .. }) if c.ok() => {
             format!("{} / {}", num(pc.total() as f64 / t.ops as f64), pc.max())
         }
         Some(c) => short_status(&c.status),
         None => "—".into(),
     })?;
-    let drivers: Vec<String> = r
-        .traces
-        .iter()
-        .filter_map(|t| t.c_driver_per_op.map(|d| format!("{} {}", t.name, num(d))))
-        .collect();
+    let drivers: Vec<String> =
+        r.traces.iter().filter_map(|t| t.c_driver_per_op.map(|d| format!("{} {}", t.name, num(d)))).collect();
     if !drivers.is_empty() {
         writeln!(
             w,
@@ -243,17 +185,10 @@ pub fn c_alignment(w: &mut String, r: &Results) -> fmt::Result {
             drivers.join(", ")
         )?;
     }
-    writeln!(
-        w,
-        "## C alignment: peak memory size ÷ peak live requested bytes through malloc / free / realloc\n"
-    )?;
+    writeln!(w, "## C alignment: peak memory size ÷ peak live requested bytes through malloc / free / realloc\n")?;
     per_allocator(w, r, 0, |t, a| match t.memory_per_live_of(Abi::C, a) {
         Some(m) => format!("{m:.2}"),
-        None => t
-            .c_cells
-            .get(a)
-            .map(|c| short_status(&c.status))
-            .unwrap_or_else(|| "—".into()),
+        None => t.c_cells.get(a).map(|c| short_status(&c.status)).unwrap_or_else(|| "—".into()),
     })
 }
 
@@ -268,15 +203,10 @@ pub fn per_trace(w: &mut String, r: &Results) -> fmt::Result {
             "| allocator | fuel/op | max fuel: alloc / free / realloc | reallocs moved: share, bytes kept each | ns/op (runs) | {} ÷ this | memory | memory ÷ peak live |",
             names[0]
         )?;
-        writeln!(
-            w,
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
-        )?;
+        writeln!(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")?;
         for (a, name) in names.iter().enumerate() {
             match &t.cells[a] {
-                c @ Cell {
-                    per_call: Some(pc), ..
-                } if c.ok() => {
+                c @ Cell { per_call: Some(pc), .. } if c.ok() => {
                     row(w, name, &trace_cells(t, a, pc))?;
                 }
                 c => writeln!(w, "| {name} | {} | | | | | | |", c.status)?,
@@ -292,22 +222,12 @@ fn trace_cells(t: &TraceResult, a: usize, pc: &PerCall) -> Vec<String> {
     let c = &t.cells[a];
     let moves = match pc.count[2] {
         0 => "—".to_string(),
-        n => format!(
-            "{:.0} %, {}",
-            100.0 * pc.moved as f64 / n as f64,
-            num(pc.copied as f64 / pc.moved.max(1) as f64)
-        ),
+        n => format!("{:.0} %, {}", 100.0 * pc.moved as f64 / n as f64, num(pc.copied as f64 / pc.moved.max(1) as f64)),
     };
-    let ns = t
-        .ns_per_op(Clock::Wasmtime, a)
-        .map(num)
-        .unwrap_or_else(|| "—".into());
+    let ns = t.ns_per_op(Clock::Wasmtime, a).map(num).unwrap_or_else(|| "—".into());
     let vs_subject = match a {
         0 => "1".into(),
-        _ => t
-            .ratio(Clock::Wasmtime, a)
-            .map(ratio)
-            .unwrap_or_else(|| "—".into()),
+        _ => t.ratio(Clock::Wasmtime, a).map(ratio).unwrap_or_else(|| "—".into()),
     };
     vec![
         num(pc.total() as f64 / t.ops as f64),
@@ -346,34 +266,18 @@ fn efficiency_cells(e: &Efficiency) -> String {
     let mean = e.shares.iter().sum::<f64>() / trials as f64;
     let min = e.shares.iter().cloned().fold(f64::INFINITY, f64::min);
     let max = e.shares.iter().cloned().fold(0.0, f64::max);
-    format!(
-        "{} | {} | {} | {trials}",
-        percent(mean),
-        percent(min),
-        percent(max)
-    )
+    format!("{} | {} | {} | {trials}", percent(mean), percent(min), percent(max))
 }
 
 pub fn scaling(w: &mut String, opts: &Options, r: &Results) -> fmt::Result {
-    writeln!(
-        w,
-        "## Scaling: the most expensive single call vs heap size\n"
-    )?;
+    writeln!(w, "## Scaling: the most expensive single call vs heap size\n")?;
     writeln!(
         w,
         "The heap is filled with live blocks (log-uniform 16 B–16 KiB) until their requested bytes reach the heap size, a random half is freed, then {} mixed calls (40 % allocate, 40 % free, 20 % reallocate, same sizes) are made from the host with fuel read around each. Cells: the max fuel of one allocate / free / reallocate call (mean over all calls). A worst case that grows with the heap shows up as a growing max; reallocate's max is mostly the copy of a moved block (1 fuel a byte).\n",
         opts.effort.scaling_ops
     )?;
-    let heaps: Vec<String> = r
-        .scaling_heaps
-        .iter()
-        .map(|h| format!("{} MiB", h >> 20))
-        .collect();
-    header(
-        w,
-        "allocator",
-        &heaps.iter().map(String::as_str).collect::<Vec<_>>(),
-    )?;
+    let heaps: Vec<String> = r.scaling_heaps.iter().map(|h| format!("{} MiB", h >> 20)).collect();
+    header(w, "allocator", &heaps.iter().map(String::as_str).collect::<Vec<_>>())?;
     for (cells, name) in r.scaling.iter().zip(r.names()) {
         let cells: Vec<String> = cells
             .iter()

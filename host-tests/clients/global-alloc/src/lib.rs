@@ -59,12 +59,7 @@ pub extern "C" fn zeroed_alloc(n: u32) -> u32 {
 /// Frees a block of `zeroed_alloc(n)`.
 #[unsafe(no_mangle)]
 pub extern "C" fn zeroed_free(ptr: u32, n: u32) {
-    drop(unsafe {
-        Box::from_raw(core::ptr::slice_from_raw_parts_mut(
-            ptr as *mut u8,
-            n as usize,
-        ))
-    });
+    drop(unsafe { Box::from_raw(core::ptr::slice_from_raw_parts_mut(ptr as *mut u8, n as usize)) });
 }
 
 /// Allocates `n` bytes of 0xAB and frees them: the next `zeroed_alloc(n)` reuses dirty memory.

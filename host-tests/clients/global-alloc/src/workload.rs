@@ -63,10 +63,7 @@ pub fn workload(seed: u32, rounds: u32) -> u64 {
             }
             3 => {
                 if let Some(v) = map.remove(&rng.below(300)) {
-                    sum = mix(
-                        sum,
-                        v.len() as u64 + v.iter().map(|&x| x as u64).sum::<u64>(),
-                    );
+                    sum = mix(sum, v.len() as u64 + v.iter().map(|&x| x as u64).sum::<u64>());
                 }
             }
             4 => {
@@ -78,16 +75,9 @@ pub fn workload(seed: u32, rounds: u32) -> u64 {
                 }
             }
             5 => {
-                let popped = if rng.below(2) == 0 {
-                    tree.pop_first()
-                } else {
-                    tree.pop_last()
-                };
+                let popped = if rng.below(2) == 0 { tree.pop_first() } else { tree.pop_last() };
                 if let Some((k, v)) = popped {
-                    sum = mix(
-                        sum,
-                        k.len() as u64 + v.iter().map(|&b| b as u64).sum::<u64>(),
-                    );
+                    sum = mix(sum, k.len() as u64 + v.iter().map(|&b| b as u64).sum::<u64>());
                 }
             }
             6 => {
@@ -125,14 +115,8 @@ pub fn workload(seed: u32, rounds: u32) -> u64 {
     let map_sum: u64 = map.iter().map(|(k, v)| k * 31 + v.len() as u64).sum();
     sum = mix(sum, map_sum);
     for (k, v) in &tree {
-        sum = mix(
-            sum,
-            k.len() as u64 + v.len() as u64 + v.first().copied().unwrap_or(0) as u64,
-        );
+        sum = mix(sum, k.len() as u64 + v.len() as u64 + v.first().copied().unwrap_or(0) as u64);
     }
-    sum = mix(
-        sum,
-        boxes.iter().map(|b| b.words[0]).fold(0, u64::wrapping_add),
-    );
+    sum = mix(sum, boxes.iter().map(|b| b.words[0]).fold(0, u64::wrapping_add));
     mix(sum, big.iter().fold(0, |a, &b| a.wrapping_add(b)))
 }

@@ -6,9 +6,15 @@ extern crate alloc;
 #[global_allocator]
 static HEAP: wasmheap::WasmHeap = wasmheap::WasmHeap;
 #[panic_handler]
-fn panic(_: &core::panic::PanicInfo) -> ! { core::arch::wasm32::unreachable() }
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    core::arch::wasm32::unreachable()
+}
 #[unsafe(no_mangle)]
-pub extern "C" fn run(n: u32) -> u32 { (0..n).collect::<alloc::vec::Vec<u32>>().iter().sum() }
+pub extern "C" fn run(n: u32) -> u32 {
+    (0..n).collect::<alloc::vec::Vec<u32>>().iter().sum()
+}
 
 #[unsafe(no_mangle)]
-pub extern "C" fn check() -> u32 { HEAP.check() }
+pub extern "C" fn check() -> u32 {
+    HEAP.check()
+}

@@ -53,9 +53,7 @@ pub fn workload(seed: u32, rounds: u32, large: bool) -> u64 {
             // A BTreeMap entry of up to 3 KiB, replacing (freeing) an older one.
             2 => {
                 let len = ((r >> 16) % if large { 3000 } else { 300 }) as usize;
-                if let Some(old) =
-                    tree.insert(((r >> 8) % keys) as u32, alloc::vec![round as u8; len])
-                {
+                if let Some(old) = tree.insert(((r >> 8) % keys) as u32, alloc::vec![round as u8; len]) {
                     sum = mix(sum, old.len() as u64);
                 }
             }
@@ -79,9 +77,7 @@ pub fn workload(seed: u32, rounds: u32, large: bool) -> u64 {
                         big.shrink_to_fit();
                     }
                     1 if big.len() > if large { 200_000 } else { 1000 } => big = Vec::new(),
-                    _ => big.extend(
-                        (0..(r >> 16) % if large { 32768 } else { 64 }).map(|i| i ^ round as u64),
-                    ),
+                    _ => big.extend((0..(r >> 16) % if large { 32768 } else { 64 }).map(|i| i ^ round as u64)),
                 }
                 sum = mix(sum, big.len() as u64);
             }
@@ -99,10 +95,7 @@ pub fn workload(seed: u32, rounds: u32, large: bool) -> u64 {
         sum = mix(sum, s.len() as u64);
     }
     for (k, v) in &tree {
-        sum = mix(
-            sum,
-            *k as u64 * 31 + v.len() as u64 + v.last().copied().unwrap_or(0) as u64,
-        );
+        sum = mix(sum, *k as u64 * 31 + v.len() as u64 + v.last().copied().unwrap_or(0) as u64);
     }
     mix(sum, big.iter().fold(0, |a, &b| a.wrapping_add(b)))
 }

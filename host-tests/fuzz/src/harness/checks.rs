@@ -5,8 +5,8 @@ use wasmheap::CONTROL_SIZE;
 use wasmheap::block::HEADER;
 use wasmheap_model::Counters;
 
-use crate::{Op, START};
 use super::Harness;
+use crate::{Op, START};
 
 /// Total written bytes up to which every step checks every byte of every live block; above it a
 /// step checks a window at each end of each block (the last step checks everything).
@@ -15,7 +15,7 @@ const WINDOW: u32 = 1024;
 
 /// The core's statistics as the model reads them.
 fn model_stats(s: &wasmheap::Stats) -> wasmheap_model::Stats {
-    // Safety: wasmheap::Stats is #[repr(C)] with sixteen u32 fields (src/stats.rs asserts it), so
+    // Safety: wasmheap::Stats is #[repr(C)] with sixteen u32 fields (src/core/stats.rs asserts it), so
     // it has the size, alignment and validity of [u32; 16]; the model's order is the same.
     wasmheap_model::Stats::from_words(unsafe { std::mem::transmute::<wasmheap::Stats, [u32; 16]>(*s) })
 }
@@ -41,9 +41,7 @@ impl Harness {
         assert_eq!(s.mark_depth, self.depth(), "step {step}: mark depth (left: heap, right: model)");
 
         // where each segment ends: the next one's control block, or the top
-        let segment_end = |d: u32| {
-            self.segments.get(d as usize + 1).map_or(s.heap_top, |next| next.control)
-        };
+        let segment_end = |d: u32| self.segments.get(d as usize + 1).map_or(s.heap_top, |next| next.control);
         let newest = self.depth();
         let newest_empty = self.live.values().all(|b| b.seg != newest as usize);
         assert_eq!(
@@ -58,7 +56,8 @@ impl Harness {
             let seg = self.segments[b.seg];
             assert!(p % b.align.max(HEADER) == 0, "step {step}: {p:#x} lost its alignment {}", b.align);
             assert!(
-                p - HEADER >= seg.control + CONTROL_SIZE && p as u64 + b.size as u64 <= segment_end(b.seg as u32) as u64,
+                p - HEADER >= seg.control + CONTROL_SIZE
+                    && p as u64 + b.size as u64 <= segment_end(b.seg as u32) as u64,
                 "step {step}: {p:#x} ({b:?}) outside its segment"
             );
             assert!(p as u64 - HEADER as u64 >= prev_end, "step {step}: {p:#x} overlaps the block below");
@@ -97,7 +96,7 @@ impl Harness {
     }
 
     /// Whether `op` triggers a known open bug. Each entry names its regression test in
-    /// `src/tests.rs`; remove it once that test passes.
+    /// `src/core/tests.rs`; remove it once that test passes.
     pub fn known_bug(&self, op: &Op) -> bool {
         // None open. An entry looks like (fixed in fed1c8f, regression
         // huge_aligned_request_does_not_wrap_the_search):
@@ -106,4 +105,3 @@ impl Harness {
         false
     }
 }
-

@@ -5,7 +5,6 @@
 
 use super::{Block, Harness};
 
-
 /// The 8 bytes at word `k` of a block written with `seed`. Bit 2 is always set (see the top).
 pub(crate) fn word(seed: u8, k: u32) -> u64 {
     let x = (k as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (seed as u64 + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9);

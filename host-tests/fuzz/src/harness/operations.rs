@@ -71,11 +71,21 @@ impl Harness {
 
     pub(crate) fn after_allocation(&mut self, p: u32, request: u32, align: u32, expect: Expect, write: bool) {
         if p == 0 {
-            assert_ne!(expect, Expect::Succeed, "step {}: allocation of {request} (align {align}) failed but fits", self.step);
+            assert_ne!(
+                expect,
+                Expect::Succeed,
+                "step {}: allocation of {request} (align {align}) failed but fits",
+                self.step
+            );
             self.counters.failures += 1;
             return;
         }
-        assert_ne!(expect, Expect::Fail, "step {}: allocation of {request} (align {align}) cannot succeed: {p:#x}", self.step);
+        assert_ne!(
+            expect,
+            Expect::Fail,
+            "step {}: allocation of {request} (align {align}) cannot succeed: {p:#x}",
+            self.step
+        );
         self.counters.allocated(request);
         self.place_new(p, request, align, write);
     }
@@ -84,7 +94,10 @@ impl Harness {
     pub(crate) fn place_new(&mut self, p: u32, request: u32, align: u32, write: bool) {
         let step = self.step;
         assert!(p.is_multiple_of(align.max(HEADER)), "step {step}: {p:#x} not aligned to {align}");
-        assert!(p as u64 + request as u64 <= self.stats().heap_top as u64, "step {step}: {p:#x}+{request} past the top");
+        assert!(
+            p as u64 + request as u64 <= self.stats().heap_top as u64,
+            "step {step}: {p:#x}+{request} past the top"
+        );
         let (seed, filled) = self.write_new(p, request, write);
         let depth = self.depth();
         self.add_live(p, Block { size: request, align, seg: depth as usize, tag: Fill { seed, filled } });
@@ -144,7 +157,10 @@ impl Harness {
         }
         let seg = if q == p { old.seg } else { self.depth() as usize };
         assert!(q.is_multiple_of(HEADER), "step {step}: reallocate gave a misaligned {q:#x}");
-        assert!(q as u64 + request as u64 <= self.stats().heap_top as u64, "step {step}: {q:#x}+{request} past the top");
+        assert!(
+            q as u64 + request as u64 <= self.stats().heap_top as u64,
+            "step {step}: {q:#x}+{request} past the top"
+        );
         let kept_block = Block { size: request, align: HEADER, seg, tag: Fill { seed: old.tag.seed, filled: kept } };
         self.check_bytes(q, &kept_block, 0, kept);
         let block = if write {

@@ -98,11 +98,7 @@ impl Runner {
             let size = self.request();
             let q = self.w.try_reallocate(p, size)?;
             note!(self, "reallocate({p:#x}, {size:#x}) [{}] -> {q:#x}", BAD_KINDS[kind]);
-            ensure!(
-                q == 0,
-                "reallocate({p:#x}, {size:#x}) of a {} pointer returned {q:#x}",
-                BAD_KINDS[kind]
-            );
+            ensure!(q == 0, "reallocate({p:#x}, {size:#x}) of a {} pointer returned {q:#x}", BAD_KINDS[kind]);
         } else {
             note!(self, "deallocate({p:#x}) [{}]", BAD_KINDS[kind]);
             self.w.try_deallocate(p)?;
@@ -134,10 +130,8 @@ impl Runner {
             self.bad_count
         );
         let mem = self.w.mem();
-        let word = |at: u32| {
-            mem.get(at as usize..at as usize + 4)
-                .map_or(0, |b| u32::from_le_bytes(b.try_into().unwrap()))
-        };
+        let word =
+            |at: u32| mem.get(at as usize..at as usize + 4).map_or(0, |b| u32::from_le_bytes(b.try_into().unwrap()));
         let (header, tag) = (word(p.wrapping_sub(8)), word(p.wrapping_sub(4)));
         let note = format!(
             "step {}: size({p:#x}) = {n} for a {} pointer (header {header:#010x}, tag {tag:#010x}, depth {})",
@@ -160,7 +154,9 @@ impl Runner {
         let now = self.word_before(p);
         self.dead
             .iter()
-            .find(|d| d.was.ptr == p && self.generations.get(d.was.seg as usize) == Some(&d.generation) && d.was.tag == now)
+            .find(|d| {
+                d.was.ptr == p && self.generations.get(d.was.seg as usize) == Some(&d.generation) && d.was.tag == now
+            })
             .copied()
     }
 }

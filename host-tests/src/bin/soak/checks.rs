@@ -64,9 +64,8 @@ impl Runner {
     /// writes.
     fn host_untouched(&self, diffs: &[Diff], start: u32) -> R<()> {
         let out = self.out as usize..self.out as usize + 64;
-        if let Some(&(o, x, y)) = diffs
-            .iter()
-            .find(|d| (d.0 as usize) < start as usize && !out.contains(&(d.0 as usize)))
+        if let Some(&(o, x, y)) =
+            diffs.iter().find(|d| (d.0 as usize) < start as usize && !out.contains(&(d.0 as usize)))
         {
             return Err(format!(
                 "the step wrote the host's memory below the heap's region at {o:#x}: {x:#010x} -> {y:#010x}"
@@ -138,12 +137,7 @@ impl Runner {
         self.c.compare(&Counters::of(s), self.exact_peak)?;
         let depth = self.depth();
         ensure!(s.mark_depth as usize == depth, "stats.mark_depth = {}, the model says {depth}", s.mark_depth);
-        ensure!(
-            s.heap_start == self.heap_start,
-            "heap_start moved from {:#x} to {:#x}",
-            self.heap_start,
-            s.heap_start
-        );
+        ensure!(s.heap_start == self.heap_start, "heap_start moved from {:#x} to {:#x}", self.heap_start, s.heap_start);
         Ok(())
     }
 
@@ -162,23 +156,11 @@ impl Runner {
                     s.heap_bytes,
                     s.heap_start
                 );
-                ensure!(
-                    s.memory_grows == granted,
-                    "memory_grows {} but the limiter granted {granted}",
-                    s.memory_grows
-                );
+                ensure!(s.memory_grows == granted, "memory_grows {} but the limiter granted {granted}", s.memory_grows);
             }
             Layout::Own | Layout::Imported { .. } => {
-                ensure!(
-                    s.heap_bytes <= mem - s.heap_start,
-                    "heap_bytes {} past the end of memory",
-                    s.heap_bytes
-                );
-                ensure!(
-                    s.memory_grows <= granted,
-                    "memory_grows {} but the limiter granted {granted}",
-                    s.memory_grows
-                );
+                ensure!(s.heap_bytes <= mem - s.heap_start, "heap_bytes {} past the end of memory", s.heap_bytes);
+                ensure!(s.memory_grows <= granted, "memory_grows {} but the limiter granted {granted}", s.memory_grows);
             }
         }
         Ok(())
@@ -225,10 +207,7 @@ impl Runner {
                 if (HOST_OUT as usize..HOST_OUT as usize + 64).contains(&i) {
                     continue;
                 }
-                ensure!(
-                    mem[i] == self.host_sentinel[i],
-                    "host memory at {i:#x} below the heap's region changed"
-                );
+                ensure!(mem[i] == self.host_sentinel[i], "host memory at {i:#x} below the heap's region changed");
             }
         }
         Ok(())
@@ -238,19 +217,10 @@ impl Runner {
     fn check_blocks(&mut self, full: bool) -> R<()> {
         let n = if full { self.live.len() } else { self.live.len().min(4) };
         for k in 0..n {
-            let i = if full {
-                k
-            } else {
-                self.sample.below(self.live.len() as u64) as usize
-            };
+            let i = if full { k } else { self.sample.below(self.live.len() as u64) as usize };
             let b = self.live[i];
             let size = self.w.try_size(b.ptr)?;
-            ensure!(
-                size == b.size,
-                "size({:#x}) = {size}, the block was allocated with {}",
-                b.ptr,
-                b.size
-            );
+            ensure!(size == b.size, "size({:#x}) = {size}, the block was allocated with {}", b.ptr, b.size);
             self.pattern_check(&b, b.size)?;
         }
         Ok(())
@@ -264,20 +234,10 @@ impl Runner {
         }
         spans.sort_unstable();
         for pair in spans.windows(2) {
-            ensure!(
-                pair[0].1 <= pair[1].0,
-                "live blocks {:#x} and {:#x} overlap",
-                pair[0].0,
-                pair[1].0
-            );
+            ensure!(pair[0].1 <= pair[1].0, "live blocks {:#x} and {:#x} overlap", pair[0].0, pair[1].0);
         }
         if let Some(last) = spans.last() {
-            ensure!(
-                last.1 <= s.heap_top,
-                "live block {:#x} ends above heap_top {:#x}",
-                last.0,
-                s.heap_top
-            );
+            ensure!(last.1 <= s.heap_top, "live block {:#x} ends above heap_top {:#x}", last.0, s.heap_top);
         }
         Ok(())
     }
@@ -288,17 +248,9 @@ impl Runner {
 fn only_counter(diffs: &[Diff], rejected: bool) -> R<()> {
     if rejected {
         let ok = diffs.is_empty() || (diffs.len() == 1 && diffs[0].2 == diffs[0].1.wrapping_add(1));
-        ensure!(
-            ok,
-            "a rejected call changed memory (offset, old, new): {:x?}",
-            &diffs[..diffs.len().min(8)]
-        );
+        ensure!(ok, "a rejected call changed memory (offset, old, new): {:x?}", &diffs[..diffs.len().min(8)]);
     } else {
-        ensure!(
-            diffs.is_empty(),
-            "a call that changes nothing changed memory: {:x?}",
-            &diffs[..diffs.len().min(8)]
-        );
+        ensure!(diffs.is_empty(), "a call that changes nothing changed memory: {:x?}", &diffs[..diffs.len().min(8)]);
     }
     Ok(())
 }

@@ -16,9 +16,9 @@ mod patterns;
 mod runner;
 
 use bad_pointers::BAD_KINDS;
+use host_tests::{Export, Fuel, Instance, Layout, Limiter, Probed, probe};
 use runner::{Config, Failure, Runner, Totals};
 use std::process::ExitCode;
-use host_tests::{Export, Fuel, Instance, Layout, Limiter, Probed, probe};
 use wasmheap_model::Rng;
 
 struct Args {
@@ -213,10 +213,7 @@ fn print_header(cfg: &Config) {
 /// The options for module `path` (a fixed pool need not grow), printed with its layout.
 fn module_config(cfg: &Config, name: &str, path: &str, probed: &Probed) -> Config {
     let mut cfg = cfg.clone();
-    let file = std::path::Path::new(path)
-        .file_name()
-        .map(|f| f.to_string_lossy().to_string())
-        .unwrap_or_default();
+    let file = std::path::Path::new(path).file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default();
     if file.contains("static") {
         println!(
             "\n{name}: note: a fixed pool never grows: failed allocations are accepted without a refused memory.grow"
@@ -234,17 +231,11 @@ fn module_config(cfg: &Config, name: &str, path: &str, probed: &Probed) -> Confi
 /// On stderr: the failure, what a replay that checks after every step shows, the last calls
 /// before it, and how to reproduce it.
 fn explain_failure(probed: &Probed, cfg: &Config, name: &str, f: &Failure) {
-    eprintln!(
-        "\nsoak: FAILED on {name}, seed {:#x}, step {}: {}",
-        cfg.seed, f.step, f.what
-    );
+    eprintln!("\nsoak: FAILED on {name}, seed {:#x}, step {}: {}", cfg.seed, f.step, f.what);
     let fine = replay(probed, cfg, f);
     if let Some(fine) = fine {
         if fine.step != f.step || fine.what != f.what {
-            eprintln!(
-                "soak: checking after every step, it shows first at step {}: {}",
-                fine.step, fine.what
-            );
+            eprintln!("soak: checking after every step, it shows first at step {}: {}", fine.step, fine.what);
         }
         if !fine.trace.is_empty() {
             eprintln!("soak: the last calls before it:");
@@ -267,11 +258,7 @@ fn finish(passed: u32, skipped: u32, failed: &[String], grand: &Totals, seed: u6
         println!("\nall modules:");
         report_totals(grand);
     }
-    println!(
-        "\nsoak: {passed} module(s) passed, {skipped} skipped, {} failed, seed {:#x}",
-        failed.len(),
-        seed
-    );
+    println!("\nsoak: {passed} module(s) passed, {skipped} skipped, {} failed, seed {:#x}", failed.len(), seed);
     if !failed.is_empty() {
         eprintln!("soak: FAILED: {}", failed.join(", "));
         return ExitCode::FAILURE;
@@ -308,11 +295,7 @@ fn soak_one(probed: &Probed, cfg: &Config) -> Result<Totals, Failure> {
     // Instance k's limiter refuses memory.grow from its own stream of the seed.
     let limiter = |k: u64| Limiter::new(cfg.cap, Rng::new(cfg.seed, 100 + k));
     let fresh = |k: u64| Instance::instantiate(&probed.module, probed.layout, limiter(k));
-    let w = fresh(0).map_err(|what| Failure {
-        step: 0,
-        what,
-        trace: Vec::new(),
-    })?;
+    let w = fresh(0).map_err(|what| Failure { step: 0, what, trace: Vec::new() })?;
     let mut r = Runner::new(cfg.clone(), w);
     r.run(fresh)?;
     Ok(r.t)
@@ -328,10 +311,7 @@ fn replay(probed: &Probed, cfg: &Config, f: &Failure) -> Option<Failure> {
     cfg.fine_from = (f.step - 1) / cfg.check_every * cfg.check_every + 1;
     cfg.ops = f.step;
     cfg.progress = 0.0;
-    eprintln!(
-        "soak: replaying seed {:#x} up to step {}, checking every step from {}",
-        cfg.seed, f.step, cfg.fine_from
-    );
+    eprintln!("soak: replaying seed {:#x} up to step {}, checking every step from {}", cfg.seed, f.step, cfg.fine_from);
     soak_one(probed, &cfg).err()
 }
 
@@ -371,20 +351,14 @@ fn report_totals(t: &Totals) {
         t.ops as f64 / t.seconds.max(1e-9),
         t.calls
     );
-    println!(
-        "  allocations         {:>14}   frees {}, reallocations {}",
-        t.allocations, t.frees, t.reallocations
-    );
+    println!("  allocations         {:>14}   frees {}, reallocations {}", t.allocations, t.frees, t.reallocations);
     println!(
         "  rejected frees      {:>14}   (deallocate/reallocate of {} bad pointers, all rejected)",
         t.rejected_frees,
         bad - t.false_accepts
     );
     println!("  rejected marks      {:>14}", t.rejected_marks);
-    println!(
-        "  failed requests     {:>14}   (stats.failures: out of memory, too large, bad align, marks)",
-        t.failures
-    );
+    println!("  failed requests     {:>14}   (stats.failures: out of memory, too large, bad align, marks)", t.failures);
     println!("  memory.grow refused {:>14}   granted {}", t.refusals, t.grows);
     println!(
         "  checks passed       {:>14}   ({} with every block; {} snapshot comparisons; {} MiB of contents checked)",
@@ -401,11 +375,7 @@ fn report_totals(t: &Totals) {
 
 fn report(t: &Totals) {
     report_totals(t);
-    let bad: Vec<String> = BAD_KINDS
-        .iter()
-        .zip(t.bad_tried)
-        .map(|(k, n)| format!("{k} {n}"))
-        .collect();
+    let bad: Vec<String> = BAD_KINDS.iter().zip(t.bad_tried).map(|(k, n)| format!("{k} {n}")).collect();
     println!("  bad pointers tried: {}", bad.join(", "));
     for n in &t.false_accept_notes {
         println!("    {n}");
@@ -426,10 +396,7 @@ fn report(t: &Totals) {
 /// The fuel table: per export, calls, mean and max fuel, and the costliest call.
 fn report_fuel(t: &Totals) {
     println!("  fuel per call (wasmtime fuel, about one unit per wasm instruction):");
-    println!(
-        "    {:<20} {:>12} {:>9} {:>8}   {}",
-        "call", "calls", "mean", "max", "costliest call"
-    );
+    println!("    {:<20} {:>12} {:>9} {:>8}   {}", "call", "calls", "mean", "max", "costliest call");
     let row = |name: &str, f: &Fuel, args: usize| {
         let shown: Vec<String> = f.max_args[..args].iter().map(|a| format!("{a:#x}")).collect();
         println!(

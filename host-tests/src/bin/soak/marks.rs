@@ -32,10 +32,7 @@ impl Runner {
             // Out of memory: a storm that cannot reach depth 255 gives up.
             return Ok(self.mark_refused());
         }
-        ensure!(
-            !self.in_force(m),
-            "free_get_mark() returned {m:#x}, a mark already in force"
-        );
+        ensure!(!self.in_force(m), "free_get_mark() returned {m:#x}, a mark already in force");
         self.segments.push_mark(m);
         self.sync_segments(self.depth());
         self.clock_bound += 1;
@@ -90,12 +87,7 @@ impl Runner {
         };
         self.check_segments_from(d)?;
         let dropped = self.depth() + 1 - d;
-        note!(
-            self,
-            "free_to_mark({m:#x}) [mark at depth {d} of {}, floor {}]",
-            self.depth(),
-            self.floor()
-        );
+        note!(self, "free_to_mark({m:#x}) [mark at depth {d} of {}, floor {}]", self.depth(), self.floor());
         self.w.try_free_to_mark(m)?;
         if let Some(p) = self.cfg.watch {
             self.watch(p, || format!("(free_to_mark({m:#x}) at depth {d})"));
@@ -173,12 +165,7 @@ impl Runner {
         let refused = self.w.refused_in_call();
         self.stats_in_op = true;
         let s = self.stats()?;
-        note!(
-            self,
-            "free_all_mark() [depth {depth}, floor {}] -> depth {}",
-            self.floor(),
-            s.mark_depth
-        );
+        note!(self, "free_all_mark() [depth {depth}, floor {}] -> depth {}", self.floor(), s.mark_depth);
         if empty_floor {
             ensure!(
                 s.mark_depth as usize == depth,
@@ -193,11 +180,7 @@ impl Runner {
             self.sync_segments(depth + 1);
             self.clock_bound += 1;
         } else {
-            ensure!(
-                s.mark_depth as usize == depth,
-                "free_all_mark() at depth {depth} left depth {}",
-                s.mark_depth
-            );
+            ensure!(s.mark_depth as usize == depth, "free_all_mark() at depth {depth} left depth {}", s.mark_depth);
             ensure!(
                 depth >= MAX_DEPTH || refused > 0 || !self.cfg.must_grow,
                 "free_all_mark() at depth {depth} did nothing, though memory could grow"
@@ -238,10 +221,7 @@ impl Runner {
             self.alloc_scratch()?;
             self.fresh.push(self.out);
         }
-        ensure!(
-            self.seg_live[f] == (f == 0 && self.own()) as u32,
-            "model: blocks left in the floor"
-        );
+        ensure!(self.seg_live[f] == (f == 0 && self.own()) as u32, "model: blocks left in the floor");
         Ok(None)
     }
 }

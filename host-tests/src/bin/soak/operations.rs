@@ -76,7 +76,7 @@ impl Runner {
                 0
             }, // 13 free_all_mark
             if self.regime.storm { 0 } else { 80 / calm }, // 14 free_all
-            100,                                    // 15 weather
+            100,                                           // 15 weather
             if self.regime.storm { 0 } else { 2 },         // 16 mark storm
         ]
     }
@@ -214,11 +214,7 @@ impl Runner {
     /// of the newest segment, and fills it.
     fn adopt(&mut self, what: &str, q: u32, size: u32, align: u32) -> R<()> {
         ensure!(q % align == 0, "{what} returned {q:#x}, not aligned to {align}");
-        ensure!(
-            q >= self.heap_start + 8,
-            "{what} returned {q:#x}, below the heap (starts at {:#x})",
-            self.heap_start
-        );
+        ensure!(q >= self.heap_start + 8, "{what} returned {q:#x}, below the heap (starts at {:#x})", self.heap_start);
         ensure!(
             q as u64 + size as u64 <= self.w.mem_size() as u64,
             "{what} returned {q:#x}: the block ends past the end of memory {:#x}",
@@ -250,9 +246,7 @@ impl Runner {
             let generation = self.generations[b.seg as usize];
             self.dead.push(Dead { was: b, why, generation });
         }
-        self.watch(b.ptr, || {
-            format!("dead ({why:?}), was size {}, segment {}", b.size, b.seg)
-        });
+        self.watch(b.ptr, || format!("dead ({why:?}), was size {}, segment {}", b.size, b.seg));
         b
     }
 
@@ -266,10 +260,7 @@ impl Runner {
         }
         let (q, what) = match align {
             None => (self.w.try_allocate(size)?, format!("allocate({size:#x})")),
-            Some(a) => (
-                self.w.try_allocate_aligned(size, a)?,
-                format!("allocate_aligned({size:#x}, {a:#x})"),
-            ),
+            Some(a) => (self.w.try_allocate_aligned(size, a)?, format!("allocate_aligned({size:#x}, {a:#x})")),
         };
         note!(self, "{what} -> {q:#x}");
         if let Some(a) = align
@@ -298,10 +289,7 @@ impl Runner {
             self.c.failures += 1;
             return Ok(Some(true));
         }
-        ensure!(
-            size as u64 <= self.cfg.cap as u64,
-            "{what} returned {q:#x}, more than the memory cap"
-        );
+        ensure!(size as u64 <= self.cfg.cap as u64, "{what} returned {q:#x}, more than the memory cap");
         self.adopt(what, q, size, align)?;
         Ok(None)
     }
@@ -327,12 +315,7 @@ impl Runner {
         let b = self.live[i];
         let n = self.w.try_size(b.ptr)?;
         note!(self, "size({:#x}) -> {n}", b.ptr);
-        ensure!(
-            n == b.size,
-            "size({:#x}) = {n}, the block was allocated with {}",
-            b.ptr,
-            b.size
-        );
+        ensure!(n == b.size, "size({:#x}) = {n}, the block was allocated with {}", b.ptr, b.size);
         Ok(Some(false))
     }
 
@@ -349,13 +332,8 @@ impl Runner {
             return self.op_deallocate();
         }
         self.pattern_check(&b, b.size)?;
-        let what = format!(
-            "reallocate({:#x}, {size:#x}) [size {}, segment {}, depth {}]",
-            b.ptr,
-            b.size,
-            b.seg,
-            self.depth()
-        );
+        let what =
+            format!("reallocate({:#x}, {size:#x}) [size {}, segment {}, depth {}]", b.ptr, b.size, b.seg, self.depth());
         let q = self.w.try_reallocate(b.ptr, size)?;
         let fuel = self.w.last_fuel;
         note!(self, "{what} -> {q:#x}");
@@ -366,10 +344,7 @@ impl Runner {
             // On failure the old block is untouched.
             return self.pattern_check(&b, b.size).map(|()| Some(true));
         }
-        ensure!(
-            size as u64 <= self.cfg.cap as u64,
-            "{what} returned {q:#x}, more than the memory cap"
-        );
+        ensure!(size as u64 <= self.cfg.cap as u64, "{what} returned {q:#x}, more than the memory cap");
         if size <= b.size {
             ensure!(q == b.ptr, "{what} moved to {q:#x}, but shrinking stays in place");
         }
@@ -406,10 +381,7 @@ impl Runner {
         );
         if self.own() {
             let s = self.out;
-            ensure!(
-                q as u64 + size.max(1) as u64 <= s as u64 || q >= s + SCRATCH,
-                "{what} moved onto the stats block"
-            );
+            ensure!(q as u64 + size.max(1) as u64 <= s as u64 || q >= s + SCRATCH, "{what} moved onto the stats block");
         }
         Ok(())
     }
@@ -421,9 +393,7 @@ impl Runner {
             self.t.realloc_moved_max_copy = keep;
         }
         // wasmtime charges memory.copy by the byte: the rest is the call's own cost.
-        self.t
-            .fuel_realloc_moved_net
-            .add(fuel.saturating_sub(keep as u64), self.step, [ptr, size]);
+        self.t.fuel_realloc_moved_net.add(fuel.saturating_sub(keep as u64), self.step, [ptr, size]);
         self.t.realloc_moved += 1;
     }
 
@@ -434,8 +404,7 @@ impl Runner {
         let moved = q != b.ptr;
         // The first min(old, new) bytes arrived intact.
         let kept = Block { ptr: q, ..b };
-        self.pattern_check(&kept, keep)
-            .map_err(|e| format!("{what} -> {q:#x} did not keep the contents: {e}"))?;
+        self.pattern_check(&kept, keep).map_err(|e| format!("{what} -> {q:#x} did not keep the contents: {e}"))?;
         self.remove(i, moved.then_some(Why::Moved));
         let seg = if moved { self.depth() as u16 } else { b.seg };
         let align = if moved { 8 } else { b.align };

@@ -3,8 +3,8 @@
 //! `free_to_mark`/`free_all`, and in the checks of the heap as a whole. A byte written by anyone
 //! else, or a block copied from the wrong place, shows as the first byte that differs.
 
-use wasmheap_model::mix;
 use super::runner::{Block, R, Runner, ensure};
+use wasmheap_model::mix;
 
 impl Runner {
     /// The first `len` bytes of live block `b` must still hold its pattern.
@@ -66,11 +66,7 @@ fn chunk_head(t: &[u8; CHUNK], j: usize) -> [u8; 8] {
 
 fn pattern_byte(id: u64, i: usize) -> u8 {
     let t = template(id);
-    if i % CHUNK < 8 {
-        chunk_head(&t, i / CHUNK)[i % 8]
-    } else {
-        t[i % CHUNK]
-    }
+    if i % CHUNK < 8 { chunk_head(&t, i / CHUNK)[i % 8] } else { t[i % CHUNK] }
 }
 
 fn fill_pattern(dst: &mut [u8], id: u64) {
@@ -90,9 +86,7 @@ fn pattern_mismatch(got: &[u8], id: u64) -> Option<usize> {
         let n = c.len();
         let k = n.min(8);
         if c[..k] != chunk_head(&t, j)[..k] || c[k..] != t[k..n] {
-            return (0..n)
-                .find(|&i| c[i] != pattern_byte(id, j * CHUNK + i))
-                .map(|i| j * CHUNK + i);
+            return (0..n).find(|&i| c[i] != pattern_byte(id, j * CHUNK + i)).map(|i| j * CHUNK + i);
         }
     }
     None
@@ -112,11 +106,7 @@ mod tests {
                 assert_eq!(b, pattern_byte(42, i));
             }
             if len > 0 {
-                assert_eq!(
-                    pattern_mismatch(&buf, 43),
-                    Some(0),
-                    "another block's pattern differs at once"
-                );
+                assert_eq!(pattern_mismatch(&buf, 43), Some(0), "another block's pattern differs at once");
                 let at = len / 2;
                 buf[at] ^= 0x10;
                 assert_eq!(pattern_mismatch(&buf, 42), Some(at));

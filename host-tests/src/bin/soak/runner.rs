@@ -17,9 +17,9 @@
 //!   reallocated or released.
 
 use host_tests::{Fuel, Instance, Layout, Stats, Weather};
-use wasmheap_model::{Counters, History, Rng, Seg, Segments, mix};
 use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
+use wasmheap_model::{Counters, History, Rng, Seg, Segments, mix};
 
 /// The 64 bytes that `stats` writes: for an own-memory module, a block allocated for the purpose.
 pub(super) const SCRATCH: u32 = 64;
@@ -258,10 +258,7 @@ impl Runner {
     /// The word in front of `p` (a live block's tag).
     pub(super) fn word_before(&self, p: u32) -> u32 {
         let at = (p as usize).wrapping_sub(4);
-        self.w
-            .mem()
-            .get(at..at.wrapping_add(4))
-            .map_or(0, |b| u32::from_le_bytes(b.try_into().unwrap()))
+        self.w.mem().get(at..at.wrapping_add(4)).map_or(0, |b| u32::from_le_bytes(b.try_into().unwrap()))
     }
 
     /// Brings the per-segment tables to the segments' depth after `segments` changed: entries
@@ -288,12 +285,7 @@ impl Runner {
                     Seg::Floor => 'F',
                 })
                 .collect();
-            eprintln!(
-                "watch {p:#x} step {}: {} [segments {segs}, floor {}]",
-                self.step,
-                what(),
-                self.floor()
-            );
+            eprintln!("watch {p:#x} step {}: {} [segments {segs}, floor {}]", self.step, what(), self.floor());
         }
     }
 
@@ -317,11 +309,7 @@ impl Runner {
         self.t.seconds = started.elapsed().as_secs_f64();
         self.t.ops = self.step;
         self.close_instance();
-        r.map_err(|what| Failure {
-            step: self.step,
-            what,
-            trace: self.trace.take().map(Vec::from).unwrap_or_default(),
-        })
+        r.map_err(|what| Failure { step: self.step, what, trace: self.trace.take().map(Vec::from).unwrap_or_default() })
     }
 
     /// The step loop, with its checks, instances and progress lines; a full check at the end.
@@ -375,7 +363,13 @@ impl Runner {
             self.depth(),
             self.marks().count(),
             self.floor(),
-            if self.regime.storm { ", storm" } else if self.regime.calm { ", calm" } else { "" },
+            if self.regime.storm {
+                ", storm"
+            } else if self.regime.calm {
+                ", calm"
+            } else {
+                ""
+            },
             self.w.mem_size() / 1024,
             self.w.limiter().weather
         );
@@ -434,11 +428,7 @@ impl Runner {
         let s = self.w.try_stats(self.out)?;
         self.heap_start = s.heap_start;
         if let Layout::Imported { start } = self.w.layout {
-            ensure!(
-                s.heap_start >= start,
-                "heap_start {:#x} below the region's start {start:#x}",
-                s.heap_start
-            );
+            ensure!(s.heap_start >= start, "heap_start {:#x} below the region's start {start:#x}", s.heap_start);
         }
         self.verify(true)
     }
@@ -452,10 +442,7 @@ impl Runner {
         self.w.limiter_mut().weather = weather;
         ensure!(p != 0, "allocate({SCRATCH}) for the stats block returned 0");
         ensure!(self.depth() == 0, "scratch block allocated above the base");
-        ensure!(
-            !self.index.contains_key(&p),
-            "allocate({SCRATCH}) returned live block {p:#x}"
-        );
+        ensure!(!self.index.contains_key(&p), "allocate({SCRATCH}) returned live block {p:#x}");
         self.out = p;
         self.scratch_allocations += 1;
         self.seg_live[0] += 1;

@@ -75,11 +75,7 @@ unsafe fn free_with<A: GlobalAlloc, const H: usize>(a: &A, ptr: *mut u8) {
 
 /// `reallocate` behind an `H`-byte header (`GlobalAlloc::realloc` keeps the alignment `H`).
 #[inline(always)]
-unsafe fn realloc_with<A: GlobalAlloc, const H: usize>(
-    a: &A,
-    ptr: *mut u8,
-    size: usize,
-) -> *mut u8 {
+unsafe fn realloc_with<A: GlobalAlloc, const H: usize>(a: &A, ptr: *mut u8, size: usize) -> *mut u8 {
     if ptr.is_null() {
         return unsafe { alloc_with::<A, H>(a, size) };
     }

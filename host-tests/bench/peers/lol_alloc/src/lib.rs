@@ -5,7 +5,6 @@
 use lol_alloc::{AssumeSingleThreaded, FreeListAllocator};
 
 // SAFETY: wasm32-unknown-unknown without the atomics feature is single-threaded.
-static ALLOC: AssumeSingleThreaded<FreeListAllocator> =
-    unsafe { AssumeSingleThreaded::new(FreeListAllocator::new()) };
+static ALLOC: AssumeSingleThreaded<FreeListAllocator> = unsafe { AssumeSingleThreaded::new(FreeListAllocator::new()) };
 
 peer_abi::export_raw_abi!(ALLOC);

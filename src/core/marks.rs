@@ -10,9 +10,9 @@
 //! while the segment at `depth` still has that id. The floor (`free_all_mark`) is a segment that
 //! `free_all` empties in place instead of dropping.
 
-use crate::block::HEADER;
-use crate::heap::{CONTROL_SIZE, Heap, MAX_DEPTH, slot};
-use crate::source::Source;
+use crate::core::block::HEADER;
+use crate::core::heap::{CONTROL_SIZE, Heap, MAX_DEPTH, slot};
+use crate::core::source::Source;
 
 const DEPTH_MASK: u32 = 0xFF;
 const _: () = assert!(MAX_DEPTH == DEPTH_MASK);
@@ -30,9 +30,7 @@ impl<S: Source> Heap<S> {
 
     pub fn free_to_mark(self, mark: u32) {
         let depth = mark & DEPTH_MASK;
-        let valid = depth != 0
-            && depth <= self.root().depth
-            && self.segment(depth).id & 0xFF_FFFF == mark >> 8;
+        let valid = depth != 0 && depth <= self.root().depth && self.segment(depth).id & 0xFF_FFFF == mark >> 8;
         if !valid {
             self.root().rejected_marks += 1;
             return;
@@ -97,7 +95,7 @@ impl<S: Source> Heap<S> {
             root.depth -= 1;
             // Tags of the dropped segment now read segment 0's key (see Root::segments).
             root.segments[slot(newest)] = root.segments[0];
-            if self.mem.load(control) & crate::block::PREV_FREE != 0 {
+            if self.mem.load(control) & crate::core::block::PREV_FREE != 0 {
                 let last = control - self.mem.load(control - 4);
                 self.segment(newest - 1).unlist(self.mem, last, self.mem.load(last));
                 self.root().top = last;

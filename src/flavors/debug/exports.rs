@@ -1,8 +1,8 @@
 //! The debug flavor's exports beyond the raw ABI (wasm/FLAVORS.md, section 9). Every value is an
 //! i32; `out` is memory the caller owns (or `debug_buffer()`).
 
-use super::ring::{BUFFER_BYTES, REPORTS, Report, state};
 use super::ready_heap;
+use super::ring::{BUFFER_BYTES, REPORTS, Report, state};
 
 /// A 4096-byte buffer in the module's static memory, outside the heap, for the walks' records.
 #[unsafe(no_mangle)]

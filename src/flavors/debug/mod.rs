@@ -43,10 +43,10 @@ mod exports;
 pub(crate) mod ring;
 mod walk;
 
-use crate::block::{self, FREE, HEADER, PREV_FREE, SIZE_MASK};
-use crate::heap::{Heap, Live};
-use crate::source::WasmMemory;
-use crate::stats::Stats;
+use crate::core::block::{self, FREE, HEADER, PREV_FREE, SIZE_MASK};
+use crate::core::heap::{Heap, Live};
+use crate::core::source::WasmMemory;
+use crate::core::stats::Stats;
 use ring::{Code, Reason, state};
 use walk::{Block, Place, State};
 
@@ -68,11 +68,11 @@ pub(crate) struct Debug {
 }
 
 pub(crate) fn heap() -> Debug {
-    Debug { core: crate::wasm::heap() }
+    Debug { core: crate::flavors::wasm::heap() }
 }
 
 pub(crate) fn ready_heap() -> Option<Debug> {
-    crate::wasm::ready_heap().map(|core| Debug { core })
+    crate::flavors::wasm::ready_heap().map(|core| Debug { core })
 }
 
 /// The identity an allocation keeps while it lives, also across `reallocate`.
@@ -311,9 +311,7 @@ impl Debug {
             return 0;
         }
         // Safety: `ptr` is live with `old_request` bytes, `new` a distinct block of `request`.
-        unsafe {
-            core::ptr::copy_nonoverlapping(mem.ptr(ptr), mem.ptr(new), old_request.min(request) as usize)
-        };
+        unsafe { core::ptr::copy_nonoverlapping(mem.ptr(ptr), mem.ptr(new), old_request.min(request) as usize) };
         // The old block itself is unchanged: `live` still describes it.
         self.free(live, identity);
         let root = self.core.root();
@@ -481,7 +479,7 @@ impl Debug {
         let header = self.core.mem.load(block);
         let size = header & SIZE_MASK;
         header & FREE != 0
-            && size >= crate::block::MIN_BLOCK
+            && size >= crate::core::block::MIN_BLOCK
             && size <= self.core.root().top - block
             && self.core.mem.load(block + size - 4) == size
     }

@@ -1,5 +1,5 @@
 ;; The shim of wasm/wasmheap-import-memory.wasm. scripts/build merges it into the core
-;; (src/import_memory.rs, linked with --import-memory -zstack-size=0 --export=__stack_pointer) with
+;; (src/flavors/import_memory.rs, linked with --import-memory -zstack-size=0 --export=__stack_pointer) with
 ;; wasm-merge, then wasm-opt -Oz inlines these wrappers and removes the core's `__*` exports.
 ;;
 ;; It holds the state that cannot live in the host's memory, in two globals: the heap's start (0

@@ -1,6 +1,6 @@
 //! Where the heap's memory comes from when it must grow, and where its blocks begin.
 
-use crate::heap::RECORDS_SIZE;
+use crate::core::heap::RECORDS_SIZE;
 
 /// A memory source extends the region the heap manages, which always ends at `end`.
 ///

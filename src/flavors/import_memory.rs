@@ -4,7 +4,7 @@
 //! with `init(start, end)`. It must own nothing else in that memory: no statics (there are none
 //! here, so the linked core has no data segment) and no shadow stack of its own placement. The
 //! core is linked with `--import-memory -zstack-size=0 --export=__stack_pointer`, and the
-//! hand-written shim `src/import_memory.wat`, merged into it by scripts/build, keeps the state
+//! hand-written shim `src/flavors/import_memory.wat`, merged into it by scripts/build, keeps the state
 //! that cannot live in memory in a wasm global:
 //!
 //! ```text
@@ -20,10 +20,10 @@
 //! inlines the shim's wrappers and drops these `__wasmheap_*` exports, `__stack_pointer`,
 //! `__heap_base` and `__data_end`.
 
-use crate::heap::{Heap, RECORDS_SIZE, ROOT_SIZE};
-use crate::mem::Mem;
-use crate::source::{Source, WasmMemory};
-use crate::wasm::memory_end;
+use crate::core::heap::{Heap, RECORDS_SIZE, ROOT_SIZE};
+use crate::core::mem::Mem;
+use crate::core::source::{Source, WasmMemory};
+use crate::flavors::wasm::memory_end;
 
 /// Where the heap's memory comes from: nowhere (a fixed region), or `memory.grow` when `init` was
 /// told so. A zero-sized type, so that a `Heap` is two words and travels in registers; the mode
@@ -31,7 +31,7 @@ use crate::wasm::memory_end;
 #[derive(Clone, Copy)]
 pub struct Region;
 
-// Safety: scripts/build merges the shim (src/import_memory.wat), which defines this function
+// Safety: scripts/build merges the shim (src/flavors/import_memory.wat), which defines this function
 // with this signature.
 #[link(wasm_import_module = "shim")]
 unsafe extern "C" {
@@ -97,6 +97,6 @@ macro_rules! shim_exports {
     };
 }
 
-crate::exports::raw_abi!(shim_exports);
+crate::flavors::exports::raw_abi!(shim_exports);
 #[cfg(feature = "c-api")]
-crate::exports::c_names!(shim_exports);
+crate::flavors::exports::c_names!(shim_exports);

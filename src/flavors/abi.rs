@@ -3,9 +3,9 @@
 //! In the debug flavor the same exports go through the debug layer (`debug/mod.rs`).
 
 #[cfg(feature = "debug")]
-use crate::debug::{heap, ready_heap};
+use crate::flavors::debug::{heap, ready_heap};
 #[cfg(not(feature = "debug"))]
-use crate::wasm::{heap, ready_heap};
+use crate::flavors::wasm::{heap, ready_heap};
 
 /// Each entry of the table an export of the same name.
 macro_rules! module_exports {
@@ -31,15 +31,15 @@ macro_rules! module_exports {
     };
 }
 
-crate::exports::raw_abi!(module_exports);
+crate::flavors::exports::raw_abi!(module_exports);
 
 // ---- the C names (feature `c-api`; wasm/FLAVORS.md, section 5) ---------------------------------
 
 #[cfg(feature = "c-api")]
 mod c_names {
-    use crate::wasm::heap;
+    use crate::flavors::wasm::heap;
 
-    crate::exports::c_names!(module_exports);
+    crate::flavors::exports::c_names!(module_exports);
 
     /// C `free`: [`deallocate`](super::deallocate).
     #[unsafe(no_mangle)]

@@ -33,16 +33,16 @@
 //!    `heads[fl][sl] != 0` (the head of a list whose bit is clear is not read: it may be stale).
 //! 3. Bit `i` of `bin_map` is set iff `bins[i] != 0`.
 
-use crate::block::{BINNED, FREE, SIZE_MASK};
-use crate::classes::{FL_COUNT, FL_ROWS, SL_COUNT, class, class_at_least, same_class};
-use crate::mem::Mem;
+use crate::core::block::{BINNED, FREE, SIZE_MASK};
+use crate::core::classes::{FL_COUNT, FL_ROWS, SL_COUNT, class, class_at_least, same_class};
+use crate::core::mem::Mem;
 
 /// Largest block size kept in bins.
 pub const BIN_MAX: u32 = 504;
 /// Bins, indexed by block size / 8 (16..=504 bytes: indices 2..=63).
 pub const BIN_COUNT: usize = (BIN_MAX / 8 + 1) as usize;
 const _: () = assert!(BIN_COUNT.is_power_of_two(), "bin indices are masked, not bounds-checked");
-const _: () = assert!(BIN_MAX + 8 >= crate::classes::MIN_LISTED, "every listed block has a class");
+const _: () = assert!(BIN_MAX + 8 >= crate::core::classes::MIN_LISTED, "every listed block has a class");
 
 #[repr(C)]
 pub struct Segment {
@@ -116,8 +116,8 @@ impl Segment {
     /// a list is non-empty.
     pub fn reset(&mut self, id: u32, depth: u32) {
         self.id = id;
-        self.key = crate::block::epoch_key(id);
-        self.tag_base = crate::block::tag_base(depth);
+        self.key = crate::core::block::epoch_key(id);
+        self.tag_base = crate::core::block::tag_base(depth);
         self.forget_free();
     }
 

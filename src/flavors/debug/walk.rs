@@ -4,8 +4,8 @@
 //! first one `check()` finds).
 
 use super::{BROKEN_CANARY, BROKEN_POISON, Debug, EXTRA, FREE_HEAD, state};
-use crate::block::{self, BINNED, FREE, HEADER, MIN_BLOCK, SIZE_MASK};
-use crate::heap::{CONTROL_SIZE, slot};
+use crate::core::block::{self, BINNED, FREE, HEADER, MIN_BLOCK, SIZE_MASK};
+use crate::core::heap::{CONTROL_SIZE, slot};
 
 /// A block's state in a `debug_blocks` record.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -210,7 +210,16 @@ impl Iterator for Blocks {
         }
         let core = self.heap.core;
         let root = core.root();
-        let empty = Block { address: self.at, size: 0, state: State::Top, depth: self.depth, ptr: 0, request: 0, id: 0, tag: 0 };
+        let empty = Block {
+            address: self.at,
+            size: 0,
+            state: State::Top,
+            depth: self.depth,
+            ptr: 0,
+            request: 0,
+            id: 0,
+            tag: 0,
+        };
         if self.at == self.end && self.depth < root.depth {
             self.depth += 1;
             self.end = self.segment_end();

@@ -54,9 +54,9 @@ macro_rules! raw_abi {
             /// Writes the 64-byte [`Stats`](crate::Stats) struct (16 `u32`) at `out`, which must be
             /// 64 bytes the caller owns; all zero when there is no heap.
             fn stats(out: u32) {
-                ready |h| $crate::exports::write_stats(out, h.stats())
+                ready |h| $crate::flavors::exports::write_stats(out, h.stats())
             } else {
-                $crate::exports::write_stats(out, $crate::Stats::default())
+                $crate::flavors::exports::write_stats(out, $crate::Stats::default())
             }
         }
     };
@@ -71,14 +71,14 @@ macro_rules! c_names {
     ($make:ident) => {
         $make! {
             /// C `malloc`: `allocate`, but 16-aligned (`alignof(max_align_t)`).
-            fn malloc(size: u32) -> u32 { hot |h| $crate::c_api::malloc(h, size) } else { 0 }
+            fn malloc(size: u32) -> u32 { hot |h| $crate::flavors::c_api::malloc(h, size) } else { 0 }
 
             /// C `realloc`: `reallocate`, the result 16-aligned.
-            fn realloc(ptr: u32, size: u32) -> u32 { hot |h| $crate::c_api::realloc(h, ptr, size) } else { 0 }
+            fn realloc(ptr: u32, size: u32) -> u32 { hot |h| $crate::flavors::c_api::realloc(h, ptr, size) } else { 0 }
 
             /// C `calloc`: a cleared 16-aligned block of `n * size` bytes; 0 when that overflows.
             fn calloc(n: u32, size: u32) -> u32 {
-                hot |h| $crate::c_api::calloc(h, n, size, $crate::wasm::memory_end())
+                hot |h| $crate::flavors::c_api::calloc(h, n, size, $crate::flavors::wasm::memory_end())
             } else {
                 0
             }
@@ -86,9 +86,9 @@ macro_rules! c_names {
             /// POSIX `posix_memalign`: 0, `EINVAL` (28) or `ENOMEM` (48); `*memptr` untouched on
             /// failure.
             fn posix_memalign(memptr: u32, align: u32, size: u32) -> u32 {
-                hot |h| $crate::c_api::posix_memalign(h, memptr, align, size)
+                hot |h| $crate::flavors::c_api::posix_memalign(h, memptr, align, size)
             } else {
-                $crate::c_api::ENOMEM
+                $crate::flavors::c_api::ENOMEM
             }
         }
     };

@@ -23,10 +23,10 @@
 //!    then from its class lists (`Segment::cut_smallest`, `Segment::take`), then by carving at
 //!    `top`, growing memory when needed (`take_block`).
 
-use crate::block::{self, BINNED, FREE, HEADER, MIN_BLOCK, PREV_FREE, SIZE_MASK};
-use crate::mem::Mem;
-use crate::segment::{BIN_MAX, Segment};
-use crate::source::{MAX_END, Source};
+use crate::core::block::{self, BINNED, FREE, HEADER, MIN_BLOCK, PREV_FREE, SIZE_MASK};
+use crate::core::mem::Mem;
+use crate::core::segment::{BIN_MAX, Segment};
+use crate::core::source::{MAX_END, Source};
 
 /// Deepest mark nesting: segment depths must fit the tag's depth field.
 pub const MAX_DEPTH: u32 = (1 << block::DEPTH_BITS) - 1;
@@ -260,8 +260,7 @@ impl<S: Source> Heap<S> {
         if align == 16 {
             return self.allocate16(request);
         }
-        let Some(size) = block::block_size(request).filter(|_| align.is_power_of_two() && align <= MAX_ALIGN)
-        else {
+        let Some(size) = block::block_size(request).filter(|_| align.is_power_of_two() && align <= MAX_ALIGN) else {
             return self.failed();
         };
         self.allocate_with_gap(size, request, align)

@@ -1,8 +1,8 @@
 //! Statistics, as `stats(out_ptr)` writes them: 16 `u32` in the order of the fields below.
 
-use crate::block::{self, FREE, MIN_BLOCK, SIZE_MASK};
-use crate::heap::{Heap, slot};
-use crate::source::Source;
+use crate::core::block::{self, FREE, MIN_BLOCK, SIZE_MASK};
+use crate::core::heap::{Heap, slot};
+use crate::core::source::Source;
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -57,10 +57,10 @@ impl TestHeap {
         let mut at = self.empty_top();
         while at < self.heap.root().top {
             let header = self.heap.mem.load(at);
-            let size = header & crate::block::SIZE_MASK;
-            if header & crate::block::BINNED != 0 {
+            let size = header & crate::core::block::SIZE_MASK;
+            if header & crate::core::block::BINNED != 0 {
                 binned += size;
-            } else if header & crate::block::FREE != 0 {
+            } else if header & crate::core::block::FREE != 0 {
                 listed += size;
             }
             at += size;
@@ -252,14 +252,22 @@ fn a_dropped_depth_names_segment_0_and_check_finds_a_stale_slot() {
 fn two_epochs_never_give_the_same_check_bits_at_one_place() {
     // and a spoiled tag (check bits inverted) never matches at its place in any of those epochs
     for (block, size) in [(4096, 16), (0x10_0000, 248), (0xFFFF_0000, 1 << 20), (0x2968, 24)] {
-        let check = |epoch| crate::block::tag(block, crate::block::epoch_key(epoch), crate::block::tag_base(0), size, size - 8) >> 13;
+        let check = |epoch| {
+            crate::core::block::tag(
+                block,
+                crate::core::block::epoch_key(epoch),
+                crate::core::block::tag_base(0),
+                size,
+                size - 8,
+            ) >> 13
+        };
         let mut seen = std::collections::HashSet::new();
         let epochs = if MIRI { 1u32 << 8 } else { 1u32 << 16 };
         for epoch in 0..epochs {
             assert!(seen.insert(check(epoch)), "{block:#x} {epoch}");
         }
         for epoch in 0..epochs {
-            let spoiled = crate::block::spoiled(check(epoch) << 13) >> 13;
+            let spoiled = crate::core::block::spoiled(check(epoch) << 13) >> 13;
             assert!(!seen.contains(&spoiled), "spoiled tag of epoch {epoch} at {block:#x} matches another");
         }
     }
@@ -617,7 +625,7 @@ impl TestHeap {
     /// The heap is sound and agrees with the model: counters, depth, spans, sizes and contents.
     fn matches(&self, model: &Model<u8>) -> Check {
         let s = self.sound();
-        // Safety: Stats is #[repr(C)] with sixteen u32 fields (src/stats.rs asserts it): it has
+        // Safety: Stats is #[repr(C)] with sixteen u32 fields (src/core/stats.rs asserts it): it has
         // the layout and validity of [u32; 16], in the order the model's Stats reads them.
         let words = unsafe { std::mem::transmute::<Stats, [u32; 16]>(s) };
         model.check_stats(&wasmheap_model::Stats::from_words(words))?;
@@ -672,8 +680,8 @@ fn huge_aligned_request_does_not_wrap_the_search() {
     let _pin = t.heap.allocate(8);
     t.heap.deallocate(a); // a free block of 112 bytes on the lists
     for align in [16, 4096, crate::MAX_ALIGN] {
-        assert_eq!(t.heap.allocate_aligned(crate::block::MAX_REQUEST, align), 0, "align {align}");
-        assert_eq!(t.heap.allocate_aligned(crate::block::MAX_REQUEST - 8, align), 0, "align {align}");
+        assert_eq!(t.heap.allocate_aligned(crate::core::block::MAX_REQUEST, align), 0, "align {align}");
+        assert_eq!(t.heap.allocate_aligned(crate::core::block::MAX_REQUEST - 8, align), 0, "align {align}");
     }
     let s = t.sound();
     assert_eq!((s.failures, s.live_blocks), (6, 1));
@@ -709,7 +717,8 @@ fn a_request_takes_a_block_of_its_own_list_before_a_larger_one() {
 fn a_small_request_with_empty_bins_splits_the_smallest_listed_block() {
     let t = TestHeap::with_limit(1 << 20);
     // Both blocks are above BIN_MAX, so they are listed and no bin holds anything.
-    let (large, _pin, small, _pin2) = (t.heap.allocate(2000), t.heap.allocate(8), t.heap.allocate(800), t.heap.allocate(8));
+    let (large, _pin, small, _pin2) =
+        (t.heap.allocate(2000), t.heap.allocate(8), t.heap.allocate(800), t.heap.allocate(8));
     t.heap.deallocate(large);
     t.heap.deallocate(small);
     assert!(!t.heap.newest().has_binned());

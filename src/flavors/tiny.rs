@@ -139,8 +139,7 @@ fn trim() {
 #[inline(never)]
 fn reserve(end: u64) -> bool {
     let have = memory_size(0) as u64 * 65536;
-    end <= have
-        || (end <= 0xFFFF_FFF8 && memory_grow(0, ((end - have + 0xFFFF) >> 16) as usize) != usize::MAX)
+    end <= have || (end <= 0xFFFF_FFF8 && memory_grow(0, ((end - have + 0xFFFF) >> 16) as usize) != usize::MAX)
 }
 
 /// A block at the top for `n` bytes whose payload is a multiple of `align` (a power of two >= 8).

@@ -104,7 +104,7 @@ pub const INITIAL: State = State {
 /// not keep one borrow across a call that takes another.
 pub fn state() -> &'static mut State {
     // Safety: one thread; see above.
-    unsafe { &mut (*(&raw mut crate::wasm::STATICS)).debug }
+    unsafe { &mut (*(&raw mut crate::flavors::wasm::STATICS)).debug }
 }
 
 impl State {
@@ -151,9 +151,7 @@ impl State {
 
     /// The freed allocation whose block held the byte `at` last: (ptr, id), or (0, 0).
     pub fn freed_at(&self, at: u32) -> (u32, u32) {
-        self.recent()
-            .find(|f| f.ptr - 8 <= at && at < f.end && f.id != 0)
-            .map_or((0, 0), |f| (f.ptr, f.id))
+        self.recent().find(|f| f.ptr - 8 <= at && at < f.end && f.id != 0).map_or((0, 0), |f| (f.ptr, f.id))
     }
 
     /// Forgets the frees inside `[from, to)`: marks dropped that memory, so the allocations that

@@ -1,10 +1,10 @@
 //! `check()`: walks the whole heap and verifies every invariant. O(blocks): a diagnostic.
 
-use crate::block::{self, BINNED, FREE, MIN_BLOCK, PREV_FREE, SIZE_MASK};
-use crate::classes::{FL_COUNT, SL_COUNT, class};
-use crate::heap::{CONTROL_SIZE, Heap, MAX_DEPTH, slot, ROOT_SIZE};
-use crate::segment::{BIN_MAX, Segment};
-use crate::source::Source;
+use crate::core::block::{self, BINNED, FREE, MIN_BLOCK, PREV_FREE, SIZE_MASK};
+use crate::core::classes::{FL_COUNT, SL_COUNT, class};
+use crate::core::heap::{CONTROL_SIZE, Heap, MAX_DEPTH, ROOT_SIZE, slot};
+use crate::core::segment::{BIN_MAX, Segment};
+use crate::core::source::Source;
 
 /// The first broken invariant, as `check()` reports it: `check()` returns the variant's number
 /// (0 when the heap is sound). The numbers are part of the ABI.

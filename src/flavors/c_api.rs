@@ -4,8 +4,8 @@
 //! wasm32, as C requires (the raw ABI stays at 8). Both modules that carry the C names (`abi.rs`,
 //! `import_memory.rs`) export these.
 
-use crate::heap::Heap;
-use crate::source::Source;
+use crate::core::heap::Heap;
+use crate::core::source::Source;
 
 /// `posix_memalign`'s error numbers: the WASI values, as in wasi-libc's `<errno.h>`.
 pub const EINVAL: u32 = 28;
@@ -128,7 +128,10 @@ mod tests {
             let q = zeroed(heap, 300, 64, p + 100);
             assert_eq!(q, p, "the freed block is reused");
             assert!(mem()[q as usize..q as usize + 100].iter().all(|&b| b == 0));
-            assert!(mem()[q as usize + 100..q as usize + 300].iter().all(|&b| b == 0xCD), "above fresh_from: left alone");
+            assert!(
+                mem()[q as usize + 100..q as usize + 300].iter().all(|&b| b == 0xCD),
+                "above fresh_from: left alone"
+            );
             let failures = heap.stats().failures;
             assert_eq!(zeroed(heap, 8, 3, u32::MAX), 0, "a bad align fails as in allocate_aligned");
             assert_eq!(zeroed(heap, u32::MAX, 16, u32::MAX), 0);
@@ -149,7 +152,8 @@ mod tests {
                 seed
             };
             let fill = |mem: &mut [u8], p: u32, n: u32, tag: u8| mem[p as usize..(p + n) as usize].fill(tag);
-            let holds = |mem: &[u8], p: u32, n: u32, tag: u8| mem[p as usize..(p + n) as usize].iter().all(|&b| b == tag);
+            let holds =
+                |mem: &[u8], p: u32, n: u32, tag: u8| mem[p as usize..(p + n) as usize].iter().all(|&b| b == tag);
             for step in 0..if cfg!(miri) { 400 } else { 4000u32 } {
                 let r = next();
                 let size = (r >> 8) as u32 % if r % 7 == 0 { 3000 } else { 100 };

@@ -13,9 +13,9 @@
 //! (decimal bytes, or with a `K`/`M` suffix for KiB/MiB), default 32 KiB; it must be a multiple
 //! of 8 from [`MIN_POOL_BYTES`] to [`MAX_POOL_BYTES`], else the build stops.
 
-use crate::heap::{CONTROL_SIZE, Heap, ROOT_SIZE};
-use crate::mem::Mem;
-use crate::source::Source;
+use crate::core::heap::{CONTROL_SIZE, Heap, ROOT_SIZE};
+use crate::core::mem::Mem;
+use crate::core::source::Source;
 
 /// Smallest pool: the heap's records (root and segment 0's control block, 2432 bytes) and room
 /// for a few blocks.

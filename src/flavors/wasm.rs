@@ -3,9 +3,9 @@
 use core::alloc::{GlobalAlloc, Layout};
 use core::arch::wasm32::memory_size;
 
-use crate::source::MAX_END;
+use crate::core::source::MAX_END;
 #[cfg(not(feature = "static-pool"))]
-use crate::{
+use crate::core::{
     heap::{Heap, RECORDS_SIZE},
     mem::Mem,
     source::WasmMemory,
@@ -20,7 +20,7 @@ use crate::{
 #[repr(C, align(16))]
 pub(crate) struct Statics {
     #[cfg(feature = "debug")]
-    pub debug: crate::debug::ring::State,
+    pub debug: crate::flavors::debug::ring::State,
     records: Records,
 }
 
@@ -32,7 +32,7 @@ struct Records([u8; RECORDS_SIZE as usize]);
 #[cfg(not(feature = "static-pool"))]
 pub(crate) static mut STATICS: Statics = Statics {
     #[cfg(feature = "debug")]
-    debug: crate::debug::ring::INITIAL,
+    debug: crate::flavors::debug::ring::INITIAL,
     records: Records([0; RECORDS_SIZE as usize]),
 };
 
@@ -68,7 +68,7 @@ fn init(heap: Heap<WasmMemory>) -> bool {
 
 // The static flavor's heap lives in a pool inside the module and never grows memory.
 #[cfg(feature = "static-pool")]
-pub(crate) use crate::static_pool::{heap, ready_heap};
+pub(crate) use crate::flavors::static_pool::{heap, ready_heap};
 
 /// The end of linear memory (memory 0: the module's own, or the imported one), capped at `MAX_END`.
 #[inline]
@@ -94,7 +94,7 @@ unsafe impl GlobalAlloc for WasmHeap {
     /// are zero already (as the C `calloc` does).
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         let fresh_from = memory_end();
-        crate::c_api::zeroed(heap(), layout.size() as u32, layout.align() as u32, fresh_from) as *mut u8
+        crate::flavors::c_api::zeroed(heap(), layout.size() as u32, layout.align() as u32, fresh_from) as *mut u8
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, _layout: Layout) {
