@@ -163,7 +163,7 @@ fn random_program(t: &mut Thread, table: &[Mutex<Option<Block>>], tid: usize, op
                     (t.allocate.call(&mut t.store, size).unwrap(), 8)
                 };
                 assert!(ptr != 0, "thread {tid}: allocate({size}) failed");
-                assert_eq!(ptr % align, 0, "thread {tid}: {ptr:#x} is not {align}-aligned");
+                assert!(ptr.is_multiple_of(align), "thread {tid}: {ptr:#x} is not {align}-aligned");
                 assert!(ptr >= REGION + HEADER, "thread {tid}: {ptr:#x} lies in the header");
                 c.allocations += 1;
                 t.write(ptr, &pattern(block_seed, size));
@@ -524,4 +524,30 @@ fn the_shadow_stack_is_touched_only_under_the_lock() {
         unlocked.extend(calls(f));
     }
     eprintln!("stack pointers: {stack_pointers:?}; lock {lock}, unlock {unlock}; functions outside the lock: {seen:?}");
+}
+
+/// `calloc` clears every byte of its block, also memory that another thread grew and used (the
+/// shim clears the whole block: `memory.size` may lag another thread's growth in V8), and an
+/// overflowing `n * size` fails and counts.
+#[test]
+fn calloc_clears_the_whole_block_and_refuses_an_overflow() {
+    let memory = memory(1024);
+    let mut a = Thread::join(&memory, false);
+    let mut b = Thread::join(&memory, false);
+    // Thread a grows memory and leaves dirty blocks; thread b's calloc gets them back cleared.
+    let dirty: Vec<u32> = (0..40).map(|_| a.call::<u32, u32>("malloc", 20000)).collect();
+    for &p in &dirty {
+        a.write(p, &[0xAB; 20000]);
+        a.call::<u32, ()>("free", p);
+    }
+    for _ in 0..40 {
+        let p = b.call::<(u32, u32), u32>("calloc", (100, 200));
+        assert!(p != 0 && p.is_multiple_of(16));
+        assert!(b.read(p, 20000).iter().all(|&x| x == 0), "calloc({p:#x}) left bytes set");
+    }
+    let failures = b.stats(1).failures;
+    assert_eq!(b.call::<(u32, u32), u32>("calloc", (0x1_0000, 0x1_0000)), 0);
+    assert_eq!(b.call::<(u32, u32), u32>("calloc", (3, 0x5555_5556)), 0);
+    assert_eq!(b.stats(1).failures, failures + 2);
+    assert_eq!(b.check(), 0);
 }

@@ -35,7 +35,6 @@
   (import "core" "__wasmheap_stats" (func $stats (param i32 i32)))
   (import "core" "__wasmheap_malloc" (func $malloc (param i32 i32) (result i32)))
   (import "core" "__wasmheap_realloc" (func $realloc (param i32 i32 i32) (result i32)))
-  (import "core" "__wasmheap_calloc" (func $calloc (param i32 i32 i32) (result i32)))
   (import "core" "__wasmheap_posix_memalign" (func $posix_memalign (param i32 i32 i32 i32) (result i32)))
 
   ;; This instance's view of the heap. $lock is the header's address minus 16: every access to the
@@ -225,11 +224,23 @@
     (local.set $r (call $realloc (global.get $region) (local.get 0) (local.get 1)))
     (call $unlock)
     (local.get $r))
-  (func (export "calloc") (param i32 i32) (result i32)
+  ;; calloc clears the whole block, after the lock is given back (the block is the caller's). The
+  ;; core's calloc leaves pages that memory.grow added during the call alone, as zero; it learns
+  ;; where they begin from memory.size, which in V8 may lag another thread's memory.grow (seen:
+  ;; thousands of pages, after an atomic read that saw the grown size): pages another thread grew,
+  ;; used and freed would pass for fresh. An overflowing n * size asks malloc for 2^32 - 1 bytes:
+  ;; it fails and counts, as the core's calloc does.
+  (func (export "calloc") (param $n i32) (param $size i32) (result i32)
+    (local $bytes i64)
     (local $r i32)
+    (local.set $bytes (i64.mul (i64.extend_i32_u (local.get $n)) (i64.extend_i32_u (local.get $size))))
+    (if (i64.gt_u (local.get $bytes) (i64.const 0xFFFFFFFF))
+      (then (local.set $bytes (i64.const 0xFFFFFFFF))))
     (call $lock)
-    (local.set $r (call $calloc (global.get $region) (local.get 0) (local.get 1)))
+    (local.set $r (call $malloc (global.get $region) (i32.wrap_i64 (local.get $bytes))))
     (call $unlock)
+    (if (local.get $r)
+      (then (memory.fill (local.get $r) (i32.const 0) (i32.wrap_i64 (local.get $bytes)))))
     (local.get $r))
   (func (export "aligned_alloc") (param i32 i32) (result i32)
     (local $r i32)
