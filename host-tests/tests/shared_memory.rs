@@ -424,11 +424,13 @@ fn the_import_is_one_shared_memory_and_there_is_no_data_segment() {
 ///
 /// The stack pointers are the globals that functions other than the exports `init` and
 /// `set_may_block` write (the core's prologues; the shim's globals are written by those two
-/// only). The lock and the unlock are the first and the last function that `allocate` calls.
-/// Every export runs from its call of the lock to its call of the unlock; a function called
-/// outside that span, or any function it calls, must not read or write a stack pointer. `init`
-/// is the exception: it points its stack pointer at the header's stack, and runs the core's set-up
-/// only while its instance holds the heap's claim (state SETUP), when no instance runs the core.
+/// only). Every other export takes the lock with one `i32.atomic.rmw.cmpxchg` and gives it back
+/// with one `i32.atomic.rmw.xchg`; what it calls between the two runs under the lock, but for the
+/// lock's own slow paths (the functions that wait or notify), which are checked like everything
+/// called outside that span: neither they nor anything they call may read or write a stack
+/// pointer. `init` is the exception: it points its stack pointer at the header's stack, and runs
+/// the core's set-up only while its instance holds the heap's claim (state SETUP), when no
+/// instance runs the core.
 #[test]
 fn the_shadow_stack_is_touched_only_under_the_lock() {
     let bytes = read_repo_file("wasm/wasmheap-shared.wasm");
@@ -440,7 +442,7 @@ fn the_shadow_stack_is_touched_only_under_the_lock() {
                 for e in r {
                     let e = e.unwrap();
                     if e.kind == ExternalKind::Func {
-                        exports.push((e.name.to_string(), e.index));
+                        exports.push((e.name.to_string(), e.index as usize));
                     }
                 }
             }
@@ -452,7 +454,7 @@ fn the_shadow_stack_is_touched_only_under_the_lock() {
         }
     }
     // Only a memory is imported (the test above): function i is body i.
-    let export = |name: &str| exports.iter().find(|(n, _)| n == name).map(|e| e.1 as usize).unwrap();
+    let export = |name: &str| exports.iter().find(|(n, _)| n == name).map(|e| e.1).unwrap();
     let (init, set_may_block) = (export("init"), export("set_may_block"));
     let mut stack_pointers = std::collections::BTreeSet::new();
     for (f, ops) in bodies.iter().enumerate() {
@@ -473,31 +475,25 @@ fn the_shadow_stack_is_touched_only_under_the_lock() {
             )
             .collect()
     };
-    let (lock, unlock) = {
-        let c = calls(export("allocate"));
-        (c[0], *c.last().unwrap())
+    let waits_or_wakes = |f: usize| {
+        bodies[f]
+            .iter()
+            .any(|op| matches!(op, Operator::MemoryAtomicWait32 { .. } | Operator::MemoryAtomicNotify { .. }))
     };
-    assert_ne!(lock, unlock);
-    // The functions called outside a locked span, and everything they call.
-    let mut unlocked: Vec<usize> = vec![lock, unlock];
-    for (name, index) in &exports {
-        let f = *index as usize;
-        if f == init {
+    // The functions called outside a locked span (and the lock's slow paths), and what they call.
+    let mut unlocked: Vec<usize> = vec![set_may_block];
+    for (name, f) in &exports {
+        if [init, set_may_block].contains(f) {
             continue;
         }
-        if f == set_may_block || f == lock || f == unlock {
-            unlocked.push(f);
-            continue;
-        }
-        let mut locked = false;
-        let mut took = 0;
-        for op in &bodies[f] {
+        let (mut locked, mut takes, mut gives) = (false, 0, 0);
+        for op in &bodies[*f] {
             match op {
-                Operator::Call { function_index } if *function_index as usize == lock => {
-                    (locked, took) = (true, took + 1)
+                Operator::I32AtomicRmwCmpxchg { .. } => (locked, takes) = (true, takes + 1),
+                Operator::I32AtomicRmwXchg { .. } => (locked, gives) = (false, gives + 1),
+                Operator::Call { function_index } if !locked || waits_or_wakes(*function_index as usize) => {
+                    unlocked.push(*function_index as usize)
                 }
-                Operator::Call { function_index } if *function_index as usize == unlock => locked = false,
-                Operator::Call { function_index } if !locked => unlocked.push(*function_index as usize),
                 Operator::GlobalGet { global_index } | Operator::GlobalSet { global_index }
                     if !locked && stack_pointers.contains(global_index) =>
                 {
@@ -506,7 +502,7 @@ fn the_shadow_stack_is_touched_only_under_the_lock() {
                 _ => {}
             }
         }
-        assert_eq!(took, 1, "export {name} must take the lock once");
+        assert_eq!((takes, gives), (1, 1), "export {name} must take the lock once and give it back once");
     }
     let mut seen = std::collections::BTreeSet::new();
     while let Some(f) = unlocked.pop() {
@@ -523,7 +519,8 @@ fn the_shadow_stack_is_touched_only_under_the_lock() {
         }
         unlocked.extend(calls(f));
     }
-    eprintln!("stack pointers: {stack_pointers:?}; lock {lock}, unlock {unlock}; functions outside the lock: {seen:?}");
+    assert!(seen.iter().any(|&f| waits_or_wakes(f)), "the lock's slow paths were not found");
+    eprintln!("stack pointers: {stack_pointers:?}; functions outside the lock: {seen:?}");
 }
 
 /// `calloc` clears every byte of its block, also memory that another thread grew and used (the

@@ -33,6 +33,9 @@ pub struct Options {
     /// The subject's module as the repository ships it (`--shipped`, `wasm/wasmheap.wasm`): the
     /// report says whether the bytes run are the same.
     pub shipped: Option<PathBuf>,
+    /// The shared flavor (`--shared PATH`): the lock's price in fuel on every trace, and
+    /// throughput with 1, 2 and 4 Node workers (unless `--no-v8`).
+    pub shared: Option<PathBuf>,
     pub wasm_opt: Option<PathBuf>,
     pub run_raw: bool,
     pub out: Option<PathBuf>,
@@ -95,6 +98,7 @@ impl Options {
             profiles: Vec::new(),
             size_profiles: Vec::new(),
             shipped: None,
+            shared: None,
             wasm_opt: None,
             run_raw: false,
             out: None,
@@ -154,6 +158,7 @@ impl Options {
                     }
                 }
                 "--shipped" => o.shipped = Some(val()?.into()),
+                "--shared" => o.shared = Some(val()?.into()),
                 "--wasm-opt" => o.wasm_opt = Some(val()?.into()),
                 "--run-raw" => o.run_raw = true,
                 "--out" => o.out = Some(val()?.into()),

@@ -4,6 +4,7 @@
 mod format;
 mod prose;
 mod tables;
+mod threads;
 
 use crate::options::Options;
 use crate::results::{Clock, Results};
@@ -36,6 +37,9 @@ fn sections(w: &mut String, opts: &Options, r: &Results) -> fmt::Result {
     }
     if !r.scaling.is_empty() {
         tables::scaling(w, opts, r)?;
+    }
+    if !r.shared.is_empty() || r.threads.is_some() {
+        threads::section(w, opts, r)?;
     }
     prose::gaps(w, opts, r)
 }
