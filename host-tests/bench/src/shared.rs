@@ -98,24 +98,28 @@ impl Rate {
 
 /// Random operations per worker in the throughput measure, and rounds.
 pub fn throughput_effort(quick: bool) -> (u32, u32) {
-    if quick { (200_000, 2) } else { (1_000_000, 5) }
+    if quick { (200_000, 3) } else { (1_000_000, 5) }
 }
 
-/// Runs `v8/threads.mjs` on the shared flavor at `path` with 1, 2 and 4 workers, and on the
-/// subject's module (`subject`, its own memory, no lock) with one worker.
+/// Runs `v8/threads.mjs` on the shared flavor at `path` and on the peers of `--threads-peer`
+/// (`+atomics` programs, each with its lock) with 1, 2 and 4 workers, and on the subject's module
+/// (`subject`, its own memory, no lock) with one worker.
 pub fn throughput(opts: &crate::options::Options, path: &Path, subject: &crate::peers::Alloc) -> Result<Vec<Rate>> {
     std::fs::create_dir_all(&opts.v8_dir)?;
     let subject_path = opts.v8_dir.join("threads-subject.wasm");
     std::fs::write(&subject_path, &subject.bytes)?;
     let (ops, rounds) = throughput_effort(opts.quick);
     let quote = |p: &Path| format!("\"{}\"", p.to_string_lossy().replace('\\', "\\\\").replace('"', "\\\""));
+    let mut modules = vec![
+        format!("{{\"name\": \"{} (no lock)\", \"path\": {}, \"kind\": \"own\"}}", subject.label, quote(&subject_path)),
+        format!("{{\"name\": \"wasmheap-shared\", \"path\": {}, \"kind\": \"shared\"}}", quote(path)),
+    ];
+    for (name, peer) in &opts.threads_peers {
+        modules.push(format!("{{\"name\": \"{name}\", \"path\": {}, \"kind\": \"atomics\"}}", quote(peer)));
+    }
     let job = format!(
-        "{{\"modules\": [{{\"name\": \"{} (no lock)\", \"path\": {}, \"kind\": \"own\"}}, \
-         {{\"name\": \"wasmheap-shared\", \"path\": {}, \"kind\": \"shared\"}}], \
-         \"workers\": {WORKERS:?}, \"ops\": {ops}, \"rounds\": {rounds}, \"seed\": 23}}\n",
-        subject.label,
-        quote(&subject_path),
-        quote(path)
+        "{{\"modules\": [{}], \"workers\": {WORKERS:?}, \"ops\": {ops}, \"rounds\": {rounds}, \"seed\": 23}}\n",
+        modules.join(", ")
     );
     let job_path = opts.v8_dir.join("threads.json");
     std::fs::write(&job_path, job)?;

@@ -24,10 +24,18 @@ pub fn section(w: &mut String, opts: &Options, r: &Results) -> fmt::Result {
         writeln!(w)?;
     }
     if let Some(rates) = &r.threads {
+        let peers = if opts.threads_peers.is_empty() {
+            "No peers ran (scripts/bench builds them with the pinned nightly, which was missing).".to_string()
+        } else {
+            format!(
+                "The peers are Rust programs built with `+atomics` (nightly, `-Z build-std=core,alloc`) over the same shared memory, behind the peers' wrapper, each with its own lock ({}): talc's `TalcLock` over a spin lock, std's wasm allocator (one `dlmalloc::Dlmalloc` behind a swap spin lock, as `library/std/src/sys/alloc/wasm.rs` has it), and wasmheap's `WasmHeap`, which takes its spin lock with `+atomics` (host-tests/bench/peers-threads, peers/wasmheap-global); a first instance in the main thread initialises their statics and allocates each worker's stack.",
+                opts.threads_peers.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
+            )
+        };
         let (ops, rounds) = throughput_effort(opts.quick);
         writeln!(
             w,
-            "Throughput in Node (`{SCRIPT_NAME}`): each worker instantiates the module over one shared memory, joins the heap (`init`, `set_may_block(1)`) and makes {ops} random operations of its own from JavaScript (an allocation of 8–256 bytes while it holds fewer than 1000 blocks, 70 % of the time, else a free of one of its blocks; the first word of every block written and checked); the workers start together, and the time runs to the last one's end. Operations per second of all workers together; median and best of {rounds} rounds, each on a fresh memory with fresh workers. {subject} (its own memory, no lock) runs with one worker, as the price of the lock and of the JavaScript calls together. This machine has 2 cores, shared.\n"
+            "Throughput in Node (`{SCRIPT_NAME}`): each worker instantiates the module over one shared memory, joins the heap (`init`, `set_may_block(1)`) and, after an untimed warm-up of a quarter as many (at most 10^5: V8 tiers the code up in each worker), makes {ops} random operations of its own from JavaScript (an allocation of 8–256 bytes while it holds fewer than 1000 blocks, 70 % of the time, else a free of one of its blocks; the first word of every block written and checked); the workers start together, and the time runs to the last one's end. Operations per second of all workers together; median and best of {rounds} rounds, each on a fresh memory with fresh workers. {subject} (its own memory, no lock) runs with one worker, as the price of the lock and of the JavaScript calls together. {peers} This machine has 2 cores, shared.\n"
         )?;
         writeln!(w, "| module | workers | ops/s (median) | ops/s (best) |\n| --- | ---: | ---: | ---: |")?;
         for rate in rates {
