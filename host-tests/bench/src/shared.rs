@@ -113,6 +113,10 @@ pub fn throughput(opts: &crate::options::Options, path: &Path, subject: &crate::
     let mut modules = vec![
         format!("{{\"name\": \"{} (no lock)\", \"path\": {}, \"kind\": \"own\"}}", subject.label, quote(&subject_path)),
         format!("{{\"name\": \"wasmheap-shared\", \"path\": {}, \"kind\": \"shared\"}}", quote(path)),
+        format!(
+            "{{\"name\": \"wasmheap-shared (spin only)\", \"path\": {}, \"kind\": \"shared\", \"spin\": true}}",
+            quote(path)
+        ),
     ];
     for (name, peer) in &opts.threads_peers {
         modules.push(format!("{{\"name\": \"{name}\", \"path\": {}, \"kind\": \"atomics\"}}", quote(peer)));

@@ -10,14 +10,16 @@
 // its lock: talc's TalcLock, std's locked dlmalloc, wasmheap's WasmHeap): a first instance in this
 // thread initialises its statics and allocates a stack for each worker, which sets its instance's
 // __stack_pointer to it; kind "own": a module with its own memory (wasmheap.wasm), run with 1
-// worker only (it has no lock): the baseline without a lock.
+// worker only (it has no lock): the baseline without a lock. "spin": true (kind "shared"): the
+// workers do not call set_may_block, so a waiter spins for as long as it takes, as a browser's main
+// thread must.
 //
-// Each worker first runs a quarter of them (at most 10^5) untimed, as a warm-up, and frees what it
+// Each worker first runs a quarter of its operations (at most 10^5) untimed, as a warm-up, and frees what it
 // holds; then, timed, `ops` random operations of its own (70 % of the time an allocation of 8–256
 // bytes while it holds fewer than 1000 blocks, else a free of a random block of its own; the first
 // word of each block written and checked before the free), calling the exports from JavaScript.
 // The workers start together (a barrier); the time is from the start to the last worker's end.
-// Rounds: a fresh memory and fresh workers each; the best round counts. Prints one JSON object:
+// Rounds: a fresh memory and fresh workers each. Prints one JSON object:
 // {"results": [{"name", "workers", "ops_per_s": [per round]}]}.
 import { readFileSync } from "node:fs";
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
@@ -36,7 +38,7 @@ if (isMainThread) {
     for (const n of m.kind === "own" ? [1] : job.workers) {
       const rates = [];
       for (let round = 0; round < job.rounds; round++) {
-        rates.push(await run(module, m.kind, n, job.ops, job.seed + round, limits));
+        rates.push(await run(module, m.kind, n, job.ops, job.seed + round, limits, Boolean(m.spin)));
       }
       results.push({ name: m.name, workers: n, ops_per_s: rates });
     }
@@ -47,7 +49,7 @@ if (isMainThread) {
 }
 
 /** One round: `n` workers on a fresh memory; resolves to ops per second, all workers together. */
-async function run(module, kind, n, ops, seed, limits) {
+async function run(module, kind, n, ops, seed, limits, spin) {
   const memory = kind === "shared" ? new WebAssembly.Memory({ initial: 1, maximum: 16384, shared: true })
     : kind === "atomics" ? new WebAssembly.Memory(limits) : null;
   // A Rust program: its first instance initialises the statics; it allocates the workers' stacks.
@@ -62,7 +64,7 @@ async function run(module, kind, n, ops, seed, limits) {
   }
   const sync = new Int32Array(new SharedArrayBuffer(8)); // [ready workers, go]
   const done = Array.from({ length: n }, (_, tid) => new Promise((resolve, reject) => {
-    const w = new Worker(new URL(import.meta.url), { workerData: { module, kind, memory, sync: sync.buffer, tid, ops, seed, stack: stacks[tid] } });
+    const w = new Worker(new URL(import.meta.url), { workerData: { module, kind, memory, sync: sync.buffer, tid, ops, seed, stack: stacks[tid], spin } });
     w.once("message", resolve);
     w.once("error", reject);
   }));
@@ -76,14 +78,14 @@ async function run(module, kind, n, ops, seed, limits) {
 }
 
 function worker() {
-  const { module, kind, memory, sync: syncBuffer, tid, ops, seed, stack } = workerData;
+  const { module, kind, memory, sync: syncBuffer, tid, ops, seed, stack, spin } = workerData;
   const sync = new Int32Array(syncBuffer);
   const imports = memory ? { env: { memory } } : {};
   const x = new WebAssembly.Instance(module, imports).exports;
   if (kind === "atomics") x.__stack_pointer.value = stack; // before any call
   const mem = memory ?? x.memory;
   if (kind === "shared") {
-    x.set_may_block(1);
+    if (!spin) x.set_may_block(1);
     if (x.init(REGION, 0) !== 1) throw new Error("init refused");
   }
   let s = (seed * 7919 + tid * 104729) >>> 0 || 1;
