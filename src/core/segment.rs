@@ -64,7 +64,7 @@ pub struct Segment {
 const _: () = assert!(SL_COUNT <= 8, "sl_bitmap entries are u8");
 
 /// How many blocks of the request's own list `take` looks at before it takes a larger block.
-pub const OWN_LIST_PROBES: u32 = 4;
+pub const OWN_LIST_PROBES: u32 = 6;
 
 #[inline(always)]
 fn row(fl: u32) -> usize {
