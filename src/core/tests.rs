@@ -766,12 +766,6 @@ fn a_small_request_cuts_a_listed_block_whose_rest_keeps_its_class() {
     assert_eq!(t.heap.allocate(5000), a, "`a` stayed listed, whole");
 }
 
-#[test]
-fn record_sizes_are_as_documented() {
-    // CONTRACT.md: a mark costs a 1344-byte control block; the root takes 1088 bytes.
-    assert_eq!((CONTROL_SIZE, ROOT_SIZE), (1344, 1088));
-}
-
 /// Regression (found by the soak, host-tests/src/bin/soak): a block freed into a free predecessor
 /// kept its tag; once user data put a plausible used header beside it, the freed pointer passed
 /// `live()` again. A released block's tag is now spoiled.
