@@ -108,7 +108,8 @@ pub struct Heap<S: Source> {
 
 impl<S: Source> Heap<S> {
     /// A heap with its records at `start` and its blocks from `source.blocks_base(start)` (by
-    /// default right after the records) to the end of the region.
+    /// default right after the records) to the end of the region. O(1): nothing is read or
+    /// written until the first call.
     ///
     /// # Safety
     /// `mem` must cover the records and `base..end` of a region that only this heap uses, and stay
