@@ -79,7 +79,9 @@ pub(crate) fn memory_end() -> u32 {
 /// `#[global_allocator] static A: wasmheap::WasmHeap = wasmheap::WasmHeap;` in a Rust program
 /// compiled to wasm32 (single-threaded: wasm32-unknown-unknown without atomics; a build with
 /// `+atomics` is refused at compile time). It exists on wasm32 only: a program also compiled for
-/// the host puts `#[cfg(target_arch = "wasm32")]` on the static.
+/// the host puts `#[cfg(target_arch = "wasm32")]` on the static. Each `GlobalAlloc` call is
+/// O(1), plus the bytes it copies or clears (`realloc` that moves, `alloc_zeroed`) and a
+/// `memory.grow` when the heap needs more memory.
 pub struct WasmHeap;
 
 // Safety: every block is at least `layout.size()` bytes at `layout.align()` (allocate_aligned),
@@ -124,11 +126,13 @@ unsafe impl GlobalAlloc for WasmHeap {
 impl WasmHeap {
     /// `check()` of the raw ABI on this heap: 0 when sound, else the code of the first broken
     /// invariant (CONTRACT.md, "`check()` codes"); `u32::MAX` if the heap could not even be set up.
+    /// O(blocks + lists and bins): a diagnostic.
     pub fn check(&self) -> u32 {
         ready_heap().map_or(u32::MAX, |h| h.check())
     }
 
     /// The statistics of this heap (CONTRACT.md, "Statistics"); all zero if it could not be set up.
+    /// O(blocks): a walk of every block.
     pub fn stats(&self) -> crate::Stats {
         ready_heap().map(|h| h.stats()).unwrap_or_default()
     }
