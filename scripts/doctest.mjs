@@ -156,6 +156,26 @@ if (!process.argv.slice(2).length) {
     }
   }
 }
+if (!process.argv.slice(2).length) {
+  // The README's account of scripts/test: its number of stages, and every part it may skip (each
+  // `SKIPS+=("name (why)")` of scripts/test), named in the README's list of skips.
+  const test = readFileSync(join(ROOT, 'scripts', 'test'), 'utf8');
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8').replace(/\s+/g, ' ');
+  const stages = /^STAGES=(\d+)$/m.exec(test)?.[1];
+  const list = /skips what needs it[^]*?under `CI=true` a skip fails instead/.exec(readme)?.[0] ?? '';
+  const problems = [];
+  if (!stages || !readme.includes(`all ${stages} stages passed`)) problems.push(`it should say "all ${stages} stages passed" (STAGES in scripts/test)`);
+  if (!list) problems.push('its list of what scripts/test skips ("skips what needs it ... under `CI=true` a skip fails instead") is missing');
+  for (const [, skip] of test.matchAll(/SKIPS\+=\("([^"(]+?) \(/g)) {
+    if (list && !list.includes(skip)) problems.push(`its list of skips should name "${skip}" (a SKIPS+= of scripts/test)`);
+  }
+  for (const p of problems) console.log(`FAILED  README.md: ${p}`);
+  if (problems.length) failed += problems.length;
+  else {
+    console.log('ok      README.md: the stages and the skips of scripts/test');
+    passed += 1;
+  }
+}
 if (norun.length) console.log(`not run (marked norun): ${norun.join(', ')}`);
 console.log(`doctest: ${passed} passed, ${failed} failed, ${skipped.length} skipped`);
 process.exit(failed ? 1 : 0);

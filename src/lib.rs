@@ -3,7 +3,7 @@
 //! The core ([`Heap`]) is platform-free: it manages a region of memory handed to it by a
 //! [`Source`] (`memory.grow` in the module, a host buffer in the native unit tests), in `u32`
 //! offsets, and is unit-tested natively. On wasm32 the crate also provides the raw ABI exports
-//! (feature `module`, see `abi.rs`) and [`WasmHeap`] for `#[global_allocator]`.
+//! (feature `module`, see `abi.rs`) and `WasmHeap` for `#[global_allocator]`.
 //!
 //! Two folders: `src/core/` is the allocator (reading order: `block.rs` for the layout, `classes.rs`,
 //! `segment.rs`, `heap.rs` for the algorithm, `marks.rs`, `check.rs`, `stats.rs`); `src/flavors/`

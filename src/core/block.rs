@@ -39,14 +39,20 @@ pub const MIN_BLOCK: u32 = 16;
 /// search adds up to 64 KiB + 16 to the block size).
 pub const MAX_REQUEST: u32 = 0xFFFE_0000;
 
+/// Header flag: the block is free (on a class list, or a bin with [`BINNED`]).
 pub const FREE: u32 = 1;
+/// Header flag: the block just below is free, its size in the footer at `block - 4`.
 pub const PREV_FREE: u32 = 2;
 /// A free block on a bin rather than a class list (`segment.rs`). Zero in a used header.
 pub const BINNED: u32 = 4;
+/// The size bits of a header word (blocks are multiples of 8: the low 3 bits are the flags).
 pub const SIZE_MASK: u32 = !7;
 
+/// Bits of the tag that hold the slack (capacity − request).
 pub const SLACK_BITS: u32 = 5;
+/// Bits of the tag that hold the segment's depth: at most [`MAX_DEPTH`](crate::MAX_DEPTH) marks.
 pub const DEPTH_BITS: u32 = 8;
+/// The largest slack a tag holds.
 pub const MAX_SLACK: u32 = (1 << SLACK_BITS) - 1;
 const DEPTH_SHIFT: u32 = SLACK_BITS;
 const CHECK_SHIFT: u32 = SLACK_BITS + DEPTH_BITS;
@@ -123,6 +129,7 @@ pub fn spoiled(tag: u32) -> u32 {
     tag ^ CHECK_MASK
 }
 
+/// The depth field of a used block's tag: the segment that owns the block. O(1).
 #[inline]
 pub fn tag_depth(tag: u32) -> u32 {
     (tag >> DEPTH_SHIFT) & ((1 << DEPTH_BITS) - 1)

@@ -49,7 +49,8 @@ fn ensure(ok: bool, broken: Broken) -> Result<(), Broken> {
 }
 
 impl<S: Source> Heap<S> {
-    /// 0 when the heap is sound, else the code of the first broken invariant.
+    /// 0 when the heap is sound, else the code of the first broken invariant ([`Broken`]'s
+    /// number). Changes nothing. O(blocks + lists and bins): a diagnostic, not for hot paths.
     pub fn check(self) -> u32 {
         match self.verify() {
             Ok(()) => 0,
@@ -57,8 +58,11 @@ impl<S: Source> Heap<S> {
         }
     }
 
+    /// [`Heap::check`] as a `Result`: `Err` names the first broken invariant. Changes nothing.
+    /// O(blocks + lists and bins).
     pub fn verify(self) -> Result<(), Broken> {
-        let root = self.root();
+        // SAFETY: `root` is not used after the loop below begins, whose calls take the root again.
+        let root = unsafe { self.root() };
         let base = self.start + ROOT_SIZE;
         ensure(
             root.depth <= MAX_DEPTH
@@ -75,7 +79,8 @@ impl<S: Source> Heap<S> {
         let mut live_blocks = 0u64;
         for depth in 0..=newest {
             // The root afresh each time: `verify_segment` takes it too.
-            let control = self.root().segments[slot(depth)];
+            // SAFETY: one statement's borrow.
+            let control = unsafe { self.root() }.segments[slot(depth)];
             let end = self.segment_end(depth);
             let blocks = self.blocks_of(control);
             ensure(
@@ -87,13 +92,16 @@ impl<S: Source> Heap<S> {
             )?;
             live_blocks += self.verify_segment(depth, blocks, end)?;
         }
-        let root = self.root();
+        // SAFETY: the only borrow of the root until this function returns.
+        let root = unsafe { self.root() };
         ensure(live_blocks <= root.allocations.wrapping_sub(root.frees) as u64, Broken::Counters)
     }
 
     /// Walks the blocks of one segment, then its lists and bins. Returns its live blocks.
     fn verify_segment(self, depth: u32, first: u32, end: u32) -> Result<u64, Broken> {
-        let (mem, segment) = (self.mem, self.segment(depth));
+        // SAFETY: `depth` is at most the root's (`verify`'s loop); `segment` is the only borrow of
+        // its record until this function returns (the calls below take it as `&Segment`).
+        let (mem, segment) = (self.mem, unsafe { self.segment(depth) });
         let (mut block, mut prev_free) = (first, false);
         let mut live_blocks = 0u64;
         let (mut listed, mut binned) = (0u32, 0u32);
@@ -117,7 +125,8 @@ impl<S: Source> Heap<S> {
             block += size;
         }
         ensure(block == end, Broken::BlockSize)?;
-        if depth == self.root().depth {
+        // SAFETY: the root's borrow ends in the comparison.
+        if depth == unsafe { self.root() }.depth {
             ensure(!prev_free, Broken::FreeBelowTop)?;
         } else {
             ensure((mem.load(end) & PREV_FREE != 0) == prev_free, Broken::PrevFree)?;

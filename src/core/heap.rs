@@ -108,7 +108,8 @@ pub struct Heap<S: Source> {
 
 impl<S: Source> Heap<S> {
     /// A heap with its records at `start` and its blocks from `source.blocks_base(start)` (by
-    /// default right after the records) to the end of the region.
+    /// default right after the records) to the end of the region. O(1): nothing is read or
+    /// written until the first call.
     ///
     /// # Safety
     /// `mem` must cover the records and `base..end` of a region that only this heap uses, and stay
@@ -127,22 +128,38 @@ impl<S: Source> Heap<S> {
         self.source.blocks_base(self.start)
     }
 
-    pub(crate) fn root(self) -> &'static mut Root {
+    /// The root, as a fresh `&mut`. O(1).
+    ///
+    /// # Safety
+    /// The borrow must stand alone: no other reference to the root may be used while this one is,
+    /// and this one must not be used after a call that takes the root again (`root`, or any
+    /// method of `Heap` that reads or writes the root: most of them). The unit tests run under
+    /// Miri's Stacked Borrows (scripts/miri) to keep the callers to it.
+    pub(crate) unsafe fn root(self) -> &'static mut Root {
         // Safety: `new`'s contract: the region from `start` is the heap's, the root at its start,
-        // 8-aligned; only this single-threaded heap touches it. Each call makes a new `&mut`:
-        // callers hold one for a step and never use it after a call that takes the root again
-        // (nor a segment's record across a call that takes the same record): the unit tests run
-        // under Miri's Stacked Borrows (scripts/miri) to keep it so.
+        // 8-aligned; only this single-threaded heap touches it; the caller keeps the borrow alone.
         unsafe { &mut *(self.mem.ptr(self.start) as *mut Root) }
     }
 
-    pub(crate) fn segment(self, depth: u32) -> &'static mut Segment {
-        self.segment_at(self.root().segments[slot(depth)])
+    /// The record of the segment at `depth` (at most the root's `depth`), as a fresh `&mut`. O(1).
+    ///
+    /// # Safety
+    /// As for [`Heap::segment_at`].
+    pub(crate) unsafe fn segment(self, depth: u32) -> &'static mut Segment {
+        // SAFETY: the root's borrow ends in this expression; the segment's is the caller's.
+        unsafe { self.segment_at(self.root().segments[slot(depth)]) }
     }
 
-    /// The segment whose control block is at `control`.
+    /// The segment whose control block is at `control`, as a fresh `&mut`. O(1).
+    ///
+    /// # Safety
+    /// `control` must be a control block that the root names. The borrow must stand
+    /// alone: no other reference to the same record may be used while this one is (a segment's
+    /// record and the root are apart, so a root borrow may be held beside it), and this one must
+    /// not be used after a call that takes the same record again (`segment`, `segment_at`,
+    /// `newest`, or a method of `Heap` that does).
     #[inline(always)]
-    pub(crate) fn segment_at(self, control: u32) -> &'static mut Segment {
+    pub(crate) unsafe fn segment_at(self, control: u32) -> &'static mut Segment {
         // Safety: `control` is a control block the root names, its record right after the header
         // (or, after a hash collision in `live` only, memory of the heap's region, which the heap
         // owns anyway); 8-aligned. The pointer is offset, not the number, so that the record's
@@ -150,11 +167,14 @@ impl<S: Source> Heap<S> {
         unsafe { &mut *(self.mem.ptr(control).add(HEADER as usize) as *mut Segment) }
     }
 
-    /// The newest segment: the one allocations come from.
+    /// The newest segment: the one allocations come from, as a fresh `&mut`. O(1).
+    ///
+    /// # Safety
+    /// As for [`Heap::segment_at`].
     #[inline(always)]
-    pub(crate) fn newest(self) -> &'static mut Segment {
+    pub(crate) unsafe fn newest(self) -> &'static mut Segment {
         // Safety: as for `segment_at`: `newest` is the distance from segment 0's record to the
-        // newest one's.
+        // newest one's; the root's borrow ends in this expression.
         unsafe { &mut *(self.mem.ptr(self.first_record()).add(self.root().newest as usize) as *mut Segment) }
     }
 
@@ -180,7 +200,8 @@ impl<S: Source> Heap<S> {
     /// segment's control block, or for the newest, at the top.
     #[inline]
     pub(crate) fn segment_end(self, depth: u32) -> u32 {
-        let root = self.root();
+        // SAFETY: the root's borrow ends in this function, which calls nothing.
+        let root = unsafe { self.root() };
         if depth == root.depth { root.top } else { root.segments[slot(depth + 1)] }
     }
 
@@ -188,22 +209,25 @@ impl<S: Source> Heap<S> {
     /// or for segment 0, at `first`.
     #[inline]
     pub(crate) fn blocks_of(self, control: u32) -> u32 {
-        if control == self.root().segments[0] { self.first() } else { control + CONTROL_SIZE }
+        // SAFETY: the root's borrow ends in the comparison.
+        if control == unsafe { self.root() }.segments[0] { self.first() } else { control + CONTROL_SIZE }
     }
 
-    /// Whether the region holds a heap already (a new region is all zero).
+    /// Whether the region holds a heap already (a new region is all zero). O(1).
     #[inline]
     pub fn is_initialized(self) -> bool {
-        self.root().top != 0
+        // SAFETY: the root's borrow ends in the comparison.
+        unsafe { self.root() }.top != 0
     }
 
     /// Sets up an empty heap in `start..end` if it is not set up yet, growing memory first when
     /// the region cannot hold the heap's own records (the root must exist before it is read).
-    /// Returns false when it cannot.
+    /// Returns false when it cannot. O(1) (and a `grow` of the source when the records need it).
     pub fn ensure_init(self, end: u32) -> bool {
         let Some(fresh) = self.set_up(end) else { return false };
         if fresh {
-            self.segment(0).reset(1, 0);
+            // SAFETY: segment 0's record is borrowed for this call alone.
+            unsafe { self.segment(0) }.reset(1, 0);
         }
         true
     }
@@ -219,7 +243,9 @@ impl<S: Source> Heap<S> {
         if self.is_initialized() {
             return Some(false);
         }
-        let root = self.root();
+        // SAFETY: `root` is the only borrow of the root until this function returns; the stores
+        // below go through `mem`, to the control block's header, not to the root.
+        let root = unsafe { self.root() };
         root.end = end;
         root.segments[0] = control;
         self.mem.store(control, CONTROL_SIZE);
@@ -232,6 +258,10 @@ impl<S: Source> Heap<S> {
 
     // ---- allocate ----
 
+    /// A block of at least `request` bytes, its payload 8-aligned: the payload's offset; 0 when
+    /// the request is above [`block::MAX_REQUEST`] or memory cannot grow (counted in `failures`).
+    /// A request of 0 gets a block of its own. O(1) (and a `grow` of the source when the top
+    /// passes the end of memory).
     pub fn allocate(self, request: u32) -> u32 {
         let Some(size) = block::block_size(request) else { return self.failed() };
         self.allocate_block::<false>(size, request)
@@ -241,7 +271,10 @@ impl<S: Source> Heap<S> {
     /// finds it; 0 when it cannot. With `C16`, a block whose payload is 16-aligned.
     #[inline(never)]
     fn allocate_block<const C16: bool>(self, size: u32, request: u32) -> u32 {
-        let segment = self.newest();
+        // SAFETY: `segment` is the only borrow of the newest record until `hand_out`; the calls
+        // in between take the root, not a segment (`allocate_with_gap` takes its own, and
+        // `segment` is not used after it).
+        let segment = unsafe { self.newest() };
         let (block, size) = self.take_block::<C16>(segment, size);
         if C16 && block == SHIFTED {
             return self.allocate_with_gap(size, request, 16);
@@ -249,10 +282,14 @@ impl<S: Source> Heap<S> {
         if block == 0 {
             return self.failed();
         }
-        self.root().allocations += 1;
+        // SAFETY: the root's borrow ends with this statement.
+        unsafe { self.root() }.allocations += 1;
         self.hand_out(segment, block, size, request)
     }
 
+    /// As [`Heap::allocate`], the payload a multiple of `align`, a power of two up to
+    /// [`MAX_ALIGN`] (below 8 gives 8); any other `align` returns 0 (counted in `failures`).
+    /// O(1): the search asks for `align` more bytes, so that the first block it finds fits.
     pub fn allocate_aligned(self, request: u32, align: u32) -> u32 {
         if align <= HEADER {
             return if align.is_power_of_two() { self.allocate(request) } else { self.failed() };
@@ -271,6 +308,7 @@ impl<S: Source> Heap<S> {
     /// blocks of such requests all keep payloads 16-aligned, so the paths of `allocate` serve it
     /// as they find blocks; only where 8-aligned blocks have shifted the block they would take (a
     /// heap that mixes both) does it fall back to a block with a gap in front (`take_aligned`).
+    /// O(1).
     pub fn allocate16(self, request: u32) -> u32 {
         let Some(size) = block::block_size16(request) else { return self.failed() };
         self.allocate_block::<true>(size, request)
@@ -281,12 +319,14 @@ impl<S: Source> Heap<S> {
     /// 8-aligned ones shifted them: not a hot path.)
     #[inline(never)]
     fn allocate_with_gap(self, size: u32, request: u32, align: u32) -> u32 {
-        let segment = self.newest();
+        // SAFETY: as in `allocate_block`: the only borrow of the newest record until `hand_out`.
+        let segment = unsafe { self.newest() };
         let block = self.take_aligned(segment, size, align);
         if block == 0 {
             return self.failed();
         }
-        self.root().allocations += 1;
+        // SAFETY: the root's borrow ends with this statement.
+        unsafe { self.root() }.allocations += 1;
         self.hand_out(segment, block, self.mem.load(block) & SIZE_MASK, request)
     }
 
@@ -316,7 +356,8 @@ impl<S: Source> Heap<S> {
     #[cold]
     #[inline(never)]
     pub(crate) fn failed(self) -> u32 {
-        self.root().failures += 1;
+        // SAFETY: the root's borrow ends with this statement.
+        unsafe { self.root() }.failures += 1;
         0
     }
 
@@ -360,7 +401,8 @@ impl<S: Source> Heap<S> {
                 }
                 return (block, self.split(segment, block, total, size));
             }
-            if C16 && shifted(self.root().top) {
+            // SAFETY: the root's borrow ends in the condition.
+            if C16 && shifted(unsafe { self.root() }.top) {
                 return (SHIFTED, size);
             }
             return (self.carve(segment, size), size);
@@ -376,7 +418,8 @@ impl<S: Source> Heap<S> {
     fn new_block<const C16: bool>(self, segment: &mut Segment, size: u32) -> (u32, u32) {
         let found = segment.take(self.mem, size);
         if found == 0 {
-            if C16 && shifted(self.root().top) {
+            // SAFETY: the root's borrow ends in the condition.
+            if C16 && shifted(unsafe { self.root() }.top) {
                 return (SHIFTED, size);
             }
             return (self.carve(segment, size), size);
@@ -403,7 +446,8 @@ impl<S: Source> Heap<S> {
     /// so the new header has no flags.
     #[inline(always)]
     pub(crate) fn carve(self, segment: &mut Segment, size: u32) -> u32 {
-        let root = self.root();
+        // SAFETY: `root` is not used after `carve_slow`, which takes the root again.
+        let root = unsafe { self.root() };
         let block = root.top;
         let new_top = block.wrapping_add(size);
         // Also taken when the heap is not set up yet: its top and end are 0.
@@ -422,9 +466,11 @@ impl<S: Source> Heap<S> {
         if !self.set_up_newest(segment) {
             return 0;
         }
-        let block = self.root().top;
+        // SAFETY: each of the root's borrows here ends with its statement (`reserve` takes it).
+        let block = unsafe { self.root() }.top;
         let Some(new_top) = block.checked_add(size).filter(|&t| self.reserve(t)) else { return 0 };
-        self.root().top = new_top;
+        // SAFETY: as above.
+        unsafe { self.root() }.top = new_top;
         self.mem.store(block, size);
         block
     }
@@ -448,14 +494,16 @@ impl<S: Source> Heap<S> {
         if !self.set_up_newest(segment) {
             return 0;
         }
-        let top = self.root().top;
+        // SAFETY: each of the root's borrows here ends with its statement (`reserve` takes it).
+        let top = unsafe { self.root() }.top;
         let gap = aligned_gap(top, align);
         let block = top.wrapping_add(gap);
         let Some(new_top) = block.checked_add(size).filter(|_| block >= top) else { return 0 };
         if !self.reserve(new_top) {
             return 0;
         }
-        self.root().top = new_top;
+        // SAFETY: as above.
+        unsafe { self.root() }.top = new_top;
         let flags = if gap != 0 { self.make_free(segment, top, gap) } else { 0 };
         self.mem.store(block, size | flags);
         block
@@ -496,23 +544,27 @@ impl<S: Source> Heap<S> {
     }
 
     fn clear_prev_free(self, block: u32) {
-        debug_assert!(block < self.root().top, "a free block touched the top");
+        // SAFETY: the root's borrow ends in the assertion.
+        debug_assert!(block < unsafe { self.root() }.top, "a free block touched the top");
         self.mem.store(block, self.mem.load(block) & !PREV_FREE);
     }
 
     /// Makes memory reach `new_end`, growing it if needed. False when it cannot.
     #[inline]
     fn reserve(self, new_end: u32) -> bool {
-        new_end <= self.root().end || self.grow_to(new_end)
+        // SAFETY: the root's borrow ends in the comparison, before `grow_to` takes it.
+        new_end <= unsafe { self.root() }.end || self.grow_to(new_end)
     }
 
     #[cold]
     #[inline(never)]
     fn grow_to(self, new_end: u32) -> bool {
-        let end = self.root().end;
+        // SAFETY: one statement's borrow; the source's `grow` does not touch the heap's records.
+        let end = unsafe { self.root() }.end;
         let grown = if new_end <= MAX_END { self.source.grow(end, new_end) } else { None };
         let Some(grown) = grown else { return false };
-        let root = self.root();
+        // SAFETY: the only borrow of the root until this function returns.
+        let root = unsafe { self.root() };
         root.end = grown;
         root.memory_grows += 1;
         true
@@ -528,7 +580,8 @@ impl<S: Source> Heap<S> {
     /// Brings the top down to `top`, keeping the highest it was in `peak_top`.
     #[inline(always)]
     pub(crate) fn lower_top(self, top: u32) {
-        let root = self.root();
+        // SAFETY: the only borrow of the root until this function returns, which calls nothing.
+        let root = unsafe { self.root() };
         root.peak_top = root.peak_top.max(root.top);
         root.top = top;
     }
@@ -543,7 +596,9 @@ impl<S: Source> Heap<S> {
     /// header with a wrong size fails like any other, with probability 1 - 2^-19.)
     #[inline(always)]
     pub(crate) fn live(self, payload: u32) -> Option<Live> {
-        let root = self.root();
+        // SAFETY: the only borrow of the root until this function returns; the calls below only
+        // compute offsets and load words through `mem`, outside the root.
+        let root = unsafe { self.root() };
         if payload % 8 != 0 || payload < self.first_payload() || payload >= root.top {
             return None;
         }
@@ -563,11 +618,14 @@ impl<S: Source> Heap<S> {
         Some(Live { block, header, size, request: block::tag_request_unchecked(tag, size), segment })
     }
 
-    /// The size last requested for the live block at `payload`; 0 for anything else.
+    /// The size last requested for the live block at `payload`; 0 for anything else. O(1).
     pub fn size(self, payload: u32) -> u32 {
         self.live(payload).map_or(0, |live| live.request)
     }
 
+    /// Frees the live block at `payload`, merging it with free neighbours or giving it back to the
+    /// top. 0 does nothing; anything else that is not a live block (double free, foreign,
+    /// interior, misaligned, released by a mark) changes nothing but `rejected_frees`. O(1).
     pub fn deallocate(self, payload: u32) {
         let Some(live) = self.live(payload) else {
             if payload != 0 {
@@ -575,15 +633,19 @@ impl<S: Source> Heap<S> {
             }
             return;
         };
-        let segment = self.segment_at(live.segment);
-        self.root().frees += 1;
+        // SAFETY: `live.segment` is a control block the root names (`live`); `segment` is the only
+        // borrow of its record during `free_block`, which takes the root but no segment.
+        let segment = unsafe { self.segment_at(live.segment) };
+        // SAFETY: the root's borrow ends with this statement.
+        unsafe { self.root() }.frees += 1;
         self.free_block(segment, live);
     }
 
     #[cold]
     #[inline(never)]
     fn rejected(self) {
-        self.root().rejected_frees += 1;
+        // SAFETY: the root's borrow ends with this statement.
+        unsafe { self.root() }.rejected_frees += 1;
     }
 
     /// Frees a live block: the top comes down to it when it is the last
@@ -593,7 +655,8 @@ impl<S: Source> Heap<S> {
     fn free_block(self, segment: &mut Segment, live: Live) {
         let Live { block, header, size, .. } = live;
         let next = block + size;
-        let root = self.root();
+        // SAFETY: `root` is read once, before the calls below that take the root again.
+        let root = unsafe { self.root() };
         if next == root.top {
             if header & PREV_FREE == 0 {
                 // The last block, after a used one: the top comes down to it.
@@ -628,7 +691,8 @@ impl<S: Source> Heap<S> {
             total += prev_header & SIZE_MASK;
         }
         let next = block + size;
-        let root = self.root();
+        // SAFETY: `root` is read once, before the calls below that take the root again.
+        let root = unsafe { self.root() };
         if next == root.top {
             if start != block {
                 segment.unlist(self.mem, start, prev_header);
@@ -669,13 +733,18 @@ impl<S: Source> Heap<S> {
 
     // ---- reallocate ----
 
+    /// C's `realloc`: the live block at `payload` holding `request` bytes, its contents kept up to
+    /// the smaller size. In place when it can (shrinking, a free successor, the top), else moved
+    /// to the newest segment; 0 on failure, the old block untouched (counted in `failures`). A
+    /// `payload` of 0 allocates; one that is not live returns 0 (counted in `rejected_frees`).
+    /// O(1), plus the bytes it copies when it moves.
     pub fn reallocate(self, payload: u32, request: u32) -> u32 {
         self.reallocate_in::<false>(payload, request)
     }
 
     /// C's `realloc`: `reallocate` with the result 16-aligned and its block a multiple of 16
     /// bytes (see `allocate16`). A live block whose payload is only 8-aligned (from
-    /// `allocate_aligned(n, 8)`) always moves.
+    /// `allocate_aligned(n, 8)`) always moves. O(1), plus the bytes it copies when it moves.
     pub fn reallocate16(self, payload: u32, request: u32) -> u32 {
         self.reallocate_in::<true>(payload, request)
     }
@@ -698,7 +767,9 @@ impl<S: Source> Heap<S> {
         if (!C16 || payload % 16 == 0) && self.resize(live, size, request) {
             return payload;
         }
-        let newest = self.newest();
+        // SAFETY: `newest` is the only borrow of the newest record in `new_block_outlined`, and is
+        // not used after it (`resize` above took a segment too, and is done).
+        let newest = unsafe { self.newest() };
         let block = self.new_block_outlined::<C16>(newest, size);
         if block == 0 {
             return self.failed();
@@ -707,20 +778,26 @@ impl<S: Source> Heap<S> {
         // Safety: the old block is live and holds at least `keep` bytes; the new block was just
         // taken from free memory, so the two do not overlap.
         unsafe { core::ptr::copy_nonoverlapping(self.mem.ptr(payload), self.mem.ptr(block + HEADER), keep) };
-        let segment = self.segment_at(live.segment);
+        // SAFETY: `live.segment` is a control block the root names; `newest` above is no longer
+        // used, so `segment` (maybe the same record) is the only borrow of it during `release`.
+        let segment = unsafe { self.segment_at(live.segment) };
         // Merged, not binned: a block that moved is likely to grow again, and its old place,
         // merged with its free neighbours, is room for that.
         self.release(segment, live.block, live.size);
-        self.root().reallocations += 1;
+        // SAFETY: the root's borrow ends with this statement.
+        unsafe { self.root() }.reallocations += 1;
         // `newest` again: the old block's segment may be the same one, taken since.
-        self.hand_out(self.newest(), block, self.mem.load(block) & SIZE_MASK, request)
+        // SAFETY: `segment` is no longer used: this is the only borrow of the newest record.
+        self.hand_out(unsafe { self.newest() }, block, self.mem.load(block) & SIZE_MASK, request)
     }
 
     /// Gives the live block a block of `size` bytes for `request` without moving it, if it can
     /// (see `resize_in_place`): retagged and recounted as a reallocation. False when it cannot.
     #[inline(always)]
     pub(crate) fn resize(self, live: Live, size: u32, request: u32) -> bool {
-        let segment = self.segment_at(live.segment);
+        // SAFETY: `live.segment` is a control block the root names; `segment` is the only borrow
+        // of its record until this function returns (`resize_in_place` takes the root only).
+        let segment = unsafe { self.segment_at(live.segment) };
         if !self.resize_in_place(segment, live, size) {
             return false;
         }
@@ -728,7 +805,8 @@ impl<S: Source> Heap<S> {
         let size = self.mem.load(live.block) & SIZE_MASK;
         let tag = block::tag(live.block, segment.key, segment.tag_base, size, request);
         self.mem.store_at(live.block, 4, tag);
-        self.root().reallocations += 1;
+        // SAFETY: the root's borrow ends with this statement.
+        unsafe { self.root() }.reallocations += 1;
         true
     }
 
@@ -747,9 +825,11 @@ impl<S: Source> Heap<S> {
             return true;
         }
         let next = block + old;
-        if next == self.root().top {
+        // SAFETY: each of the root's borrows here ends with its statement (`reserve` takes it).
+        if next == unsafe { self.root() }.top {
             let Some(new_top) = block.checked_add(size).filter(|&t| self.reserve(t)) else { return false };
-            self.root().top = new_top;
+            // SAFETY: as above.
+            unsafe { self.root() }.top = new_top;
             self.mem.store(block, size | flags);
             return true;
         }

@@ -3,6 +3,8 @@
 //! In a wasm module the base is address 0, so an offset is the pointer itself. Native unit tests
 //! put the heap in a host buffer and pass its address as the base.
 
+/// Where the heap's offsets point: a base address, 0 in a wasm module. Word loads and stores by
+/// offset, each O(1); its safety is [`Mem::new`]'s contract.
 #[derive(Clone, Copy)]
 pub struct Mem {
     base: usize,
@@ -13,6 +15,8 @@ impl Mem {
     #[cfg(target_arch = "wasm32")]
     pub const WASM: Mem = Mem { base: 0 };
 
+    /// Memory whose offset 0 is at `base`. O(1).
+    ///
     /// # Safety
     /// Every offset the heap will touch, `base + offset`, must be valid for reads and writes
     /// and 4-byte aligned when the offset is, for as long as the `Mem` is used.
@@ -20,11 +24,13 @@ impl Mem {
         Mem { base: base as usize }
     }
 
+    /// The address of `offset`, with the provenance `new`'s base exposed. O(1).
     #[inline(always)]
     pub fn ptr(self, offset: u32) -> *mut u8 {
         core::ptr::with_exposed_provenance_mut(self.base + offset as usize)
     }
 
+    /// The word at `offset` (4-aligned). O(1).
     #[inline(always)]
     pub fn load(self, offset: u32) -> u32 {
         debug_assert!(offset % 4 == 0);
@@ -49,6 +55,7 @@ impl Mem {
         unsafe { *(self.ptr(at).add(offset as usize) as *mut u32) = value }
     }
 
+    /// Stores the word at `offset` (4-aligned). O(1).
     #[inline(always)]
     pub fn store(self, offset: u32, value: u32) {
         debug_assert!(offset % 4 == 0);

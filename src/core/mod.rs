@@ -16,4 +16,6 @@ pub mod source;
 pub(crate) mod stats;
 
 #[cfg(test)]
+mod documented;
+#[cfg(test)]
 mod tests;

@@ -25,12 +25,13 @@ pub unsafe trait Source: Copy {
 
 /// The highest end the heap uses: the last 8 bytes of a full 4 GiB memory stay unused so that
 /// every end fits a `u32`.
-pub const MAX_END: u32 = u32::MAX & !7;
+pub const MAX_END: u32 = u32::MAX - 7;
 
 /// A region that can be extended up to `limit`: a static pool (`limit` = its end), or a host
 /// buffer in native tests, where lowering the limit makes growth fail on demand.
 #[derive(Clone, Copy)]
 pub struct Pool {
+    /// The highest end `grow` gives: the end of the buffer (8-aligned).
     pub limit: u32,
 }
 

@@ -4,10 +4,14 @@ use crate::core::block::{self, FREE, MIN_BLOCK, SIZE_MASK};
 use crate::core::heap::{Heap, slot};
 use crate::core::source::Source;
 
+/// What [`Heap::stats`] finds: the raw ABI's 16 words, in this order (`src/CONTRACT.md`,
+/// "Statistics").
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
+    /// Blocks currently allocated.
     pub live_blocks: u32,
+    /// The sum of their requested sizes.
     pub live_bytes: u32,
     /// The most bytes the heap has spanned, from its start to its top's high-water mark (what a
     /// fixed pool would need). The debug flavor reports the peak of `live_bytes` here instead.
@@ -18,17 +22,26 @@ pub struct Stats {
     pub free_bytes: u32,
     /// The largest free block, or the space above the top if larger.
     pub largest_free: u32,
+    /// Successful `allocate`, `allocate_aligned` and `reallocate(0, n)`.
     pub allocations: u32,
+    /// Successful `deallocate`.
     pub frees: u32,
+    /// Successful `reallocate` of a live block.
     pub reallocations: u32,
+    /// Requests that returned 0: out of memory, too large, a bad `align`, a mark's record.
     pub failures: u32,
+    /// `deallocate` and `reallocate` of a pointer that is not a live block.
     pub rejected_frees: u32,
+    /// `free_to_mark` with a stale or made-up mark.
     pub rejected_marks: u32,
+    /// Segments above the base: marks and floors in force.
     pub mark_depth: u32,
+    /// Times memory grew (`Source::grow` calls that succeeded).
     pub memory_grows: u32,
     /// Where the heap's records (its root) are; its blocks follow them, or, in a Rust program's
     /// heap (`WasmHeap`), start at `__heap_base`.
     pub heap_start: u32,
+    /// The top: everything above it, up to the end of memory, is free.
     pub heap_top: u32,
 }
 
@@ -39,13 +52,17 @@ impl<S: Source> Heap<S> {
     /// Costs a walk of every block (O(blocks)): the calls keep only the event counts, so that
     /// what is live and free is found here, not counted on every call.
     pub fn stats(self) -> Stats {
-        let root = self.root();
+        // SAFETY: each borrow of the root here ends before the next is taken (`walk_segment`
+        // takes it too).
+        let root = unsafe { self.root() };
         let (top, end) = (root.top, root.end);
         let mut walk = Walk { live_blocks: 0, live_bytes: 0, free_bytes: end - top, largest_free: end - top };
-        for depth in 0..=self.root().depth {
+        // SAFETY: as above.
+        for depth in 0..=unsafe { self.root() }.depth {
             self.walk_segment(depth, &mut walk);
         }
-        let root = self.root();
+        // SAFETY: as above.
+        let root = unsafe { self.root() };
         Stats {
             live_blocks: walk.live_blocks,
             live_bytes: walk.live_bytes,
@@ -70,7 +87,8 @@ impl<S: Source> Heap<S> {
     /// that `check()` finds broken) ends the walk of its segment.
     fn walk_segment(self, depth: u32, walk: &mut Walk) {
         let end = self.segment_end(depth);
-        let mut block = self.blocks_of(self.root().segments[slot(depth)]);
+        // SAFETY: the root's borrow ends when the argument is read, before `blocks_of` takes it.
+        let mut block = self.blocks_of(unsafe { self.root() }.segments[slot(depth)]);
         while block < end {
             let header = self.mem.load(block);
             let size = header & SIZE_MASK;

@@ -17,7 +17,7 @@ use crate::core::heap::{CONTROL_SIZE, Heap, ROOT_SIZE};
 use crate::core::mem::Mem;
 use crate::core::source::Source;
 
-/// Smallest pool: the heap's records (root and segment 0's control block, 2432 bytes) and room
+/// Smallest pool: the heap's records (root and segment 0's control block, [`RECORDS_SIZE`](crate::RECORDS_SIZE) bytes) and room
 /// for a few blocks.
 pub const MIN_POOL_BYTES: u32 = 4096;
 /// Largest pool: 1 GiB. The pool is part of the module's initial memory, which a host commits

@@ -295,10 +295,8 @@ pub extern "C" fn free_to_mark(t: u32) {
 #[unsafe(no_mangle)]
 pub extern "C" fn free_all_mark() {
     let s = state();
-    if s.floor != s.depth || base(s) != s.top {
-        if free_get_mark() != 0 {
-            s.floor = s.depth;
-        }
+    if (s.floor != s.depth || base(s) != s.top) && free_get_mark() != 0 {
+        s.floor = s.depth;
     }
 }
 

@@ -82,7 +82,9 @@ pub(crate) fn memory_end() -> u32 {
 /// with `+atomics` (threads over a shared memory, nightly `-Z build-std`) every call takes a spin
 /// lock (`src/flavors/lock.rs`): one heap for every thread, any thread may free any block. It
 /// exists on wasm32 only: a program also compiled for the host puts
-/// `#[cfg(target_arch = "wasm32")]` on the static.
+/// `#[cfg(target_arch = "wasm32")]` on the static. Each `GlobalAlloc` call is O(1), plus the
+/// bytes it copies or clears (`realloc` that moves, `alloc_zeroed`), a `memory.grow` when the heap
+/// needs more memory, and with `+atomics` the wait for the lock.
 pub struct WasmHeap;
 
 // Safety: every block is at least `layout.size()` bytes at `layout.align()` (allocate_aligned),
@@ -133,12 +135,14 @@ unsafe impl GlobalAlloc for WasmHeap {
 impl WasmHeap {
     /// `check()` of the raw ABI on this heap: 0 when sound, else the code of the first broken
     /// invariant (CONTRACT.md, "`check()` codes"); `u32::MAX` if the heap could not even be set up.
+    /// O(blocks + lists and bins): a diagnostic.
     pub fn check(&self) -> u32 {
         let _lock = lock();
         ready_heap().map_or(u32::MAX, |h| h.check())
     }
 
     /// The statistics of this heap (CONTRACT.md, "Statistics"); all zero if it could not be set up.
+    /// O(blocks): a walk of every block.
     pub fn stats(&self) -> crate::Stats {
         let _lock = lock();
         ready_heap().map(|h| h.stats()).unwrap_or_default()

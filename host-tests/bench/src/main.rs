@@ -7,7 +7,7 @@
 //!       [--size-profile NAME=MANIFEST:PROFILE]... [--shipped PATH]
 //!       [--no-c] [--recorder [TRACE=]PATH]... [--wasm-opt PATH] [--cache DIR] [--run-raw] [--out DIR]
 //!       [--reps N] [--only TRACE,...] [--no-scaling] [--no-efficiency] [--meta TEXT]...
-//!       [--node PATH] [--v8-dir DIR] [--no-v8]
+//!       [--node PATH] [--v8-dir DIR] [--no-v8] [--readme README.md]
 //! ```
 //!
 //! The first `--alloc` is the subject (wasmheap); the others are its peers. Every module runs
@@ -35,7 +35,8 @@
 //!
 //! Then talc's heap-efficiency measure (capped memory) and the scaling of the worst call with
 //! the heap size. Results go to stdout, and with `--out DIR` to DIR/BENCHMARKS.md and
-//! DIR/chart.svg.
+//! DIR/chart.svg; with `--readme PATH`, the headline figures also go into that README, between
+//! its `<!-- bench:numbers -->` markers (`report/readme.rs`).
 
 mod chart;
 mod driver;
@@ -311,6 +312,13 @@ fn write_report(opts: &Options, results: &Results) -> Result<()> {
         std::fs::write(out.join("BENCHMARKS.md"), &md)?;
         std::fs::write(out.join("chart.svg"), chart::svg(results))?;
         log(format!("wrote {}/BENCHMARKS.md and chart.svg", out.display()));
+    }
+    if let Some(path) = &opts.readme {
+        let text = std::fs::read_to_string(path).with_context(|| format!("read {}", path.display()))?;
+        let text = report::readme::splice(&text, &report::readme::numbers(opts, results))
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        std::fs::write(path, text).with_context(|| format!("write {}", path.display()))?;
+        log(format!("wrote the numbers block of {}", path.display()));
     }
     Ok(())
 }

@@ -42,6 +42,8 @@ pub struct Options {
     pub wasm_opt: Option<PathBuf>,
     pub run_raw: bool,
     pub out: Option<PathBuf>,
+    /// A README whose numbers block (`report::readme`) is rewritten from this run.
+    pub readme: Option<PathBuf>,
     /// Where `wasm-opt` outputs are cached.
     pub cache: PathBuf,
     /// Only the traces of these names.
@@ -106,6 +108,7 @@ impl Options {
             wasm_opt: None,
             run_raw: false,
             out: None,
+            readme: None,
             cache: std::env::temp_dir().join("wasmheap-bench-cache"),
             only: None,
             scaling: true,
@@ -171,6 +174,7 @@ impl Options {
                 "--wasm-opt" => o.wasm_opt = Some(val()?.into()),
                 "--run-raw" => o.run_raw = true,
                 "--out" => o.out = Some(val()?.into()),
+                "--readme" => o.readme = Some(val()?.into()),
                 "--cache" => o.cache = val()?.into(),
                 "--reps" => reps = Some(val()?.parse()?),
                 "--only" => o.only = Some(val()?.split(',').map(String::from).collect()),

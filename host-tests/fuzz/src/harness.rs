@@ -110,6 +110,9 @@ impl Harness {
     }
 
     pub(crate) fn heap(&self) -> Heap<Pool> {
+        // SAFETY: `base` points to the harness's buffer of `buffer_len` >= `limit` bytes, 8-aligned
+        // (a Vec<u64>), which lives as long as the harness and which only the heap and the
+        // harness's reads and writes of live blocks touch; `START` is 8-aligned and non-zero.
         unsafe { Heap::new(Mem::new(self.base), START, Pool { limit: self.limit }) }
     }
 

@@ -150,9 +150,11 @@ impl Debug {
     }
 
     pub fn free_to_mark(self, mark: u32) {
-        let rejected = self.core.root().rejected_marks;
+        // SAFETY: each of the root's borrows here ends with its statement.
+        let rejected = unsafe { self.core.root() }.rejected_marks;
         self.dropping(|core| core.free_to_mark(mark));
-        if self.core.root().rejected_marks != rejected {
+        // SAFETY: as above.
+        if unsafe { self.core.root() }.rejected_marks != rejected {
             self.report(Code::StaleMark, mark, 0, 0);
         }
     }
@@ -184,7 +186,8 @@ impl Debug {
     /// `identity` or a new one, and counted live.
     fn fresh(self, request: u32, align: Option<u32>, identity: Option<Identity>) -> u32 {
         let Some(n) = request.checked_add(EXTRA) else { return self.core.failed() };
-        let old_top = self.core.root().top;
+        // SAFETY: the root's borrow ends with this statement.
+        let old_top = unsafe { self.core.root() }.top;
         let ptr = match align {
             None => self.core.allocate(n),
             Some(align) => self.core.allocate_aligned(n, align),
@@ -253,7 +256,8 @@ impl Debug {
         let Live { block, size, .. } = live;
         let (ptr, end) = (block + HEADER, block + size);
         let mem = self.core.mem;
-        let old_top = self.core.root().top;
+        // SAFETY: the root's borrow ends with this statement.
+        let old_top = unsafe { self.core.root() }.top;
         let merges_prev = mem.load(block) & PREV_FREE != 0;
         let merges_next = end != old_top && mem.load(end) & FREE != 0;
         state().remember_freed(ptr, end, identity.id);
@@ -265,7 +269,8 @@ impl Debug {
         if merges_next {
             self.poison(end, end + FREE_HEAD);
         }
-        let top = self.core.root().top;
+        // SAFETY: the root's borrow ends with this statement.
+        let top = unsafe { self.core.root() }.top;
         if top < old_top {
             self.poison(top, top + FREE_HEAD);
             state().raise_high_water(old_top);
@@ -285,7 +290,8 @@ impl Debug {
             return self.core.failed();
         };
         let mem = self.core.mem;
-        let (old_end, old_top) = (live.block + live.size, self.core.root().top);
+        // SAFETY: the root's borrow ends with this statement.
+        let (old_end, old_top) = (live.block + live.size, unsafe { self.core.root() }.top);
         let next = if old_end == old_top { 0 } else { mem.load(old_end) };
         if self.core.resize(live, size, request + EXTRA) {
             let end = live.block + (mem.load(live.block) & SIZE_MASK);
@@ -314,7 +320,8 @@ impl Debug {
         unsafe { core::ptr::copy_nonoverlapping(mem.ptr(ptr), mem.ptr(new), old_request.min(request) as usize) };
         // The old block itself is unchanged: `live` still describes it.
         self.free(live, identity);
-        let root = self.core.root();
+        // SAFETY: the only borrow of the root until this function returns.
+        let root = unsafe { self.core.root() };
         // a reallocation, not the allocation and the free it was made of
         root.reallocations += 1;
         root.allocations = root.allocations.wrapping_sub(1);
@@ -326,7 +333,8 @@ impl Debug {
     /// bytes): poisons what became free memory. `next` is the header that followed `end` (0 if
     /// `end` was the top).
     fn released_tail(self, start: u32, end: u32, next: u32, old_top: u32) {
-        if self.core.root().top < old_top {
+        // SAFETY: the root's borrow ends in the comparison.
+        if unsafe { self.core.root() }.top < old_top {
             self.poison(start, end);
             state().raise_high_water(old_top);
         } else if next & FREE != 0 {
@@ -341,10 +349,12 @@ impl Debug {
     /// Runs a call that may drop blocks wholesale (`free_all`, `free_to_mark`): the canaries of
     /// the blocks it dropped are checked, and the memory above the new top poisoned.
     fn dropping(self, call: impl FnOnce(Heap<WasmMemory>)) {
-        let root = self.core.root();
+        // SAFETY: `root` is copied out of before `call` takes the root again.
+        let root = unsafe { self.core.root() };
         let (old_top, old_depth, controls) = (root.top, root.depth, root.segments);
         call(self.core);
-        let (top, depth) = (self.core.root().top, self.core.root().depth);
+        // SAFETY: each borrow ends when its field is read.
+        let (top, depth) = (unsafe { self.core.root() }.top, unsafe { self.core.root() }.depth);
         if top < old_top {
             let dropped = self.walk_dropped(top, old_top, &controls[depth as usize + 1..=old_depth as usize]);
             self.poison(top, old_top);
@@ -379,12 +389,16 @@ impl Debug {
     /// returns 0; `check()` reports the smashed header.
     fn may_free(self, live: Live, request: u32) -> bool {
         let next = live.block + live.size;
-        let root = self.core.root();
         self.canary_intact(live.block + HEADER, request)
-            || next == root.top
+            // SAFETY: the root's borrow ends in the comparison.
+            || next == unsafe { self.core.root() }.top
             || self.is_live(next + HEADER)
             || self.is_free_block(next)
-            || root.segments[..=root.depth as usize].contains(&next)
+            || {
+                // SAFETY: taken after the calls above that take the root, for this test alone.
+                let root = unsafe { self.core.root() };
+                root.segments[..=root.depth as usize].contains(&next)
+            }
     }
 
     /// Checks that `[from, to)` is poison; reports the first changed byte with the freed
@@ -439,7 +453,8 @@ impl Debug {
         let freed_or = |reason| freed.map_or((reason, 0), |id| (Reason::AlreadyFree, id));
         let (reason, id) = if ptr % 8 != 0 {
             (Reason::Misaligned, 0)
-        } else if ptr < self.core.first_payload() || ptr >= self.core.root().top {
+        // SAFETY: the root's borrow ends in the comparison.
+        } else if ptr < self.core.first_payload() || ptr >= unsafe { self.core.root() }.top {
             freed_or(Reason::Outside)
         } else {
             match self.place(ptr - HEADER) {
@@ -480,7 +495,8 @@ impl Debug {
         let size = header & SIZE_MASK;
         header & FREE != 0
             && size >= crate::core::block::MIN_BLOCK
-            && size <= self.core.root().top - block
+            // SAFETY: the root's borrow ends in the comparison.
+            && size <= unsafe { self.core.root() }.top - block
             && self.core.mem.load(block + size - 4) == size
     }
 

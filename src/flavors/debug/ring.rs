@@ -103,8 +103,9 @@ pub const INITIAL: State = State {
 /// The layer's state. The module is single-threaded and each call takes it afresh: callers do
 /// not keep one borrow across a call that takes another.
 pub fn state() -> &'static mut State {
+    let statics = &raw mut crate::flavors::wasm::STATICS;
     // Safety: one thread; see above.
-    unsafe { &mut (*(&raw mut crate::flavors::wasm::STATICS)).debug }
+    unsafe { &mut (*statics).debug }
 }
 
 impl State {

@@ -60,7 +60,8 @@ pub struct Blocks {
 
 impl Debug {
     pub fn blocks(self) -> Blocks {
-        let root = self.core.root();
+        // SAFETY: the only borrow of the root until the next statement, which copies out of it.
+        let root = unsafe { self.core.root() };
         let mut blocks = Blocks { heap: self, depth: 0, at: root.segments[0], end: 0, done: root.top == 0 };
         blocks.end = blocks.segment_end();
         blocks
@@ -100,7 +101,8 @@ impl Debug {
             }
             before = Some(b);
         }
-        (blocks.at < self.core.root().top).then_some((blocks.at, before))
+        // SAFETY: the root's borrow ends in the comparison.
+        (blocks.at < unsafe { self.core.root() }.top).then_some((blocks.at, before))
     }
 
     fn used(self, address: u32, size: u32, depth: u32) -> Block {
@@ -209,7 +211,6 @@ impl Iterator for Blocks {
             return None;
         }
         let core = self.heap.core;
-        let root = core.root();
         let empty = Block {
             address: self.at,
             size: 0,
@@ -220,10 +221,14 @@ impl Iterator for Blocks {
             id: 0,
             tag: 0,
         };
-        if self.at == self.end && self.depth < root.depth {
+        // SAFETY: the root's borrow ends in the condition, before `segment_end` takes it.
+        if self.at == self.end && self.depth < unsafe { core.root() }.depth {
             self.depth += 1;
             self.end = self.segment_end();
         }
+        // SAFETY: `root` is last used in the condition below that picks a control block, before
+        // `is_live` takes the root again.
+        let root = unsafe { core.root() };
         if self.at == root.top {
             self.done = true;
             return Some(Block { size: root.end - root.top, depth: root.depth, ..empty });

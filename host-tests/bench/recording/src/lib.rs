@@ -49,20 +49,30 @@ impl Recorder {
     }
 }
 
+// SAFETY: `bump` hands out each byte once: blocks from the top up, aligned as asked, inside memory
+// (grown first when needed) and above `__heap_base`, where nothing else of the program lives; a
+// failed growth returns null. Nothing is reused, so no two live blocks overlap.
 unsafe impl GlobalAlloc for Recorder {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let p = self.bump(layout);
+        // SAFETY: `record` is the host's import; it reads its five integers and nothing else.
         unsafe { record(0, p as u32, layout.size() as u32, 0, layout.align() as u32) };
         p
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: as in `alloc`.
         unsafe { record(1, ptr as u32, layout.size() as u32, 0, layout.align() as u32) };
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: `layout.align()` is a power of two, and `GlobalAlloc::realloc`'s contract keeps
+        // `new_size` rounded up to it within `isize::MAX`.
         let new = self.bump(unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) });
         if !new.is_null() {
+            // SAFETY: `ptr` is a live block of `layout.size()` bytes (the caller's contract) and
+            // `new` a fresh one of `new_size`: never the same bytes (the bump never reuses); the
+            // import as in `alloc`.
             unsafe {
                 core::ptr::copy_nonoverlapping(ptr, new, layout.size().min(new_size));
                 record(2, new as u32, new_size as u32, ptr as u32, layout.align() as u32);
@@ -84,6 +94,8 @@ fn panic(_: &core::panic::PanicInfo) -> ! {
 pub struct Rng(pub u64);
 
 impl Rng {
+    /// The next number of the sequence (the generator never ends: not an `Iterator`).
+    #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;

@@ -3,6 +3,7 @@
 
 mod format;
 mod prose;
+pub mod readme;
 mod tables;
 mod threads;
 

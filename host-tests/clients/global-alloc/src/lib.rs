@@ -59,6 +59,8 @@ pub extern "C" fn zeroed_alloc(n: u32) -> u32 {
 /// Frees a block of `zeroed_alloc(n)`.
 #[unsafe(no_mangle)]
 pub extern "C" fn zeroed_free(ptr: u32, n: u32) {
+    // SAFETY: the host passes back a pointer and length from `zeroed_alloc(n)`, once: a boxed
+    // slice of `n` bytes that this allocator made and nothing else owns now.
     drop(unsafe { Box::from_raw(core::ptr::slice_from_raw_parts_mut(ptr as *mut u8, n as usize)) });
 }
 

@@ -14,6 +14,8 @@ pub(crate) fn word(seed: u8, k: u32) -> u64 {
 impl Harness {
     pub(crate) fn fill(&mut self, p: u32, len: u32, seed: u8) {
         assert!(p as u64 + len as u64 <= self.buffer_len as u64);
+        // SAFETY: `p..p + len` lies inside the buffer (asserted above), which `base` points to and
+        // the harness owns; the heap handed `p` out for `len` bytes, so no other borrow covers it.
         unsafe {
             let at = self.base.add(p as usize);
             for k in 0..len / 8 {
@@ -39,6 +41,9 @@ impl Harness {
         // whole words first, with one comparison at the end (the fuzz build traces every one)
         let mut diff = 0u64;
         for k in w0..w1 {
+            // SAFETY: words `w0..w1` of the live block at `p` lie inside the buffer (its request,
+            // `filled` bytes, was checked against the buffer when it was written); an unaligned
+            // read would still be fine, and `p` is 8-aligned anyway.
             diff |= unsafe { (self.base.add(p as usize + k as usize * 8) as *const u64).read() } ^ word(b.tag.seed, k);
         }
         if diff != 0 {
@@ -51,6 +56,7 @@ impl Harness {
     /// Byte by byte, naming the first byte that differs.
     pub(crate) fn check_bytes_slowly(&self, p: u32, b: &Block, from: u32, to: u32) {
         for i in from..to {
+            // SAFETY: byte `i` of the live block at `p`, inside the buffer (as in `check_bytes`).
             let got = unsafe { *self.base.add(p as usize + i as usize) };
             let expect = word(b.tag.seed, i / 8).to_le_bytes()[(i & 7) as usize];
             assert_eq!(got, expect, "step {}: byte {i} of the live block {p:#x} ({b:?}) was overwritten", self.step);

@@ -50,6 +50,8 @@ unsafe fn alloc_with<A: GlobalAlloc, const H: usize>(a: &A, size: usize) -> *mut
     if size > max_size::<H>() {
         return null_mut();
     }
+    // SAFETY: the layout is not zero-sized (H > 0); a non-null block holds `size + H` bytes,
+    // aligned to H, so the header word fits at its start and the payload begins H bytes in.
     unsafe {
         let base = a.alloc(layout::<H>(size));
         if base.is_null() {
@@ -66,6 +68,9 @@ unsafe fn free_with<A: GlobalAlloc, const H: usize>(a: &A, ptr: *mut u8) {
     if ptr.is_null() {
         return;
     }
+    // SAFETY: the caller's contract: `ptr` is a live block of `alloc_with::<A, H>` or
+    // `realloc_with::<A, H>` with this `a`, so its header H bytes below holds the size that gives
+    // back the layout it was allocated with.
     unsafe {
         let base = ptr.sub(H);
         let size = (base as *const usize).read();
@@ -77,11 +82,14 @@ unsafe fn free_with<A: GlobalAlloc, const H: usize>(a: &A, ptr: *mut u8) {
 #[inline(always)]
 unsafe fn realloc_with<A: GlobalAlloc, const H: usize>(a: &A, ptr: *mut u8, size: usize) -> *mut u8 {
     if ptr.is_null() {
+        // SAFETY: the caller's contract, which is `alloc_with`'s.
         return unsafe { alloc_with::<A, H>(a, size) };
     }
     if size > max_size::<H>() {
         return null_mut();
     }
+    // SAFETY: as in `free_with`, the header gives the old layout; the new size, below
+    // `max_size`, does not overflow; a non-null block holds `size + H` bytes aligned to H.
     unsafe {
         let base = ptr.sub(H);
         let old = (base as *const usize).read();
@@ -100,6 +108,7 @@ unsafe fn realloc_with<A: GlobalAlloc, const H: usize>(a: &A, ptr: *mut u8, size
 /// `a` must be the only allocator of the module's memory.
 #[inline(always)]
 pub unsafe fn allocate<A: GlobalAlloc>(a: &A, size: usize) -> *mut u8 {
+    // SAFETY: the caller's contract, passed on.
     unsafe { alloc_with::<A, HEADER>(a, size) }
 }
 
@@ -109,6 +118,7 @@ pub unsafe fn allocate<A: GlobalAlloc>(a: &A, size: usize) -> *mut u8 {
 /// `ptr` must be `0` or a live block of [`allocate`] / [`reallocate`] with the same `a`.
 #[inline(always)]
 pub unsafe fn deallocate<A: GlobalAlloc>(a: &A, ptr: *mut u8) {
+    // SAFETY: the caller's contract: `ptr` is 0 or a block of the same family (`HEADER`).
     unsafe { free_with::<A, HEADER>(a, ptr) }
 }
 
@@ -119,6 +129,7 @@ pub unsafe fn deallocate<A: GlobalAlloc>(a: &A, ptr: *mut u8) {
 /// As [`deallocate`].
 #[inline(always)]
 pub unsafe fn reallocate<A: GlobalAlloc>(a: &A, ptr: *mut u8, size: usize) -> *mut u8 {
+    // SAFETY: the caller's contract: `ptr` is 0 or a block of the same family (`HEADER`).
     unsafe { realloc_with::<A, HEADER>(a, ptr, size) }
 }
 
@@ -128,6 +139,7 @@ pub unsafe fn reallocate<A: GlobalAlloc>(a: &A, ptr: *mut u8, size: usize) -> *m
 /// As [`allocate`].
 #[inline(always)]
 pub unsafe fn malloc<A: GlobalAlloc>(a: &A, size: usize) -> *mut u8 {
+    // SAFETY: the caller's contract, passed on.
     unsafe { alloc_with::<A, C_HEADER>(a, size) }
 }
 
@@ -138,6 +150,7 @@ pub unsafe fn malloc<A: GlobalAlloc>(a: &A, size: usize) -> *mut u8 {
 /// [`allocate`]: the headers differ).
 #[inline(always)]
 pub unsafe fn free<A: GlobalAlloc>(a: &A, ptr: *mut u8) {
+    // SAFETY: the caller's contract: `ptr` is 0 or a block of the same family (`C_HEADER`).
     unsafe { free_with::<A, C_HEADER>(a, ptr) }
 }
 
@@ -148,6 +161,7 @@ pub unsafe fn free<A: GlobalAlloc>(a: &A, ptr: *mut u8) {
 /// As [`free`].
 #[inline(always)]
 pub unsafe fn realloc<A: GlobalAlloc>(a: &A, ptr: *mut u8, size: usize) -> *mut u8 {
+    // SAFETY: the caller's contract: `ptr` is 0 or a block of the same family (`C_HEADER`).
     unsafe { realloc_with::<A, C_HEADER>(a, ptr, size) }
 }
 
@@ -159,18 +173,21 @@ macro_rules! export_raw_abi {
     ($alloc:path) => {
         #[unsafe(no_mangle)]
         pub extern "C" fn allocate(size: usize) -> *mut u8 {
+            // SAFETY: `$alloc` is the module's only allocator.
             unsafe { $crate::allocate(&$alloc, size) }
         }
 
         #[unsafe(no_mangle)]
         #[allow(clippy::not_unsafe_ptr_arg_deref)] // an export: the host passes the pointer
         pub extern "C" fn deallocate(ptr: *mut u8) {
+            // SAFETY: the host keeps the ABI's contract: `ptr` is 0 or a live block of this family.
             unsafe { $crate::deallocate(&$alloc, ptr) }
         }
 
         #[unsafe(no_mangle)]
         #[allow(clippy::not_unsafe_ptr_arg_deref)] // an export: the host passes the pointer
         pub extern "C" fn reallocate(ptr: *mut u8, size: usize) -> *mut u8 {
+            // SAFETY: the host keeps the ABI's contract: `ptr` is 0 or a live block of this family.
             unsafe { $crate::reallocate(&$alloc, ptr, size) }
         }
 
@@ -187,18 +204,21 @@ macro_rules! export_c_names {
     ($alloc:path) => {
         #[unsafe(no_mangle)]
         pub extern "C" fn malloc(size: usize) -> *mut u8 {
+            // SAFETY: `$alloc` is the module's only allocator.
             unsafe { $crate::malloc(&$alloc, size) }
         }
 
         #[unsafe(no_mangle)]
         #[allow(clippy::not_unsafe_ptr_arg_deref)] // an export: the host passes the pointer
         pub extern "C" fn free(ptr: *mut u8) {
+            // SAFETY: the host keeps the ABI's contract: `ptr` is 0 or a live block of this family.
             unsafe { $crate::free(&$alloc, ptr) }
         }
 
         #[unsafe(no_mangle)]
         #[allow(clippy::not_unsafe_ptr_arg_deref)] // an export: the host passes the pointer
         pub extern "C" fn realloc(ptr: *mut u8, size: usize) -> *mut u8 {
+            // SAFETY: the host keeps the ABI's contract: `ptr` is 0 or a live block of this family.
             unsafe { $crate::realloc(&$alloc, ptr, size) }
         }
     };

@@ -36,6 +36,9 @@ impl Bump {
     }
 }
 
+// SAFETY: every block lies above `__heap_base` (nothing else of the program lives there), inside
+// memory (grown first), aligned as asked; the top only rises past a block, but for `realloc` of the
+// last block, which moves the top to that block's new end: no two live blocks overlap.
 unsafe impl GlobalAlloc for Bump {
     #[inline(always)]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
@@ -70,6 +73,9 @@ unsafe impl GlobalAlloc for Bump {
             self.top.set(end);
             return ptr;
         }
+        // SAFETY: `layout.align()` is a power of two and `GlobalAlloc::realloc`'s contract keeps
+        // `new_size` valid for it; `ptr` holds `layout.size()` bytes and `new`, a fresh block above
+        // the top, does not overlap it.
         unsafe {
             let new = self.alloc(Layout::from_size_align_unchecked(new_size, layout.align()));
             if !new.is_null() {
