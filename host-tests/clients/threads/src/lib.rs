@@ -55,8 +55,7 @@ fn strings(tid: u32, round: u32, n: u32) -> Vec<String> {
 }
 
 /// Checks a parcel's strings against what its sender made: traps on a mismatch.
-fn open(parcel: Box<Parcel>) -> u64 {
-    let (tid, round, list) = *parcel;
+fn open((tid, round, list): Parcel) -> u64 {
     let expected = strings(tid, round, list.len() as u32);
     if list != expected {
         core::arch::wasm32::unreachable()
@@ -98,7 +97,7 @@ pub extern "C" fn work(tid: u32, rounds: u32) -> u64 {
             if parcel.0 != tid {
                 FOREIGN.fetch_add(1, Ordering::Relaxed);
             }
-            sum = sum.wrapping_add(open(parcel));
+            sum = sum.wrapping_add(open(*parcel));
         }
     }
     sum
@@ -112,7 +111,7 @@ pub extern "C" fn drain() -> u32 {
         let p = slot.swap(core::ptr::null_mut(), Ordering::AcqRel);
         if !p.is_null() {
             // SAFETY: as in `work`.
-            open(unsafe { Box::from_raw(p) });
+            open(*unsafe { Box::from_raw(p) });
             n += 1;
         }
     }

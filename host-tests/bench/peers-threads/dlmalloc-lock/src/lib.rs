@@ -36,14 +36,17 @@ struct System;
 unsafe impl GlobalAlloc for System {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let _lock = lock();
+        // SAFETY: the lock is held: this call alone uses the Dlmalloc.
         unsafe { (*DLMALLOC.0.get()).malloc(layout.size(), layout.align()) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         let _lock = lock();
+        // SAFETY: the lock is held; `ptr` is a block of `alloc` with `layout` (GlobalAlloc's contract).
         unsafe { (*DLMALLOC.0.get()).free(ptr, layout.size(), layout.align()) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         let _lock = lock();
+        // SAFETY: as in `dealloc`.
         unsafe { (*DLMALLOC.0.get()).realloc(ptr, layout.size(), layout.align(), new_size) }
     }
 }

@@ -46,12 +46,15 @@ unsafe impl Sync for Shared {}
 // SAFETY: delegates to `TalcLock`, which takes its lock in every call.
 unsafe impl core::alloc::GlobalAlloc for Shared {
     unsafe fn alloc(&self, layout: core::alloc::Layout) -> *mut u8 {
+        // SAFETY: the caller's GlobalAlloc contract, passed on.
         unsafe { self.0.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: core::alloc::Layout) {
+        // SAFETY: the caller's GlobalAlloc contract, passed on.
         unsafe { self.0.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: core::alloc::Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: the caller's GlobalAlloc contract, passed on.
         unsafe { self.0.realloc(ptr, layout, new_size) }
     }
 }
