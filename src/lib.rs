@@ -26,6 +26,7 @@ mod flavors;
 
 pub use self::core::block;
 pub use self::core::check::Broken;
+pub use self::core::discard::Range;
 pub use self::core::heap::{CONTROL_SIZE, Heap, MAX_ALIGN, MAX_DEPTH, RECORDS_SIZE, ROOT_SIZE};
 pub use self::core::mem::Mem;
 pub use self::core::source;

@@ -10,7 +10,7 @@ use wasmtime::{Config, Engine, Module};
 pub const PAGE: u32 = 65536;
 
 /// Every export of the raw ABI, as (name, parameter count, result count).
-pub const ABI: [(&str, usize, usize); 11] = [
+pub const ABI: [(&str, usize, usize); 12] = [
     ("allocate", 1, 1),
     ("allocate_aligned", 2, 1),
     ("deallocate", 1, 0),
@@ -22,6 +22,7 @@ pub const ABI: [(&str, usize, usize); 11] = [
     ("free_to_mark", 1, 0),
     ("check", 0, 1),
     ("stats", 1, 0),
+    ("discardable", 4, 1),
 ];
 
 /// The C names that `wasm/wasmheap-c.wasm` and the import-memory flavor export beside the raw ABI.

@@ -51,6 +51,17 @@ macro_rules! raw_abi {
             /// [`Broken`](crate::Broken) invariant; `u32::MAX` if there is no heap to walk.
             fn check() -> u32 { ready |h| h.check() } else { u32::MAX }
 
+            /// Lists the ranges of whole `page`-byte pages at or above `from`, inside free blocks
+            /// and above the top, that the heap will not read or write until it takes them
+            /// again (`src/core/discard.rs`): at most `max` records {start, len} of 8 bytes at
+            /// `out`, in address order. Returns how many (resume from the last start + len),
+            /// `u32::MAX` when `page` is not a power of two; 0 when there is no heap.
+            fn discardable(from: u32, page: u32, out: u32, max: u32) -> u32 {
+                ready |h| h.write_discardable(from, page, out, max)
+            } else {
+                0
+            }
+
             /// Writes the 64-byte [`Stats`](crate::Stats) struct (16 `u32`) at `out`, which must be
             /// 64 bytes the caller owns; all zero when there is no heap.
             fn stats(out: u32) {
