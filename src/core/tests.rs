@@ -1060,7 +1060,7 @@ fn discardable_ranges_hold_nothing_the_heap_keeps_and_are_left_alone() {
         let t = TestHeap::new(65536, 4 << 20);
         let mut rng = Rng::seeded(seed ^ 0x0D15_CA4D);
         let mut model: Model<u8> = Model::new();
-        for step in 0..if MIRI { 60 } else { 800u32 } {
+        for step in 0..if MIRI { 30 } else { 800u32 } {
             let page = [16, 64, 4096][step as usize % 3];
             let ranges = t.check_discardable(page);
             for r in &ranges {
