@@ -94,6 +94,15 @@ macro_rules! c_names {
                 0
             }
 
+            /// The canonical ABI's `cabi_realloc(old_ptr, old_size, align, new_size)`: a new
+            /// block when `old_ptr` is 0, else the live block resized, at `align` (up to 65536);
+            /// traps on failure (`flavors/cabi.rs`).
+            fn cabi_realloc(old_ptr: u32, old_size: u32, align: u32, new_size: u32) -> u32 {
+                hot |h| $crate::flavors::cabi::cabi_realloc(h, old_ptr, old_size, align, new_size)
+            } else {
+                $crate::flavors::cabi::fail()
+            }
+
             /// POSIX `posix_memalign`: 0, `EINVAL` (28) or `ENOMEM` (48); `*memptr` untouched on
             /// failure.
             fn posix_memalign(memptr: u32, align: u32, size: u32) -> u32 {
