@@ -1,7 +1,8 @@
-//! Refuses wasm32 builds with atomics (shared memory, threads): the heap has no lock. Stable rustc
-//! hides the unstable `atomics` target feature from `cfg(target_feature)`, so this script looks
-//! at what cargo passes (the target's flags, its name) and sets `wasmheap_atomics`, on which
-//! `src/lib.rs` stops with a `compile_error!`; on nightly the cfg is visible as well.
+//! Tells `src/lib.rs` about wasm32 builds with atomics (shared memory, threads): stable rustc
+//! hides the unstable `atomics` target feature from `cfg(target_feature)`, so this script looks at
+//! what cargo passes (the target's flags, its name) and sets `wasmheap_atomics`. Where nightly shows
+//! the cfg, `WasmHeap` takes its lock; where it is hidden (stable), `src/lib.rs` stops with a
+//! `compile_error!` that says nightly is needed.
 
 fn main() {
     println!("cargo::rerun-if-changed=build.rs");

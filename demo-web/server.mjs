@@ -109,7 +109,9 @@ export function startServer(port = 8080, host = '127.0.0.1') {
         res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end(`not found: ${decoded}\n`);
         return;
       }
-      res.writeHead(200, { 'content-type': type, 'content-length': bytes.length, 'cache-control': 'no-store' });
+      // Cross-origin isolation (COOP + COEP), which a shared WebAssembly.Memory needs (threads.html).
+      res.writeHead(200, { 'content-type': type, 'content-length': bytes.length, 'cache-control': 'no-store',
+        'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' });
       res.end(req.method === 'HEAD' ? undefined : bytes);
     } catch (e) {
       res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end(`${e.stack ?? e}\n`);

@@ -49,13 +49,24 @@ pub use flavors::wasm::WasmHeap;
 // | `cabi-realloc`  | `cabi_realloc` in a Rust program     | (the crate alone)         | `module`, `import-memory`, `tiny` |
 // | (none)          | the crate: `Heap`, `WasmHeap`        |                           |                                  |
 //
-// No thread-safe flavor yet: a wasm32 build with `+atomics` (`wasmheap_atomics`, set by build.rs,
-// which sees what stable rustc's cfg hides) would let threads corrupt the heap.
-#[cfg(any(wasmheap_atomics, all(target_arch = "wasm32", target_feature = "atomics")))]
+// Threads: a wasm32 build with `+atomics` gets `WasmHeap` with a lock (`src/flavors/lock.rs`).
+// It needs the `atomics` cfg, which only nightly rustc shows (with `-Z build-std`, which such a
+// build needs anyway); `build.rs` sees the flag where stable hides it (`wasmheap_atomics`). The
+// modules have no lock of their own: their threads flavor is wasm/wasmheap-shared.wasm.
+#[cfg(all(wasmheap_atomics, not(target_feature = "atomics")))]
 compile_error!(
-    "wasmheap is single-threaded: a wasm32 build with `+atomics` (shared memory, threads) would let \
-     threads corrupt the heap. Build without `-C target-feature=+atomics`, or use another allocator \
-     for threaded programs, until wasmheap has a thread-safe flavor."
+    "wasmheap: a wasm32 build with `+atomics` (shared memory, threads) needs nightly rustc, whose \
+     `cfg(target_feature = \"atomics\")` turns on WasmHeap's lock: build with `cargo +nightly` and \
+     `-Z build-std=panic_abort,std` (or `core,alloc`)."
+);
+#[cfg(all(
+    target_arch = "wasm32",
+    target_feature = "atomics",
+    any(feature = "module", feature = "import-memory", feature = "tiny")
+))]
+compile_error!(
+    "wasmheap: the modules (features `module`, `import-memory`, `tiny`) are single-threaded; for \
+     threads use wasm/wasmheap-shared.wasm, or WasmHeap as the global allocator (no features)."
 );
 #[cfg(all(feature = "debug", any(not(feature = "module"), feature = "c-api", feature = "static-pool")))]
 compile_error!("feature `debug` builds wasm/wasmheap-debug.wasm: with `module` alone (no `c-api`, no `static-pool`)");

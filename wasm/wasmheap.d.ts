@@ -22,8 +22,11 @@ export interface WasmheapExports {
   check(): number;
   /** Writes the 16 `u32` of {@link Stats} at `out`. */
   stats(out: number): void;
-  /** import-memory flavor: 1 when the region [start, end) is the heap's now, 0 when refused. */
+  /** import-memory and shared flavors: 1 when the region [start, end) is the heap's now (the
+   *  shared flavor: set up, or joined), 0 when refused. */
   init?(start: number, end: number): number;
+  /** Shared flavor: non-zero when this instance's thread may block (FLAVORS.md, section 11). */
+  set_may_block?(on: number): void;
   /** The C names (wasmheap-c.wasm and wasmheap-import-memory.wasm). */
   malloc?(size: number): number;
   free?(ptr: number): void;
@@ -116,13 +119,19 @@ export type Source =
   | PromiseLike<Response>;
 
 export interface LoadOptions {
-  /** import-memory flavor: the memory to share (default: a new memory of one page). */
+  /** import-memory flavor: the memory to share (default: a new memory of one page). Shared
+   *  flavor: required, a shared memory (`{ initial, maximum, shared: true }`), the same in every
+   *  thread; another memory throws a TypeError. */
   memory?: WebAssembly.Memory;
-  /** import-memory flavor: the region [start, end) the heap may use; end 0 (the default): to
-   *  the end of memory, growing it. The first 4 KiB (from start rounded up to 16) are the
-   *  module's stack. Default start: 0. */
+  /** import-memory and shared flavors: the region [start, end) the heap may use; end 0 (the
+   *  default): to the end of memory, growing it. The first 4 KiB (from start rounded up to 16)
+   *  are the module's (stack; in the shared flavor also the lock). Default start: 0. Shared
+   *  flavor: every thread passes the same start and end; the first to load sets the heap up. */
   start?: number;
   end?: number;
+  /** Shared flavor: this thread may block (a worker), see {@link WasmHeap.setMayBlock}. Default
+   *  false: a waiter only spins, as the browser's main thread must. */
+  mayBlock?: boolean;
   /** More imports, merged into the import object. */
   imports?: WebAssembly.Imports;
 }
@@ -176,7 +185,8 @@ export declare class WasmHeap {
   readonly memory: WebAssembly.Memory;
 
   /** import-memory flavor: a new, empty heap in [start, end) (end 0: to the end of memory,
-   *  growing). Throws a RangeError when the region is refused. */
+   *  growing). Shared flavor: joins the heap that any thread set up there (with the same end), or
+   *  sets it up; before it every method throws. Throws a RangeError when the region is refused. */
   init(start: number, end?: number): void;
 
   allocate(size: number): number;
@@ -196,6 +206,12 @@ export declare class WasmHeap {
 
   /** Whether the module is the debug flavor: the methods below throw a TypeError otherwise. */
   readonly isDebug: boolean;
+  /** Whether the module is the shared flavor (wasmheap-shared.wasm): one heap for every thread. */
+  readonly isShared: boolean;
+  /** Shared flavor: true when this thread may block (a worker): a call that finds the heap's lock
+   *  taken then sleeps in `memory.atomic.wait32` after a bounded spin. Never on a browser's main
+   *  thread. This instance only; a TypeError on other flavors. */
+  setMayBlock(on: boolean): void;
   setTag(tag: number): void;
   setTrap(on: boolean): void;
   setCheck(on: boolean): void;

@@ -12,6 +12,10 @@
 // share and the region the heap may use: load(url, { memory, start, end }); without a memory, a
 // fresh one of one page is made and the heap gets all of it (start 0, end 0: growing).
 //
+// wasmheap-shared.wasm is one heap for every thread: each worker (and the main thread, if it
+// uses the heap) loads it with the same shared memory and region, load(module, { memory, start,
+// end, mayBlock }); the first call sets the heap up, the others join it (FLAVORS.md, section 11).
+//
 // memoryImport(bytes) reads the limits of the memory a module imports, for the host of a C program
 // that shares its memory with wasmheap-import-memory.wasm (FLAVORS.md, sections 5 and 6):
 // new WebAssembly.Memory(memoryImport(bytes)).
@@ -44,6 +48,9 @@ export const REFUSAL_REASONS = Object.freeze({
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+/** UTF-8 of `u8[from, to)`; from a copy when the memory is shared (TextDecoder refuses shared views). */
+const decode = (u8, from, to) =>
+  decoder.decode(u8.buffer instanceof ArrayBuffer ? u8.subarray(from, to) : u8.slice(from, to));
 
 // ---- argument checks ------------------------------------------------------------------------
 
@@ -172,14 +179,43 @@ export async function load(source = new URL('./wasmheap.wasm', import.meta.url),
   const needsMemory = WebAssembly.Module.imports(module)
     .some((i) => i.module === 'env' && i.name === 'memory' && i.kind === 'memory');
   let memory = options.memory;
+  if (WebAssembly.Module.exports(module).some((e) => e.name === 'set_may_block')) {
+    // The shared flavor: no memory of its own making (each thread must pass the same one).
+    requireShared(memory, 'load(source, options)', 'options.memory');
+  }
   if (needsMemory) {
     memory ??= new WebAssembly.Memory({ initial: 1 });
     imports.env = { ...(imports.env ?? {}), memory };
   }
   const instance = await WebAssembly.instantiate(module, imports);
   const heap = new WasmHeap(instance, memory);
+  if (options.mayBlock) heap.setMayBlock(true);
   if (needsMemory) heap.init(start, end);
   return heap;
+}
+
+/** Throws unless `memory` is a shared WebAssembly.Memory (what the shared flavor imports). */
+function requireShared(memory, call, what) {
+  const shared = typeof SharedArrayBuffer === 'function' && memory instanceof WebAssembly.Memory &&
+    memory.buffer instanceof SharedArrayBuffer;
+  if (!shared) {
+    throw new TypeError(`wasmheap: ${call}: wasmheap-shared.wasm needs ${what} to be a shared WebAssembly.Memory ` +
+      `(new WebAssembly.Memory({ initial, maximum, shared: true }), the same in every thread), got ${describe(memory)}` +
+      (memory instanceof WebAssembly.Memory ? ' that is not shared' : '') +
+      (typeof SharedArrayBuffer === 'function' ? '' : '; SharedArrayBuffer is not available here (a page needs cross-origin isolation: COOP and COEP headers)'));
+  }
+}
+
+/** What the shared flavor's raw ABI is before `init`: every call throws (the module would trap). */
+function beforeInit(exports) {
+  const guard = {};
+  for (const name of Object.keys(exports)) {
+    guard[name] = typeof exports[name] !== 'function' || name === 'init' || name === 'set_may_block' ? exports[name] : () => {
+      throw new Error(`wasmheap: ${name}: the shared flavor has no heap before init(start, end) ` +
+        '(load(source, { memory, start, end }) calls it)');
+    };
+  }
+  return guard;
 }
 
 // ---- the memory a module imports ----------------------------------------------------------
@@ -273,6 +309,9 @@ export function memoryImport(bytes) {
   return null;
 }
 
+/** WasmHeap's buffer reaching at least `end` (module-private). */
+const FRESH = Symbol('wasmheap: a buffer that reaches end');
+
 /** A view of `length` elements at `ptr` that is taken again whenever memory has grown. */
 export class LiveView {
   #heap; #type; #buffer = null; #array = null;
@@ -298,7 +337,7 @@ export class LiveView {
 
   /** The typed array over the memory as it is now. */
   get array() {
-    const buffer = this.#heap.memory.buffer;
+    const buffer = this.#heap[FRESH](this.ptr + this.length * this.#type.BYTES_PER_ELEMENT);
     if (buffer !== this.#buffer) {
       inside(buffer, this.ptr, this.length * this.#type.BYTES_PER_ELEMENT, 'LiveView.array');
       this.#array = new this.#type(buffer, this.ptr, this.length);
@@ -310,6 +349,7 @@ export class LiveView {
 
 export class WasmHeap {
   #x; #memory; #views = new Map(); #buffer = null; #scratch = 0; #scratchAllocations = 0; #debugBuffer = 0;
+  #shared = false;
 
   constructor(instance, memory) {
     if (!(instance instanceof WebAssembly.Instance)) {
@@ -323,6 +363,12 @@ export class WasmHeap {
       throw new TypeError('wasmheap: new WasmHeap(instance, memory): the instance exports no memory and ' +
         `memory is ${describe(memory)}, not a WebAssembly.Memory`);
     }
+    // The shared flavor traps on every call before init: the methods throw instead.
+    if (typeof this.#x.set_may_block === 'function') {
+      requireShared(this.#memory, 'new WasmHeap(instance, memory)', 'memory');
+      this.#shared = true;
+      this.#x = beforeInit(instance.exports);
+    }
     // The debug flavor lends a buffer outside the heap for statistics and walks: no block of
     // the wrapper's own shows up among the caller's allocations.
     if (typeof this.#x.debug_buffer === 'function') this.#debugBuffer = this.#x.debug_buffer() >>> 0;
@@ -330,7 +376,18 @@ export class WasmHeap {
   }
 
   /** The raw exports of the instance (results are signed: prefer the methods). */
-  get exports() { return this.#x; }
+  get exports() { return this.instance.exports; }
+
+  /** Whether the module is the shared flavor (wasmheap-shared.wasm): one heap for every thread. */
+  get isShared() { return this.#shared; }
+
+  /** Shared flavor: true when this thread may block (a worker): a call that finds the heap's
+   *  lock taken then sleeps in `memory.atomic.wait32` after a bounded spin instead of spinning
+   *  on. Never on a browser's main thread, where waiting traps. This instance only. */
+  setMayBlock(on) {
+    if (!this.#shared) throw new TypeError('wasmheap: setMayBlock(on): only the shared flavor (wasmheap-shared.wasm) has a lock');
+    this.instance.exports.set_may_block(on ? 1 : 0);
+  }
 
   /** The linear memory the heap lives in. */
   get memory() { return this.#memory; }
@@ -338,15 +395,19 @@ export class WasmHeap {
   // ---- the raw ABI, unsigned --------------------------------------------------------------
 
   /** import-memory flavor: gives the heap the region [start, end) of the shared memory (end 0:
-   *  to the end of memory, growing it). Throws when the module refuses the region. */
+   *  to the end of memory, growing it). Throws when the module refuses the region. Shared
+   *  flavor: joins the heap set up in that region by any thread (the same end), or sets it up. */
   init(start, end = 0) {
     const call = 'init(start, end)';
     start = ptr32(start, call, 'start');
     end = ptr32(end, call, 'end');
-    if (typeof this.#x.init !== 'function') throw new TypeError('wasmheap: init(start, end): this flavor has no init');
-    if (this.#x.init(start, end) !== 1) {
-      throw new RangeError(`wasmheap: init(${start}, ${end}) refused the region`);
+    const x = this.instance.exports;
+    if (typeof x.init !== 'function') throw new TypeError('wasmheap: init(start, end): this flavor has no init');
+    if (x.init(start, end) !== 1) {
+      throw new RangeError(`wasmheap: init(${start}, ${end}) refused the region` +
+        (this.#shared ? ' (bad, or set up by another thread with another end)' : ''));
     }
+    this.#x = x;
     this.#scratchAllocations = 0;
     this.#allocScratch();
   }
@@ -397,7 +458,7 @@ export class WasmHeap {
     }
     if (this.size(this.#scratch) !== 64) throw new Error('wasmheap: the stats block was freed (free_all from the raw exports?)');
     this.#x.stats(this.#scratch);
-    const words = new Uint32Array(this.#memory.buffer, this.#scratch, 16);
+    const words = new Uint32Array(this[FRESH](this.#scratch + 64), this.#scratch, 16);
     return Object.fromEntries(STAT_FIELDS.map((name, i) => [name, words[i]]));
   }
 
@@ -474,8 +535,20 @@ export class WasmHeap {
 
   // ---- views ------------------------------------------------------------------------------
 
-  #view(Type) {
-    const buffer = this.#memory.buffer;
+  /** The memory's buffer, reaching `end` if memory does: in the shared flavor another thread's
+   *  `memory.grow` may not show in this thread's `memory.buffer` yet (V8 updates it a little
+   *  later); `memory.grow(0)` brings it up to date (the JS API's "refresh the memory buffer"). */
+  [FRESH](end) {
+    let buffer = this.#memory.buffer;
+    if (this.#shared && buffer.byteLength < end) {
+      this.#memory.grow(0);
+      buffer = this.#memory.buffer;
+    }
+    return buffer;
+  }
+
+  #view(Type, end = 0) {
+    const buffer = this[FRESH](end);
     if (buffer !== this.#buffer) {
       this.#views.clear();
       this.#buffer = buffer;
@@ -489,7 +562,9 @@ export class WasmHeap {
   }
 
   /** Views of the whole memory, taken again after memory has grown (use them at once: a later
-   *  allocation may grow memory and detach the array you hold). */
+   *  allocation may grow memory and detach the array you hold). In the shared flavor they are
+   *  as long as this thread's `memory.buffer`, which may lag another thread's growth a little:
+   *  for a block, the helpers and `view()` refresh it. */
   get u8() { return this.#view(Uint8Array); }
   get i32() { return this.#view(Int32Array); }
   get u32() { return this.#view(Uint32Array); }
@@ -529,7 +604,7 @@ export class WasmHeap {
     // Bytes of this heap's own memory would be detached if the allocation grows it: copy first.
     if (bytes.buffer === this.#memory.buffer) bytes = bytes.slice();
     const ptr = this.#alloc(bytes.length, align, call);
-    this.u8.set(bytes, ptr);
+    this.#view(Uint8Array, ptr + bytes.length).set(bytes, ptr);
     return ptr;
   }
 
@@ -542,9 +617,12 @@ export class WasmHeap {
     length = length === undefined
       ? Math.floor(this.size(ptr) / Type.BYTES_PER_ELEMENT) : u32(length, call, 'length');
     const bytes = byteLength(Type, length, call);
-    const buffer = this.#memory.buffer;
+    const buffer = this[FRESH](ptr + bytes);
     inside(buffer, ptr, bytes, call);
-    return new Type(buffer.slice(ptr, ptr + bytes));
+    // An ArrayBuffer of its own, also when the memory is shared (slice would give a SharedArrayBuffer).
+    const copy = new Uint8Array(bytes);
+    copy.set(new Uint8Array(buffer, ptr, bytes));
+    return new Type(copy.buffer);
   }
 
   /** Writes `text` as UTF-8 into a new block of exactly its byte length (plus a NUL when
@@ -558,7 +636,7 @@ export class WasmHeap {
     const nul = Boolean(options.nul);
     const bytes = encoder.encode(text);
     const ptr = this.#alloc(bytes.length + (nul ? 1 : 0), 8, call);
-    const u8 = this.u8;
+    const u8 = this.#view(Uint8Array, ptr + bytes.length + (nul ? 1 : 0));
     u8.set(bytes, ptr);
     if (nul) u8[ptr + bytes.length] = 0;
     return ptr;
@@ -569,19 +647,19 @@ export class WasmHeap {
     const call = 'readString(ptr, length)';
     ptr = ptr32(ptr, call, 'ptr');
     length = length === undefined ? this.size(ptr) : u32(length, call, 'length');
-    const u8 = this.u8;
+    const u8 = this.#view(Uint8Array, ptr + length);
     inside(u8, ptr, length, call);
-    return decoder.decode(u8.subarray(ptr, ptr + length));
+    return decode(u8, ptr, ptr + length);
   }
 
   /** Decodes the NUL-terminated UTF-8 string at `ptr` (to the end of memory if there is no NUL). */
   readCString(ptr) {
     const call = 'readCString(ptr)';
     ptr = ptr32(ptr, call, 'ptr');
-    const u8 = this.u8;
+    const u8 = this.#view(Uint8Array, ptr + 1);
     inside(u8, ptr, 0, call);
     const end = u8.indexOf(0, ptr);
-    return decoder.decode(u8.subarray(ptr, end < 0 ? u8.length : end));
+    return decode(u8, ptr, end < 0 ? u8.length : end);
   }
 
   /** A block of `size` bytes aligned to `align` for a helper; a RangeError when out of memory. */

@@ -21,7 +21,7 @@ const npm = (args, cwd) => execFileSync('npm', [...args, '--no-audit', '--no-fun
 const FILES = [
   'CHANGELOG.md', 'LICENSE-APACHE', 'LICENSE-MIT', 'README.md', 'package.json', 'wasm/FLAVORS.md',
   'wasm/wasmheap-c.wasm', 'wasm/wasmheap-debug.wasm', 'wasm/wasmheap-import-memory.wasm', 'wasm/wasmheap-libc.c', 'wasm/wasmheap-libc.h',
-  'wasm/wasmheap-static.wasm', 'wasm/wasmheap-tiny.wasm', 'wasm/wasmheap.d.ts', 'wasm/wasmheap.h', 'wasm/wasmheap.js', 'wasm/wasmheap.wasm',
+  'wasm/wasmheap-shared.wasm', 'wasm/wasmheap-static.wasm', 'wasm/wasmheap-tiny.wasm', 'wasm/wasmheap.d.ts', 'wasm/wasmheap.h', 'wasm/wasmheap.js', 'wasm/wasmheap.wasm',
 ];
 
 test('package.json: an ES module with an exports map and types, no install scripts', () => {
@@ -68,19 +68,22 @@ const st = await load(new URL(import.meta.resolve("wasmheap/wasmheap-static.wasm
 const stPtr = st.allocate(100);
 const tiny = await WebAssembly.instantiate(await readFile(new URL(import.meta.resolve("wasmheap/wasmheap-tiny.wasm"))));
 const tinyPtr = tiny.instance.exports.allocate(100);
+const sh = await load(new URL(import.meta.resolve("wasmheap/wasmheap-shared.wasm")),
+  { memory: new WebAssembly.Memory({ initial: 1, maximum: 16, shared: true }), start: 1024 });
 let refused = "";
 try { heap.allocate(2 ** 32); } catch (e) { refused = e.constructor.name; }
 console.log(JSON.stringify({
   wasmheap: heap instanceof WasmHeap, text: heap.readString(p), check: heap.check(),
   fields: STAT_FIELDS.length, im: im.check(), c: typeof c.exports.malloc, refused,
   static: stPtr !== 0 && st.check() === 0, tiny: tiny.instance.exports.size(tinyPtr),
+  shared: sh.isShared && sh.size(sh.allocate(24)) === 24 && sh.check() === 0,
   resolved: import.meta.resolve("wasmheap"),
 }));
 `);
   const out = JSON.parse(execFileSync(process.execPath, ['main.js'], { cwd: project, encoding: 'utf8' }));
   assert.deepEqual(out, {
     wasmheap: true, text: 'from the tarball', check: 0, fields: 16, im: 0, c: 'function', refused: 'RangeError',
-    static: true, tiny: 100,
+    static: true, tiny: 100, shared: true,
     resolved: `file://${project}/node_modules/wasmheap/wasm/wasmheap.js`,
   });
   // Nothing outside the exports map is reachable, and CommonJS require() is refused (an ES module).

@@ -54,7 +54,13 @@ fn layout_of(module: &Module) -> Result<Layout, String> {
         .imports()
         .map(|i| (format!("{}.{}", i.module(), i.name()), matches!(i.ty(), ExternType::Memory(_))))
         .collect();
+    let shared = module.imports().any(|i| matches!(i.ty(), ExternType::Memory(m) if m.is_shared()));
     match imports.as_slice() {
+        // The harness gives a module a `Memory` of its store, grown under its limiter: a shared
+        // memory is neither (tests/shared_memory.rs runs the shared flavor on threads).
+        [(name, true)] if name == "env.memory" && shared => {
+            Err("imports a shared env.memory: the threads flavor, run by host-tests/tests/shared_memory.rs".into())
+        }
         [] if matches!(module.get_export("memory"), Some(ExternType::Memory(_))) => Ok(Layout::Own),
         [] => Err("exports no `memory`".into()),
         [(name, true)] if name == "env.memory" => match i32_func(module, "init") {

@@ -2,6 +2,8 @@
 //! is decided by cargo features; the rules are gathered in `src/lib.rs`, in one table.
 
 #[cfg(target_arch = "wasm32")]
+pub(crate) mod lock;
+#[cfg(target_arch = "wasm32")]
 pub(crate) mod wasm;
 
 #[cfg(all(target_arch = "wasm32", feature = "module"))]

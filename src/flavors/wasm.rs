@@ -10,6 +10,7 @@ use crate::core::{
     mem::Mem,
     source::WasmMemory,
 };
+use crate::flavors::lock::lock;
 
 /// The module's statics, in one zeroed struct so that the linker puts them in the program's bss,
 /// always inside its initial memory (wherever its stack and data put `__heap_base`, which may be
@@ -77,33 +78,41 @@ pub(crate) fn memory_end() -> u32 {
 }
 
 /// `#[global_allocator] static A: wasmheap::WasmHeap = wasmheap::WasmHeap;` in a Rust program
-/// compiled to wasm32 (single-threaded: wasm32-unknown-unknown without atomics; a build with
-/// `+atomics` is refused at compile time). It exists on wasm32 only: a program also compiled for
-/// the host puts `#[cfg(target_arch = "wasm32")]` on the static. Each `GlobalAlloc` call is
-/// O(1), plus the bytes it copies or clears (`realloc` that moves, `alloc_zeroed`) and a
-/// `memory.grow` when the heap needs more memory.
+/// compiled to wasm32. Without atomics the program is single-threaded and there is no lock; built
+/// with `+atomics` (threads over a shared memory, nightly `-Z build-std`) every call takes a spin
+/// lock (`src/flavors/lock.rs`): one heap for every thread, any thread may free any block. It
+/// exists on wasm32 only: a program also compiled for the host puts
+/// `#[cfg(target_arch = "wasm32")]` on the static. Each `GlobalAlloc` call is O(1), plus the
+/// bytes it copies or clears (`realloc` that moves, `alloc_zeroed`), a `memory.grow` when the heap
+/// needs more memory, and with `+atomics` the wait for the lock.
 pub struct WasmHeap;
 
 // Safety: every block is at least `layout.size()` bytes at `layout.align()` (allocate_aligned),
-// disjoint from every other live block, and stays so until it is freed; the module is
-// single-threaded, so no two calls interleave.
+// disjoint from every other live block, and stays so until it is freed; no two calls interleave:
+// without atomics the program has one thread, with them every call holds the lock (`lock.rs`).
 unsafe impl GlobalAlloc for WasmHeap {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let _lock = lock();
         heap().allocate_aligned(layout.size() as u32, layout.align() as u32) as *mut u8
     }
 
     /// Clears only memory that was used before: pages that `memory.grow` adds during this call
     /// are zero already (as the C `calloc` does).
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let fresh_from = memory_end();
+        let _lock = lock();
+        // With threads the whole block is cleared: `memory.size` may lag another thread's growth
+        // (V8), so pages that it grew and used could pass for fresh.
+        let fresh_from = if cfg!(target_feature = "atomics") { u32::MAX } else { memory_end() };
         crate::flavors::c_api::zeroed(heap(), layout.size() as u32, layout.align() as u32, fresh_from) as *mut u8
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, _layout: Layout) {
+        let _lock = lock();
         heap().deallocate(ptr as u32)
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let _lock = lock();
         let heap = heap();
         if layout.align() <= 8 {
             return heap.reallocate(ptr as u32, new_size as u32) as *mut u8;
@@ -128,12 +137,14 @@ impl WasmHeap {
     /// invariant (CONTRACT.md, "`check()` codes"); `u32::MAX` if the heap could not even be set up.
     /// O(blocks + lists and bins): a diagnostic.
     pub fn check(&self) -> u32 {
+        let _lock = lock();
         ready_heap().map_or(u32::MAX, |h| h.check())
     }
 
     /// The statistics of this heap (CONTRACT.md, "Statistics"); all zero if it could not be set up.
     /// O(blocks): a walk of every block.
     pub fn stats(&self) -> crate::Stats {
+        let _lock = lock();
         ready_heap().map(|h| h.stats()).unwrap_or_default()
     }
 }

@@ -51,6 +51,7 @@ mod results;
 mod rng;
 mod runner;
 mod session;
+mod shared;
 mod trace;
 mod traces;
 mod v8;
@@ -109,7 +110,12 @@ fn measure(opts: &Options, start: Instant) -> Result<Results> {
     let allocs = load_allocs(opts, &engines)?;
     let v8 = start_v8(opts, &allocs)?;
     let bench = Bench { opts, engines: &engines, driver: &driver, c_driver: c_driver.as_ref(), allocs: &allocs };
-    let traces = run_traces(&bench, v8.as_ref())?;
+    let shared = opts.shared.as_deref().map(shared::Shared::new).transpose().context("--shared")?;
+    let (traces, shared_fuel) = run_traces(&bench, v8.as_ref(), shared.as_ref())?;
+    let threads = match (&opts.shared, opts.v8) {
+        (Some(path), true) => Some(shared::throughput(opts, path, &allocs[0])?),
+        _ => None,
+    };
     let shipped = opts.shipped.as_ref().map(|p| shipped(p, &allocs[0].bytes));
     let efficiency = opts.efficiency.then(|| bench.heap_efficiency());
     let scaling = opts.scaling.then(|| bench.scaling(&SCALING_HEAPS));
@@ -121,6 +127,8 @@ fn measure(opts: &Options, start: Instant) -> Result<Results> {
         scaling_heaps: SCALING_HEAPS.to_vec(),
         v8: v8.map(|v| (v.node_version, v.v8_version)),
         shipped,
+        shared: shared_fuel,
+        threads,
         elapsed: start.elapsed(),
     })
 }
@@ -255,10 +263,17 @@ fn trace_makers<'a>(bench: &'a Bench, scale: &'a Scale) -> Vec<Maker<'a>> {
     makers
 }
 
-/// Every trace (or those of `--only`), made and then measured.
-fn run_traces(bench: &Bench, v8: Option<&V8>) -> Result<Vec<TraceResult>> {
+/// Every trace (or those of `--only`), made and then measured; with `--shared`, the shared
+/// flavor's fuel per call on each.
+type SharedFuel = Vec<(&'static str, replay::PerCall)>;
+fn run_traces(
+    bench: &Bench,
+    v8: Option<&V8>,
+    shared: Option<&shared::Shared>,
+) -> Result<(Vec<TraceResult>, SharedFuel)> {
     let scale = Scale { quick: bench.opts.quick };
     let mut results = Vec::new();
+    let mut shared_fuel = Vec::new();
     for (name, make) in trace_makers(bench, &scale) {
         if !bench.opts.wants(name) {
             continue;
@@ -280,9 +295,12 @@ fn run_traces(bench: &Bench, v8: Option<&V8>) -> Result<Vec<TraceResult>> {
         if let Some(v8) = v8 {
             bench.time_in_v8(v8, &trace, &mut tr)?;
         }
+        if let Some(s) = shared {
+            shared_fuel.push((trace.name, s.per_call(&trace)?));
+        }
         results.push(tr);
     }
-    Ok(results)
+    Ok((results, shared_fuel))
 }
 
 /// The report to stdout, and with `--out` to DIR/BENCHMARKS.md and DIR/chart.svg.

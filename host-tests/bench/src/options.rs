@@ -33,6 +33,12 @@ pub struct Options {
     /// The subject's module as the repository ships it (`--shipped`, `wasm/wasmheap.wasm`): the
     /// report says whether the bytes run are the same.
     pub shipped: Option<PathBuf>,
+    /// The shared flavor (`--shared PATH`): the lock's price in fuel on every trace, and
+    /// throughput with 1, 2 and 4 Node workers (unless `--no-v8`).
+    pub shared: Option<PathBuf>,
+    /// Peers of the throughput measure (`--threads-peer NAME=PATH`): Rust programs built with
+    /// `+atomics` over an imported shared memory, each allocator with its lock.
+    pub threads_peers: Vec<(String, PathBuf)>,
     pub wasm_opt: Option<PathBuf>,
     pub run_raw: bool,
     pub out: Option<PathBuf>,
@@ -97,6 +103,8 @@ impl Options {
             profiles: Vec::new(),
             size_profiles: Vec::new(),
             shipped: None,
+            shared: None,
+            threads_peers: Vec::new(),
             wasm_opt: None,
             run_raw: false,
             out: None,
@@ -157,6 +165,12 @@ impl Options {
                     }
                 }
                 "--shipped" => o.shipped = Some(val()?.into()),
+                "--shared" => o.shared = Some(val()?.into()),
+                "--threads-peer" => {
+                    let v = val()?;
+                    let (name, path) = v.split_once('=').context("--threads-peer NAME=PATH")?;
+                    o.threads_peers.push((name.to_string(), PathBuf::from(path)));
+                }
                 "--wasm-opt" => o.wasm_opt = Some(val()?.into()),
                 "--run-raw" => o.run_raw = true,
                 "--out" => o.out = Some(val()?.into()),

@@ -174,6 +174,10 @@ pub struct Results {
     pub v8: Option<(String, String)>,
     /// The subject's shipped module (`--shipped`) and whether its bytes are those run.
     pub shipped: Option<Shipped>,
+    /// The shared flavor (`--shared`): fuel per call on each trace, by trace name; and the
+    /// throughput of Node workers on one heap (`None` without V8).
+    pub shared: Vec<(&'static str, crate::replay::PerCall)>,
+    pub threads: Option<Vec<crate::shared::Rate>>,
     pub elapsed: Duration,
 }
 

@@ -7,6 +7,14 @@ export async function usage(bytes: Uint8Array<ArrayBuffer>): Promise<number> {
   const heap: WasmHeap = await load(bytes);
   const fromDefault: WasmHeap = await load();
   await load(new URL('./wasmheap.wasm', import.meta.url), { memory: new WebAssembly.Memory({ initial: 1 }), start: 0 });
+  // The shared flavor: one call per worker, the same shared memory and region in each.
+  const shared: WasmHeap = await load(new URL('./wasmheap-shared.wasm', import.meta.url),
+    { memory: new WebAssembly.Memory({ initial: 1, maximum: 1024, shared: true }), start: 1024, mayBlock: true });
+  const isShared: boolean = shared.isShared;
+  shared.setMayBlock(false);
+  // @ts-expect-error: mayBlock is a boolean
+  await load(bytes, { mayBlock: 1 });
+  void isShared;
 
   // The raw exports are typed: no cast.
   const x: WasmheapExports = heap.exports;

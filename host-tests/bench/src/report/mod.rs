@@ -5,6 +5,7 @@ mod format;
 mod prose;
 pub mod readme;
 mod tables;
+mod threads;
 
 use crate::options::Options;
 use crate::results::{Clock, Results};
@@ -37,6 +38,9 @@ fn sections(w: &mut String, opts: &Options, r: &Results) -> fmt::Result {
     }
     if !r.scaling.is_empty() {
         tables::scaling(w, opts, r)?;
+    }
+    if !r.shared.is_empty() || r.threads.is_some() {
+        threads::section(w, opts, r)?;
     }
     prose::gaps(w, opts, r)
 }
