@@ -14,6 +14,30 @@ export const TAGS = {
   6: ['planted bug', '#222222'],
 };
 const SEGMENT_COLOURS = ['#333', '#d97706', '#0e7490', '#9333ea', '#be123c', '#15803d'];
+/** The stripes of the discardable pages. */
+export const HATCH_COLOUR = 'rgba(30, 64, 120, 0.45)';
+/** The page size of the discardable shading: the OS's (4 KiB), as a host gives pages back. */
+export const DISCARD_PAGE = 4096;
+
+/**
+ * The ranges of whole `page`-byte pages that the heap promises not to touch until it takes them
+ * again, from the block walk, by the rule of `discardable` (src/core/discard.rs): inside a free or
+ * binned block all but its first 12 bytes (size word, list links) and its last 4 (footer), and
+ * from the top to the end of memory. The debug flavor's own `discardable` lists nothing (its
+ * poison is checked on reuse): this is what the other flavors list for the same blocks.
+ */
+export function discardablePages(blocks, end, page = DISCARD_PAGE) {
+  const ranges = [];
+  const add = (lo, hi) => {
+    const a = Math.ceil(lo / page) * page, b = Math.floor(hi / page) * page;
+    if (a < b) ranges.push({ start: a, len: b - a });
+  };
+  for (const b of blocks) {
+    if (b.state === 'free' || b.state === 'binned') add(b.address + 12, b.address + b.size - 4);
+    if (b.state === 'top') add(b.address, end);
+  }
+  return ranges;
+}
 
 export class HeapMap {
   constructor(canvas) {
@@ -28,9 +52,11 @@ export class HeapMap {
     this.selected = 0;
   }
 
-  /** Draws `blocks` (the walk, address order); `start`: the heap's start, `end`: the end of memory. */
+  /** Draws `blocks` (the walk, address order); `start`: the heap's start, `end`: the end of memory;
+   *  the discardable pages (`discardablePages`) hatched over them. */
   draw(blocks, start, end, selected = this.selected) {
-    Object.assign(this, { blocks, start, end, selected });
+    const discardable = discardablePages(blocks, end);
+    Object.assign(this, { blocks, start, end, selected, discardable });
     const { canvas, ctx } = this;
     const width = canvas.width;
     const span = Math.max(1, end - start);
@@ -68,6 +94,14 @@ export class HeapMap {
         });
       }
     }
+    // Discardable pages: hatched, so that the state under them still shows.
+    const hatch = this.#hatch();
+    for (const r of discardable) {
+      this.#span(r.start, r.start + r.len, (x, y, w) => {
+        ctx.fillStyle = hatch;
+        ctx.fillRect(x, y, w, this.rowHeight);
+      });
+    }
     // Segments: from one control block to the next (the last one to the top's start).
     const segments = [];
     for (const b of blocks) {
@@ -87,6 +121,20 @@ export class HeapMap {
       ctx.fillRect(x, y - 1, 2, this.rowHeight + 5);
     }
     this.segments = segments;
+  }
+
+  /** Diagonal stripes, the pattern of the discardable pages. */
+  #hatch() {
+    if (!this.hatchPattern) {
+      const tile = document.createElement('canvas');
+      tile.width = tile.height = 6;
+      const t = tile.getContext('2d');
+      t.strokeStyle = HATCH_COLOUR;
+      t.lineWidth = 1.5;
+      t.beginPath(); t.moveTo(0, 6); t.lineTo(6, 0); t.stroke();
+      this.hatchPattern = this.ctx.createPattern(tile, 'repeat');
+    }
+    return this.hatchPattern;
   }
 
   #xy(address) {

@@ -2,7 +2,7 @@
 // controls that act on it, and the views redrawn from it after every operation.
 import { load, BLOCK_STATES, STAT_FIELDS } from '../wasm/wasmheap.js';
 import { describeReport } from './debug.js';
-import { HeapMap, STATE_COLOURS, TAGS } from './heapmap.js';
+import { DISCARD_PAGE, HATCH_COLOUR, HeapMap, STATE_COLOURS, TAGS } from './heapmap.js';
 import { TRACES, timeTrace } from './bench.js';
 
 const $ = (id) => document.getElementById(id);
@@ -80,7 +80,13 @@ function refresh() {
   el.dataset.blocks = String(blocks.length);
   $('map-caption').textContent = `${fmt(end - s.heap_start)} bytes from the heap's start ${hex(s.heap_start)} to the end of memory ` +
     `${hex(end)} (${s.pages} pages), ${map.bytesPerPixel} bytes a pixel; the top is at ${hex(s.heap_top)}. ` +
-    'Segments (marks) are underlined, each from its record block (orange).';
+    'Segments (marks) are underlined, each from its record block (orange). ' +
+    `Hatched: ${fmt(map.discardable.reduce((a, r) => a + r.len, 0))} bytes in ${map.discardable.length} ranges of whole ` +
+    `${DISCARD_PAGE / 1024} KiB pages that a host could give back to the OS (what discardable() lists in the other ` +
+    'flavors for these blocks; this debug flavor keeps poison there and lists none).';
+  const d = $('map-caption').dataset;
+  d.discardableBytes = String(map.discardable.reduce((a, r) => a + r.len, 0));
+  d.discardableRanges = String(map.discardable.length);
   showReports();
   $('selected').textContent = selected ? `${hex(selected)} (${fmt(heap.size(selected))} bytes)` : 'none';
   $('selected').dataset.ptr = String(selected);
@@ -121,6 +127,7 @@ function legend() {
     ...Object.entries(TAGS).map(([, [label, colour]]) => [`live: ${label}`, colour]),
     ['free (class list)', STATE_COLOURS.free], ['free, binned', STATE_COLOURS.binned],
     ['mark record (control)', STATE_COLOURS.control], ['the heap\'s root', STATE_COLOURS.root], ['top: untouched to the end of memory', STATE_COLOURS.top],
+    ['hatched: pages a host could give back (discardable)', `repeating-linear-gradient(135deg, ${HATCH_COLOUR} 0 2px, transparent 2px 5px)`],
   ];
   $('legend').replaceChildren(...items.map(([label, colour]) => {
     const s = document.createElement('span');

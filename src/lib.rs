@@ -26,6 +26,7 @@ mod flavors;
 
 pub use self::core::block;
 pub use self::core::check::Broken;
+pub use self::core::discard::Range;
 pub use self::core::heap::{CONTROL_SIZE, Heap, MAX_ALIGN, MAX_DEPTH, RECORDS_SIZE, ROOT_SIZE};
 pub use self::core::mem::Mem;
 pub use self::core::source;
@@ -45,6 +46,7 @@ pub use flavors::wasm::WasmHeap;
 // | `static-pool`   | wasmheap-static.wasm: a fixed pool   | `module`                  | `import-memory`, `debug`         |
 // | `debug`         | wasmheap-debug.wasm                  | `module` alone            | everything else                  |
 // | `tiny`          | wasmheap-tiny.wasm (its own core)    | nothing                   | `module`, `import-memory`        |
+// | `cabi-realloc`  | `cabi_realloc` in a Rust program     | (the crate alone)         | `module`, `import-memory`, `tiny` |
 // | (none)          | the crate: `Heap`, `WasmHeap`        |                           |                                  |
 //
 // Threads: a wasm32 build with `+atomics` gets `WasmHeap` with a lock (`src/flavors/lock.rs`).
@@ -72,6 +74,10 @@ compile_error!("feature `debug` builds wasm/wasmheap-debug.wasm: with `module` a
 compile_error!("features `static-pool` and `import-memory` build two different modules: pick one");
 #[cfg(all(feature = "tiny", any(feature = "module", feature = "import-memory")))]
 compile_error!("feature `tiny` builds a module of its own (src/flavors/tiny.rs): not with `module` or `import-memory`");
+#[cfg(all(feature = "cabi-realloc", any(feature = "module", feature = "import-memory", feature = "tiny")))]
+compile_error!(
+    "feature `cabi-realloc` exports `cabi_realloc` from a Rust program: the modules have their own (`c-api`)"
+);
 #[cfg(all(feature = "module", feature = "import-memory"))]
 compile_error!("features `module` and `import-memory` build two different modules: pick one");
 

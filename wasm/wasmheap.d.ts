@@ -25,7 +25,7 @@ export interface WasmheapExports {
   /** import-memory and shared flavors: 1 when the region [start, end) is the heap's now (the
    *  shared flavor: set up, or joined), 0 when refused. */
   init?(start: number, end: number): number;
-  /** Shared flavor: non-zero when this instance's thread may block (FLAVORS.md, section 10). */
+  /** Shared flavor: non-zero when this instance's thread may block (FLAVORS.md, section 11). */
   set_may_block?(on: number): void;
   /** The C names (wasmheap-c.wasm and wasmheap-import-memory.wasm). */
   malloc?(size: number): number;

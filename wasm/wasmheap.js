@@ -14,7 +14,7 @@
 //
 // wasmheap-shared.wasm is one heap for every thread: each worker (and the main thread, if it
 // uses the heap) loads it with the same shared memory and region, load(module, { memory, start,
-// end, mayBlock }); the first call sets the heap up, the others join it (FLAVORS.md, section 10).
+// end, mayBlock }); the first call sets the heap up, the others join it (FLAVORS.md, section 11).
 //
 // memoryImport(bytes) reads the limits of the memory a module imports, for the host of a C program
 // that shares its memory with wasmheap-import-memory.wasm (FLAVORS.md, sections 5 and 6):

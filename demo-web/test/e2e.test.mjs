@@ -4,7 +4,8 @@
 //   node --test demo-web/test/        (scripts/test runs it; CHROMIUM=/path/to/chromium to choose)
 //
 // It serves the repository as scripts/serve does (demo-web/server.mjs, a free port), opens the
-// page, works every control and checks after each step that the heap map (block count per state)
+// page, works every control and checks after each step that the heap map (block count per state,
+// the hatched discardable pages)
 // and the statistics panel agree with what the module's own stats() says right then; runs both
 // workloads and the string demo; plants each bug and checks the report shown; runs a short
 // benchmark and checks the chart has a bar per allocator; fails on any console error; saves a
@@ -84,7 +85,9 @@ async function snapshot() {
       .map((td) => [td.dataset.stat, Number(td.dataset.value)]));
     const counts = Object.fromEntries([...document.querySelectorAll('#map-counts span[data-state]')]
       .map((sp) => [sp.dataset.state, Number(sp.dataset.count)]));
-    return { module, panel, counts, walk, marks: document.querySelectorAll('#marks li').length, check: x.check() };
+    const discardable = window.demo.map.discardable;
+    const caption = document.getElementById('map-caption').dataset;
+    return { module, panel, counts, walk, discardable, caption, marks: document.querySelectorAll('#marks li').length, check: x.check() };
   });
 }
 
@@ -106,6 +109,18 @@ async function agree(what) {
   for (const st of ['used', 'free', 'binned', 'control', 'top']) {
     assert.equal(s.counts[st], by(st).length, `${what}: the map's ${st} count is the walk's`);
   }
+  // The hatched pages: whole 4 KiB pages, each inside a free or binned block past its first 12
+  // bytes and before its last 4, or above the top; and every such page is hatched.
+  const page = 4096, end = s.module.pages * 65536;
+  const room = [...by('free'), ...by('binned')].map((b) => [b.address + 12, b.address + b.size - 4])
+    .concat(by('top').map((b) => [b.address, end]));
+  const expected = room.map(([lo, hi]) => [Math.ceil(lo / page) * page, Math.floor(hi / page) * page])
+    .filter(([a, b]) => a < b).map(([a, b]) => ({ start: a, len: b - a }));
+  assert.deepEqual(s.discardable, expected, `${what}: the hatched pages are the discardable ones`);
+  for (const r of s.discardable) {
+    assert.ok(room.some(([lo, hi]) => lo <= r.start && r.start + r.len <= hi), `${what}: ${r.start}+${r.len} holds no kept byte`);
+  }
+  assert.equal(Number(s.caption.discardableBytes), s.discardable.reduce((a, r) => a + r.len, 0), `${what}: the caption's figure`);
   return s;
 }
 
@@ -114,6 +129,22 @@ test('the page loads the debug flavor and both client modules', async () => {
   assert.equal(await page.evaluate(() => typeof window.demo.heap.exports.debug_blocks), 'function');
   const s = await agree('at start');
   assert.equal(s.counts.used, 0, 'no live block at start: the wrapper keeps none in the debug flavor');
+});
+
+test('a large block freed at the top: its pages are hatched as discardable', async () => {
+  const before = await agree('before the large block');
+  await page.fill('#alloc-size', '300000');
+  await click('#btn-allocate');
+  const ptr = Number(await page.getAttribute('#selected', 'data-ptr'));
+  const taken = await agree('the large block allocated');
+  const inside = (s) => s.discardable.filter((r) => r.start < ptr + 300000 && r.start + r.len > ptr).length;
+  assert.equal(inside(taken), 0, 'no hatched page inside a live block');
+  await click('#btn-free');
+  const freed = await agree('the large block freed');
+  const bytes = (s) => s.discardable.reduce((a, r) => a + r.len, 0);
+  assert.ok(bytes(freed) >= bytes(taken) + 300000 - 2 * 4096, `hatched bytes ${bytes(taken)} -> ${bytes(freed)}`);
+  assert.ok(inside(freed) > 0, 'the freed block\'s pages are hatched');
+  assert.equal(freed.module.live_blocks, before.module.live_blocks);
 });
 
 test('allocate, free, reallocate, marks, free_to_mark, free_all_mark, free_all', async () => {

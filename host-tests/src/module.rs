@@ -10,7 +10,7 @@ use wasmtime::{Config, Engine, Module};
 pub const PAGE: u32 = 65536;
 
 /// Every export of the raw ABI, as (name, parameter count, result count).
-pub const ABI: [(&str, usize, usize); 11] = [
+pub const ABI: [(&str, usize, usize); 12] = [
     ("allocate", 1, 1),
     ("allocate_aligned", 2, 1),
     ("deallocate", 1, 0),
@@ -22,16 +22,19 @@ pub const ABI: [(&str, usize, usize); 11] = [
     ("free_to_mark", 1, 0),
     ("check", 0, 1),
     ("stats", 1, 0),
+    ("discardable", 4, 1),
 ];
 
-/// The C names that `wasm/wasmheap-c.wasm` and the import-memory flavor export beside the raw ABI.
-pub const C_NAMES: [(&str, usize, usize); 6] = [
+/// The C names that `wasm/wasmheap-c.wasm` and the import-memory flavor export beside the raw ABI
+/// (and the component model's `cabi_realloc`).
+pub const C_NAMES: [(&str, usize, usize); 7] = [
     ("malloc", 1, 1),
     ("free", 1, 0),
     ("calloc", 2, 1),
     ("realloc", 2, 1),
     ("aligned_alloc", 2, 1),
     ("posix_memalign", 3, 1),
+    ("cabi_realloc", 4, 1),
 ];
 
 /// The process-wide engine, with fuel metering on (every host binary and test shares it).

@@ -52,7 +52,7 @@ fn it_exports_the_calls_it_covers_and_lacks_check_stats_and_the_c_names() {
     let m = &flavor().module;
     assert_eq!(m.imports().len(), 0, "the module must need no imports");
     assert!(matches!(m.get_export("memory"), Some(ExternType::Memory(_))));
-    const LACKS: [&str; 2] = ["check", "stats"];
+    const LACKS: [&str; 3] = ["check", "stats", "discardable"];
     let mut has = Vec::new();
     for (name, params, results) in host_tests::ABI {
         match m.get_export(name) {

@@ -51,6 +51,17 @@ macro_rules! raw_abi {
             /// [`Broken`](crate::Broken) invariant; `u32::MAX` if there is no heap to walk.
             fn check() -> u32 { ready |h| h.check() } else { u32::MAX }
 
+            /// Lists the ranges of whole `page`-byte pages at or above `from`, inside free blocks
+            /// and above the top, that the heap will not read or write until it takes them
+            /// again (`src/core/discard.rs`): at most `max` records {start, len} of 8 bytes at
+            /// `out`, in address order. Returns how many (resume from the last start + len),
+            /// `u32::MAX` when `page` is not a power of two; 0 when there is no heap.
+            fn discardable(from: u32, page: u32, out: u32, max: u32) -> u32 {
+                ready |h| h.write_discardable(from, page, out, max)
+            } else {
+                0
+            }
+
             /// Writes the 64-byte [`Stats`](crate::Stats) struct (16 `u32`) at `out`, which must be
             /// 64 bytes the caller owns; all zero when there is no heap.
             fn stats(out: u32) {
@@ -81,6 +92,15 @@ macro_rules! c_names {
                 hot |h| $crate::flavors::c_api::calloc(h, n, size, $crate::flavors::wasm::memory_end())
             } else {
                 0
+            }
+
+            /// The canonical ABI's `cabi_realloc(old_ptr, old_size, align, new_size)`: a new
+            /// block when `old_ptr` is 0, else the live block resized, at `align` (up to 65536);
+            /// traps on failure (`flavors/cabi.rs`).
+            fn cabi_realloc(old_ptr: u32, old_size: u32, align: u32, new_size: u32) -> u32 {
+                hot |h| $crate::flavors::cabi::cabi_realloc(h, old_ptr, old_size, align, new_size)
+            } else {
+                $crate::flavors::cabi::fail()
             }
 
             /// POSIX `posix_memalign`: 0, `EINVAL` (28) or `ENOMEM` (48); `*memptr` untouched on

@@ -20,10 +20,12 @@
   (import "core" "__wasmheap_free_to_mark" (func $free_to_mark (param i32 i32)))
   (import "core" "__wasmheap_check" (func $check (param i32) (result i32)))
   (import "core" "__wasmheap_stats" (func $stats (param i32 i32)))
+  (import "core" "__wasmheap_discardable" (func $discardable (param i32 i32 i32 i32 i32) (result i32)))
   (import "core" "__wasmheap_malloc" (func $malloc (param i32 i32) (result i32)))
   (import "core" "__wasmheap_realloc" (func $realloc (param i32 i32 i32) (result i32)))
   (import "core" "__wasmheap_calloc" (func $calloc (param i32 i32 i32) (result i32)))
   (import "core" "__wasmheap_posix_memalign" (func $posix_memalign (param i32 i32 i32 i32) (result i32)))
+  (import "core" "__wasmheap_cabi_realloc" (func $cabi_realloc (param i32 i32 i32 i32 i32) (result i32)))
 
   (global $region (mut i32) (i32.const 0))
   (global $grows (mut i32) (i32.const 0))
@@ -98,6 +100,8 @@
     (call $check (global.get $region)))
   (func (export "stats") (param i32)
     (call $stats (global.get $region) (local.get 0)))
+  (func (export "discardable") (param i32 i32 i32 i32) (result i32)
+    (call $discardable (global.get $region) (local.get 0) (local.get 1) (local.get 2) (local.get 3)))
 
   ;; The C names, for C programs that import their allocator from this module. malloc, calloc and
   ;; realloc are 16-aligned (alignof(max_align_t)), as C requires.
@@ -113,4 +117,8 @@
     (call $allocate_aligned (global.get $region) (local.get $size) (local.get $align)))
   (func (export "posix_memalign") (param i32 i32 i32) (result i32)
     (call $posix_memalign (global.get $region) (local.get 0) (local.get 1) (local.get 2)))
+  ;; The component model's allocator (the canonical ABI lowers strings and lists through it);
+  ;; traps on failure, and before init.
+  (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32)
+    (call $cabi_realloc (global.get $region) (local.get 0) (local.get 1) (local.get 2) (local.get 3)))
 )

@@ -13,6 +13,8 @@ mod abi;
     allow(dead_code)
 )]
 pub(crate) mod c_api;
+#[cfg_attr(not(all(target_arch = "wasm32", any(feature = "c-api", feature = "cabi-realloc"))), allow(dead_code))]
+pub(crate) mod cabi;
 #[cfg(all(target_arch = "wasm32", feature = "module", feature = "debug"))]
 pub(crate) mod debug;
 #[cfg(all(target_arch = "wasm32", any(feature = "module", feature = "import-memory")))]

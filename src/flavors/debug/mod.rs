@@ -12,8 +12,9 @@
 //! The three words after the bytes are written unaligned. `size(p)` answers `n`; `stats()` counts
 //! `n`, and its peak is the peak of those counts.
 //!
-//! **Poison.** Freed memory is filled with `POISON` and checked when it is handed out again. The
-//! invariant, kept by every call and checked by `check()` (code 21):
+//! **Poison.** Freed memory is filled with `POISON` and checked when it is handed out again, so
+//! this flavor's `discardable()` lists nothing (`src/core/discard.rs`). The invariant, kept by
+//! every call and checked by `check()` (code 21):
 //!
 //! 1. In a free block `[s, e)` every byte of `[s + 12, e - 4)` is `POISON`: all but the core's
 //!    own words (header, the two list links, footer).
@@ -178,6 +179,14 @@ impl Debug {
         stats.live_bytes = state.live_bytes;
         stats.peak_bytes = state.peak_live_bytes;
         stats
+    }
+
+    /// `discardable()`: lists nothing (0, or `u32::MAX` for a `page` that is not a power of
+    /// two, as elsewhere). The poison invariant reads every free byte (`check()`, and each block
+    /// handed out again): a page given back to the system would read as zero and be reported as
+    /// a write after free. Use the other flavors to give memory back.
+    pub fn write_discardable(self, _from: u32, page: u32, _out: u32, _max: u32) -> u32 {
+        if page.is_power_of_two() { 0 } else { u32::MAX }
     }
 
     // ---- allocation ----
