@@ -2,7 +2,7 @@
 //! [`Source`](source::Source) grows. Unit-tested natively (`tests.rs`, and tests beside the code).
 //!
 //! Reading order: `block.rs` (layout), `classes.rs` (size classes), `segment.rs` (lists, bins),
-//! `heap.rs` (the algorithm), `marks.rs`, `check.rs`, `stats.rs`; `mem.rs` and `source.rs` are the
+//! `heap.rs` (the algorithm), `realloc.rs`, `marks.rs`, `check.rs`, `stats.rs`; `mem.rs` and `source.rs` are the
 //! memory underneath.
 
 pub mod block;
@@ -11,6 +11,7 @@ pub(crate) mod classes;
 pub(crate) mod heap;
 pub(crate) mod marks;
 pub(crate) mod mem;
+pub(crate) mod realloc;
 pub(crate) mod segment;
 pub mod source;
 pub(crate) mod stats;
