@@ -2,12 +2,13 @@
 //! [`Source`](source::Source) grows. Unit-tested natively (`tests.rs`, and tests beside the code).
 //!
 //! Reading order: `block.rs` (layout), `classes.rs` (size classes), `segment.rs` (lists, bins),
-//! `heap.rs` (the algorithm), `realloc.rs`, `marks.rs`, `check.rs`, `stats.rs`; `mem.rs` and `source.rs` are the
-//! memory underneath.
+//! `heap.rs` (the algorithm), `free.rs`, `realloc.rs`, `marks.rs`, `check.rs`, `stats.rs`; `mem.rs`
+//! and `source.rs` are the memory underneath.
 
 pub mod block;
 pub(crate) mod check;
 pub(crate) mod classes;
+pub(crate) mod free;
 pub(crate) mod heap;
 pub(crate) mod marks;
 pub(crate) mod mem;
