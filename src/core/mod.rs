@@ -1,5 +1,5 @@
 //! The core: the allocator itself, platform-free, in `u32` offsets over a [`Mem`](mem::Mem) that a
-//! [`Source`](source::Source) grows. Unit-tested natively (`tests.rs`, and tests beside the code).
+//! [`Source`](source::Source) grows. Unit-tested natively (`tests/`, and tests beside the code).
 //!
 //! Reading order: `block.rs` (layout), `classes.rs` (size classes), `segment.rs` (lists, bins),
 //! `heap.rs` (the algorithm), `free.rs`, `realloc.rs`, `marks.rs`, `check.rs`, `stats.rs`; `mem.rs`

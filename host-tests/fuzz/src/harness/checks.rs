@@ -96,7 +96,7 @@ impl Harness {
     }
 
     /// Whether `op` triggers a known open bug. Each entry names its regression test in
-    /// `src/core/tests.rs`; remove it once that test passes.
+    /// `src/core/tests/`; remove it once that test passes.
     pub fn known_bug(&self, op: &Op) -> bool {
         // None open. An entry looks like (fixed in fed1c8f, regression
         // huge_aligned_request_does_not_wrap_the_search):
