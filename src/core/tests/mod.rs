@@ -1,4 +1,8 @@
-//! Native unit tests of the core: a heap in a host buffer, checked after every step.
+//! Native unit tests of the core: a heap in a host buffer, checked after every step. This file
+//! holds the harness (`TestHeap`); the tests are by concept: `blocks.rs` (bins, lists, merges, the
+//! top), `realloc.rs`, `aligned.rs` (alignment, C's 16-aligned blocks), `marks.rs`, `bad_input.rs`
+//! (and the fuzzer's and the soak's regressions), `regions.rs` (where the heap lives, `stats()`),
+//! `model.rs` (random operations against the shadow model).
 
 use std::vec;
 use std::vec::Vec;
