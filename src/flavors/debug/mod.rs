@@ -63,16 +63,16 @@ pub const BROKEN_POISON: u32 = 21;
 
 /// The instance's heap, seen through the debug layer.
 #[derive(Clone, Copy)]
-pub(crate) struct Debug {
+pub(crate) struct DebugHeap {
     core: Heap<WasmMemory>,
 }
 
-pub(crate) fn heap() -> Debug {
-    Debug { core: crate::flavors::wasm::heap() }
+pub(crate) fn heap() -> DebugHeap {
+    DebugHeap { core: crate::flavors::wasm::heap() }
 }
 
-pub(crate) fn ready_heap() -> Option<Debug> {
-    crate::flavors::wasm::ready_heap().map(|core| Debug { core })
+pub(crate) fn ready_heap() -> Option<DebugHeap> {
+    crate::flavors::wasm::ready_heap().map(|core| DebugHeap { core })
 }
 
 /// The identity an allocation keeps while it lives, also across `reallocate`.
@@ -82,7 +82,7 @@ struct Identity {
     tag: u32,
 }
 
-impl Debug {
+impl DebugHeap {
     // ---- the raw ABI ----
 
     pub fn allocate(self, request: u32) -> u32 {

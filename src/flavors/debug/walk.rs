@@ -3,7 +3,7 @@
 //! blocks that a mark dropped, and the smashed headers (what a refused pointer points at, and the
 //! first one `check()` finds).
 
-use super::{BROKEN_CANARY, BROKEN_POISON, Debug, EXTRA, FREE_HEAD, state};
+use super::{BROKEN_CANARY, BROKEN_POISON, DebugHeap, EXTRA, FREE_HEAD, state};
 use crate::core::block::{self, BINNED, FREE, HEADER, MIN_BLOCK, SIZE_MASK};
 use crate::core::heap::{CONTROL_SIZE, slot};
 
@@ -51,14 +51,14 @@ pub enum Place {
 /// header is smashed (its tag does not match) is listed with request, id and tag 0: its tag
 /// holds no request, and nothing is read through it.
 pub struct Blocks {
-    heap: Debug,
+    heap: DebugHeap,
     depth: u32,
     at: u32,
     end: u32,
     done: bool,
 }
 
-impl Debug {
+impl DebugHeap {
     pub fn blocks(self) -> Blocks {
         // SAFETY: the only borrow of the root until the next statement, which copies out of it.
         let root = unsafe { self.core.root() };
