@@ -48,7 +48,7 @@ use crate::core::heap::{Heap, Live};
 use crate::core::source::WasmMemory;
 use crate::core::stats::Stats;
 use ring::{Code, Reason, state};
-use walk::{Block, Place, State};
+use walk::{Block, BlockState, Place};
 
 /// Bytes the layer adds to every request: canary, id, caller tag.
 const EXTRA: u32 = 12;
@@ -458,8 +458,8 @@ impl DebugHeap {
             freed_or(Reason::Outside)
         } else {
             match self.place(ptr - HEADER) {
-                (Place::Start(b), _) if b.state == State::Control => (Reason::NotLive, 0),
-                (Place::Start(b), _) if b.state != State::Used && self.is_free_block(b.address) => {
+                (Place::Start(b), _) if b.state == BlockState::Control => (Reason::NotLive, 0),
+                (Place::Start(b), _) if b.state != BlockState::Used && self.is_free_block(b.address) => {
                     (Reason::AlreadyFree, freed.unwrap_or(0))
                 }
                 (Place::Start(_) | Place::Broken, before) => (Reason::SmashedHeader, self.blame(before)),
@@ -474,7 +474,7 @@ impl DebugHeap {
     /// report about the header follows) and returns its id (0 when the overrun ran over it too);
     /// else 0.
     fn blame(self, before: Option<Block>) -> u32 {
-        let Some(b) = before.filter(|b| b.state == State::Used && self.is_live(b.ptr)) else { return 0 };
+        let Some(b) = before.filter(|b| b.state == BlockState::Used && self.is_live(b.ptr)) else { return 0 };
         let Some(at) = self.first_changed(b.ptr + b.request, b.ptr + b.request + 4, CANARY.to_ne_bytes()[0]) else {
             return 0;
         };
