@@ -20,7 +20,7 @@ use crate::core::{
 #[repr(C, align(16))]
 pub(crate) struct Statics {
     #[cfg(feature = "debug")]
-    pub debug: crate::flavors::debug::ring::State,
+    pub debug: crate::flavors::debug::ring::Ledger,
     records: Records,
 }
 
