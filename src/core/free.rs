@@ -80,7 +80,7 @@ impl<S: Source> Heap<S> {
             if header & PREV_FREE == 0 {
                 // The last block, after a used one: the top comes down to it.
                 self.lower_top(block);
-                self.bury(block);
+                self.spoil_header(block);
                 return;
             }
         } else if size <= BIN_MAX {
@@ -117,11 +117,11 @@ impl<S: Source> Heap<S> {
                 segment.unlist(self.mem, start, prev_header);
             }
             self.lower_top(start);
-            self.bury(block);
+            self.spoil_header(block);
             return;
         }
         if start != block {
-            self.bury(block);
+            self.spoil_header(block);
         }
         let next_header = self.mem.load(next);
         if next_header & FREE != 0 {
@@ -145,7 +145,7 @@ impl<S: Source> Heap<S> {
     /// written over them (inside a merged block, or above the top): a second `deallocate` of the
     /// same pointer must find no live block, whatever lands in the header word later. Once per
     /// block: spoiling twice would restore the tag.
-    fn bury(self, block: u32) {
+    fn spoil_header(self, block: u32) {
         self.mem.store(block, self.mem.load(block) | FREE);
         self.mem.store_at(block, 4, block::spoiled(self.mem.load_at(block, 4)));
     }
