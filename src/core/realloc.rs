@@ -41,10 +41,10 @@ impl<S: Source> Heap<S> {
         if (!C16 || payload % 16 == 0) && self.resize(live, size, request) {
             return payload;
         }
-        // SAFETY: `newest` is the only borrow of the newest record in `new_block_outlined`, and is
+        // SAFETY: `newest` is the only borrow of the newest record in `block_to_move_to`, and is
         // not used after it (`resize` above took a segment too, and is done).
         let newest = unsafe { self.newest() };
-        let block = self.new_block_outlined::<C16>(newest, size);
+        let block = self.block_to_move_to::<C16>(newest, size);
         if block == 0 {
             return self.failed();
         }
@@ -118,9 +118,13 @@ impl<S: Source> Heap<S> {
         true
     }
 
-    /// `new_block`, or for C's blocks a block with a gap in front where it is shifted.
+    /// The block that `reallocate` moves a live block to: `new_block` (the lists or the top, not
+    /// the bins), or for C's blocks a block with a gap in front where it is shifted. Outlined:
+    /// `new_block` is `#[inline(always)]` for `allocate`'s sake, and this one copy keeps its body
+    /// out of `reallocate`'s (the move is its less common path; the outlining came with the bins,
+    /// 6ebe9ca, when inlining had grown the module).
     #[inline(never)]
-    fn new_block_outlined<const C16: bool>(self, segment: &mut Segment, size: u32) -> u32 {
+    fn block_to_move_to<const C16: bool>(self, segment: &mut Segment, size: u32) -> u32 {
         let block = self.new_block::<C16>(segment, size).0;
         if C16 && block == SHIFTED {
             return self.take_aligned(segment, size, 16);
