@@ -130,6 +130,22 @@ fn a_corrupted_bin_is_found() {
     assert_eq!(t.heap.check(), crate::Broken::Bin as u32);
 }
 
+/// `Broken::BlockSize` (code 3) for each of its cases: a size below `MIN_BLOCK`, a size past the
+/// end of the segment, a used block marked `BINNED`. The heap is sound again once the header is.
+#[test]
+fn a_block_size_that_cannot_be_is_found() {
+    let t = TestHeap::with_limit(1 << 20);
+    let (a, _b, c) = (t.heap.allocate(24), t.heap.allocate(24), t.heap.allocate(24));
+    let smashes: [fn(u32) -> u32; 3] = [|h| 8 | (h & 7), |h| h + 64, |h| h | 4];
+    for (payload, smashed) in [a, c, a].into_iter().zip(smashes) {
+        let header = u32::from_le_bytes(t.bytes(payload - 8, 4).try_into().unwrap());
+        t.bytes(payload - 8, 4).copy_from_slice(&smashed(header).to_le_bytes());
+        assert_eq!(t.heap.check(), crate::Broken::BlockSize as u32, "header {header:#x} -> {:#x}", smashed(header));
+        t.bytes(payload - 8, 4).copy_from_slice(&header.to_le_bytes());
+        t.sound();
+    }
+}
+
 #[test]
 fn a_free_block_grown_in_its_class_by_a_merge_moves_to_its_lists_head() {
     let t = TestHeap::with_limit(1 << 20);
