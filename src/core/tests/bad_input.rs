@@ -5,9 +5,7 @@ use super::*;
 
 #[test]
 fn binned_blocks_are_rejected_exactly() {
-    let t = TestHeap::with_limit(1 << 20);
-    let a = t.heap.allocate(24);
-    let _pin = t.heap.allocate(24);
+    let (t, [a, _pin]) = TestHeap::with_blocks([24, 24]);
     t.heap.deallocate(a);
     assert_eq!(t.binned(), 32);
     assert_eq!(t.heap.size(a), 0);
@@ -32,9 +30,7 @@ fn sizes_that_cannot_fit_fail_without_wrapping() {
 
 #[test]
 fn bad_pointers_are_rejected_and_counted() {
-    let t = TestHeap::with_limit(1 << 20);
-    let a = t.heap.allocate(64);
-    let b = t.heap.allocate(64);
+    let (t, [a, b]) = TestHeap::with_blocks([64, 64]);
     t.bytes(b, 64).fill(0x5A);
     let before = t.sound();
     let bad = [a + 1, a + 4, a + 8, a + 16, b - 8, 8, START, 0xFFFF_FFF8, 1 << 20, t.empty_top() - 8];
@@ -54,9 +50,7 @@ fn bad_pointers_are_rejected_and_counted() {
 
 #[test]
 fn a_copied_header_does_not_pass() {
-    let t = TestHeap::with_limit(1 << 20);
-    let a = t.heap.allocate(8);
-    let b = t.heap.allocate(64);
+    let (t, [a, b]) = TestHeap::with_blocks([8, 64]);
     // forge: copy a's header into b's payload and point at it
     let header = t.bytes(a - 8, 8).to_vec();
     t.bytes(b + 16, 8).copy_from_slice(&header);
@@ -92,10 +86,7 @@ fn out_of_memory_returns_zero_and_recovers() {
 #[test]
 fn freed_headers_do_not_stay_live() {
     // merged into a free predecessor
-    let t = TestHeap::with_limit(1 << 20);
-    let a = t.heap.allocate(8);
-    let b = t.heap.allocate(8);
-    let _pin = t.heap.allocate(8);
+    let (t, [a, b, _pin]) = TestHeap::with_blocks([8, 8, 8]);
     t.heap.deallocate(a);
     t.heap.deallocate(b);
     assert_eq!(t.heap.size(b), 0, "freed block still has a size");
@@ -104,9 +95,7 @@ fn freed_headers_do_not_stay_live() {
     assert_eq!((s.frees, s.rejected_frees, s.live_blocks), (2, 1, 1));
 
     // given back to the top, then the memory handed out again, unwritten
-    let t = TestHeap::with_limit(1 << 20);
-    let x = t.heap.allocate(8);
-    let y = t.heap.allocate(8);
+    let (t, [x, y]) = TestHeap::with_blocks([8, 8]);
     t.heap.deallocate(y);
     t.heap.deallocate(x);
     let c = t.heap.allocate(24); // covers x and y; y's old header is inside c's payload
@@ -123,9 +112,7 @@ fn freed_headers_do_not_stay_live() {
 /// alignment, found a small free block and carved a 4 GiB block out of it.
 #[test]
 fn huge_aligned_request_does_not_wrap_the_search() {
-    let t = TestHeap::with_limit(1 << 20);
-    let a = t.heap.allocate(100);
-    let _pin = t.heap.allocate(8);
+    let (t, [a, _pin]) = TestHeap::with_blocks([100, 8]);
     t.heap.deallocate(a); // a free block of 112 bytes on the lists
     for align in [16, 4096, crate::MAX_ALIGN] {
         assert_eq!(t.heap.allocate_aligned(crate::core::block::MAX_REQUEST, align), 0, "align {align}");
@@ -140,10 +127,7 @@ fn huge_aligned_request_does_not_wrap_the_search() {
 /// `live()` again. A released block's tag is now spoiled.
 #[test]
 fn a_freed_blocks_tag_does_not_survive_new_data_beside_it() {
-    let t = TestHeap::with_limit(1 << 20);
-    let a = t.heap.allocate(8);
-    let x = t.heap.allocate(8);
-    let _pin = t.heap.allocate(8);
+    let (t, [a, x, _pin]) = TestHeap::with_blocks([8, 8, 8]);
     t.heap.deallocate(a);
     t.heap.deallocate(x); // merges backwards into a's block
     let c = t.heap.allocate(24);
@@ -155,9 +139,7 @@ fn a_freed_blocks_tag_does_not_survive_new_data_beside_it() {
     assert_eq!((s.rejected_frees, s.live_blocks), (1, 2));
 
     // the same when the block merges backwards and is given back to the top
-    let t = TestHeap::with_limit(1 << 20);
-    let a = t.heap.allocate(8);
-    let x = t.heap.allocate(8);
+    let (t, [a, x]) = TestHeap::with_blocks([8, 8]);
     t.heap.deallocate(a);
     t.heap.deallocate(x);
     let c = t.heap.allocate(24);

@@ -5,10 +5,7 @@ use super::*;
 
 #[test]
 fn allocate_write_free_and_give_back_the_top() {
-    let t = TestHeap::with_limit(1 << 20);
-    let a = t.heap.allocate(10);
-    let b = t.heap.allocate(100);
-    let c = t.heap.allocate(0);
+    let (t, [a, b, c]) = TestHeap::with_blocks([10, 100, 0]);
     assert!(a % 8 == 0 && b % 8 == 0 && c % 8 == 0 && a != 0 && c != 0);
     assert_eq!((t.heap.size(a), t.heap.size(b), t.heap.size(c)), (10, 100, 0));
     t.bytes(b, 100).fill(0xAB);
@@ -26,8 +23,7 @@ fn allocate_write_free_and_give_back_the_top() {
 
 #[test]
 fn freed_block_is_reused_and_neighbours_merge() {
-    let t = TestHeap::with_limit(1 << 20);
-    let blocks: Vec<u32> = (0..5).map(|_| t.heap.allocate(40)).collect();
+    let (t, blocks) = TestHeap::with_blocks([40; 5]);
     t.heap.deallocate(blocks[1]);
     t.heap.deallocate(blocks[3]);
     t.sound();
@@ -41,8 +37,7 @@ fn freed_block_is_reused_and_neighbours_merge() {
 
 #[test]
 fn small_blocks_are_binned_and_reused_by_exact_size() {
-    let t = TestHeap::with_limit(1 << 20);
-    let blocks: Vec<u32> = (0..6).map(|_| t.heap.allocate(40)).collect();
+    let (t, blocks) = TestHeap::with_blocks([40; 6]);
     t.heap.deallocate(blocks[1]);
     t.heap.deallocate(blocks[3]);
     let s = t.sound();
@@ -60,8 +55,7 @@ fn small_blocks_are_binned_and_reused_by_exact_size() {
 
 #[test]
 fn binned_blocks_merge_when_a_neighbour_is_freed() {
-    let t = TestHeap::with_limit(1 << 20);
-    let blocks: Vec<u32> = (0..5).map(|_| t.heap.allocate(40)).collect();
+    let (t, blocks) = TestHeap::with_blocks([40; 5]);
     t.heap.deallocate(blocks[1]); // binned
     t.heap.deallocate(blocks[3]); // binned
     t.heap.deallocate(blocks[2]); // merges both: one 144-byte free block, binned again
@@ -85,8 +79,7 @@ fn binned_blocks_merge_when_a_neighbour_is_freed() {
 
 #[test]
 fn every_small_block_freed_between_used_neighbours_is_binned() {
-    let t = TestHeap::with_limit(1 << 20);
-    let blocks: Vec<u32> = (0..600).map(|_| t.heap.allocate(16)).collect(); // 24-byte blocks
+    let (t, blocks) = TestHeap::with_blocks([16; 600]); // 24-byte blocks
     for &b in blocks.iter().step_by(2) {
         t.heap.deallocate(b);
     }
@@ -119,8 +112,7 @@ fn freeing_the_last_live_block_gives_the_segment_back() {
 
 #[test]
 fn a_corrupted_bin_is_found() {
-    let t = TestHeap::with_limit(1 << 20);
-    let (a, _pin, b, _pin2) = (t.heap.allocate(24), t.heap.allocate(24), t.heap.allocate(24), t.heap.allocate(24));
+    let (t, [a, _pin, b, _pin2]) = TestHeap::with_blocks([24, 24, 24, 24]);
     t.heap.deallocate(a);
     t.heap.deallocate(b);
     assert_eq!(t.binned(), 64);
@@ -134,8 +126,7 @@ fn a_corrupted_bin_is_found() {
 /// end of the segment, a used block marked `BINNED`. The heap is sound again once the header is.
 #[test]
 fn a_block_size_that_cannot_be_is_found() {
-    let t = TestHeap::with_limit(1 << 20);
-    let (a, _b, c) = (t.heap.allocate(24), t.heap.allocate(24), t.heap.allocate(24));
+    let (t, [a, _b, c]) = TestHeap::with_blocks([24, 24, 24]);
     let smashes: [fn(u32) -> u32; 3] = [|h| 8 | (h & 7), |h| h + 64, |h| h | 4];
     for (payload, smashed) in [a, c, a].into_iter().zip(smashes) {
         let header = u32::from_le_bytes(t.bytes(payload - 8, 4).try_into().unwrap());
@@ -148,9 +139,7 @@ fn a_block_size_that_cannot_be_is_found() {
 
 #[test]
 fn a_free_block_grown_in_its_class_by_a_merge_moves_to_its_lists_head() {
-    let t = TestHeap::with_limit(1 << 20);
-    let (a, b, _pin) = (t.heap.allocate(1792), t.heap.allocate(40), t.heap.allocate(8));
-    let (x, _pin2) = (t.heap.allocate(1792), t.heap.allocate(8));
+    let (t, [a, b, _pin, x, _pin2]) = TestHeap::with_blocks([1792, 40, 8, 1792, 8]);
     t.heap.deallocate(a); // 1800 bytes, class [1792, 2048)
     t.heap.deallocate(x); // the same class: the list's head
     let free = t.free_below_top();

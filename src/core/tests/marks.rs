@@ -47,9 +47,7 @@ fn two_epochs_never_give_the_same_check_bits_at_one_place() {
 
 #[test]
 fn marks_release_exactly_what_came_after() {
-    let t = TestHeap::with_limit(1 << 20);
-    let old = t.heap.allocate(100);
-    let old2 = t.heap.allocate(100);
+    let (t, [old, old2]) = TestHeap::with_blocks([100, 100]);
     let m1 = t.heap.free_get_mark();
     assert_ne!(m1, 0);
     let x = t.heap.allocate(50);

@@ -46,6 +46,14 @@ impl TestHeap {
         TestHeap::new(65536, limit)
     }
 
+    /// A heap that may grow to 1 MiB with a block allocated for each of `requests`, in order: the
+    /// heap and the blocks' payloads.
+    fn with_blocks<const N: usize>(requests: [u32; N]) -> (TestHeap, [u32; N]) {
+        let t = TestHeap::with_limit(1 << 20);
+        let blocks = requests.map(|request| t.heap.allocate(request));
+        (t, blocks)
+    }
+
     #[expect(clippy::mut_from_ref, reason = "a view of the heap's memory, which `self` does not own")]
     fn bytes(&self, payload: u32, len: u32) -> &mut [u8] {
         // Safety: callers pass a live block's payload and at most its size; the slice is used for

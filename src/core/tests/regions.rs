@@ -83,10 +83,7 @@ fn records_apart_from_the_blocks() {
 
 #[test]
 fn stats_walk_the_blocks_and_the_peak_is_the_tops_high_water() {
-    let t = TestHeap::with_limit(1 << 20);
-    let a = t.heap.allocate(100);
-    let b = t.heap.allocate(1000);
-    let c = t.heap.allocate(30);
+    let (t, [a, b, c]) = TestHeap::with_blocks([100, 1000, 30]);
     t.heap.deallocate(a); // binned
     // SAFETY: the root's borrow ends with this statement.
     let high = unsafe { t.heap.root() }.top;
