@@ -5,6 +5,7 @@ use crate::core::block::{self, BINNED, FREE, HEADER, PREV_FREE, SIZE_MASK};
 use crate::core::heap::{Heap, Live, slot};
 use crate::core::segment::{BIN_MAX, Segment};
 use crate::core::source::Source;
+use crate::core::stats::Event;
 
 impl<S: Source> Heap<S> {
     /// The live block behind `payload`, or `None`. A block is live when `payload` is 8-aligned and
@@ -55,16 +56,14 @@ impl<S: Source> Heap<S> {
         // SAFETY: `live.segment` is a control block the root names (`live`); `segment` is the only
         // borrow of its record during `free_block`, which takes the root but no segment.
         let segment = unsafe { self.segment_at(live.segment) };
-        // SAFETY: the root's borrow ends with this statement.
-        unsafe { self.root() }.frees += 1;
+        self.count(Event::Free);
         self.free_block(segment, live);
     }
 
     #[cold]
     #[inline(never)]
     pub(super) fn rejected(self) {
-        // SAFETY: the root's borrow ends with this statement.
-        unsafe { self.root() }.rejected_frees += 1;
+        self.count(Event::RejectedFree);
     }
 
     /// Frees a live block: the top comes down to it when it is the last

@@ -27,6 +27,7 @@ use crate::core::block::{self, BINNED, FREE, HEADER, MIN_BLOCK, PREV_FREE, SIZE_
 use crate::core::mem::Mem;
 use crate::core::segment::{BIN_MAX, Segment};
 use crate::core::source::{MAX_END, Source};
+use crate::core::stats::Event;
 
 /// Deepest mark nesting: segment depths must fit the tag's depth field.
 pub const MAX_DEPTH: u32 = (1 << block::DEPTH_BITS) - 1;
@@ -62,8 +63,8 @@ pub struct Root {
     pub floor: u32,
     /// Source of segment ids and epochs.
     pub clock: u32,
-    /// The event counts of `stats()`. What is live and free is not counted by the calls:
-    /// `stats()` walks the blocks for it.
+    /// The event counts of `stats()`, each added to by `Heap::count` (`stats::Event`). What is
+    /// live and free is not counted by the calls: `stats()` walks the blocks for it.
     pub allocations: u32,
     pub frees: u32,
     /// The highest the top has been before it last came down (`stats()` takes the larger of
@@ -282,8 +283,7 @@ impl<S: Source> Heap<S> {
         if block == 0 {
             return self.failed();
         }
-        // SAFETY: the root's borrow ends with this statement.
-        unsafe { self.root() }.allocations += 1;
+        self.count(Event::Allocation);
         self.hand_out(segment, block, size, request)
     }
 
@@ -325,8 +325,7 @@ impl<S: Source> Heap<S> {
         if block == 0 {
             return self.failed();
         }
-        // SAFETY: the root's borrow ends with this statement.
-        unsafe { self.root() }.allocations += 1;
+        self.count(Event::Allocation);
         self.hand_out(segment, block, self.mem.load(block) & SIZE_MASK, request)
     }
 
@@ -356,8 +355,7 @@ impl<S: Source> Heap<S> {
     #[cold]
     #[inline(never)]
     pub(crate) fn failed(self) -> u32 {
-        // SAFETY: the root's borrow ends with this statement.
-        unsafe { self.root() }.failures += 1;
+        self.count(Event::Failure);
         0
     }
 
@@ -553,10 +551,9 @@ impl<S: Source> Heap<S> {
         let end = unsafe { self.root() }.end;
         let grown = if new_end <= MAX_END { self.source.grow(end, new_end) } else { None };
         let Some(grown) = grown else { return false };
-        // SAFETY: the only borrow of the root until this function returns.
-        let root = unsafe { self.root() };
-        root.end = grown;
-        root.memory_grows += 1;
+        // SAFETY: the root's borrow ends with this statement.
+        unsafe { self.root() }.end = grown;
+        self.count(Event::MemoryGrow);
         true
     }
 

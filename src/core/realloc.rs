@@ -5,6 +5,7 @@ use crate::core::block::{self, FREE, HEADER, MIN_BLOCK, PREV_FREE, SIZE_MASK};
 use crate::core::heap::{Heap, Live, SHIFTED};
 use crate::core::segment::Segment;
 use crate::core::source::Source;
+use crate::core::stats::Event;
 
 impl<S: Source> Heap<S> {
     /// C's `realloc`: the live block at `payload` holding `request` bytes, its contents kept up to
@@ -58,8 +59,7 @@ impl<S: Source> Heap<S> {
         // Merged, not binned: a block that moved is likely to grow again, and its old place,
         // merged with its free neighbours, is room for that.
         self.release(segment, live.block, live.size);
-        // SAFETY: the root's borrow ends with this statement.
-        unsafe { self.root() }.reallocations += 1;
+        self.count(Event::Reallocation);
         // `newest` again: the old block's segment may be the same one, taken since.
         // SAFETY: `segment` is no longer used: this is the only borrow of the newest record.
         self.hand_out(unsafe { self.newest() }, block, self.mem.load(block) & SIZE_MASK, request)
@@ -79,8 +79,7 @@ impl<S: Source> Heap<S> {
         let size = self.mem.load(live.block) & SIZE_MASK;
         let tag = block::tag(live.block, segment.key, segment.tag_base, size, request);
         self.mem.store_at(live.block, 4, tag);
-        // SAFETY: the root's borrow ends with this statement.
-        unsafe { self.root() }.reallocations += 1;
+        self.count(Event::Reallocation);
         true
     }
 
