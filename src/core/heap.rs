@@ -1,4 +1,5 @@
-//! The heap: allocate, deallocate and reallocate, each O(1) in the worst case.
+//! The heap: its records and allocate, each call O(1) in the worst case; deallocate is in `free.rs`
+//! and reallocate in `realloc.rs` (further `impl Heap` blocks), the counters in `stats.rs`.
 //!
 //! ```text
 //!  start                  base  first                                          top          end
