@@ -33,6 +33,11 @@ export const STAT_FIELDS = Object.freeze([
   'mark_depth', 'memory_grows', 'heap_start', 'heap_top',
 ]);
 
+/** Bytes that `stats(out_ptr)` writes: one u32 per field. */
+const STATS_BYTES = 4 * STAT_FIELDS.length;
+/** Bytes of the debug flavor's buffer for walks (`debug_buffer`; BUFFER_BYTES in src/flavors/debug/ring.rs). */
+const DEBUG_BUFFER_BYTES = 4096;
+
 /** `blocks()` states, by the number `debug_blocks` writes (debug flavor). */
 export const BLOCK_STATES = Object.freeze(['used', 'free', 'binned', 'control', 'top']);
 
@@ -348,7 +353,7 @@ export class LiveView {
 }
 
 export class WasmHeap {
-  #x; #memory; #views = new Map(); #buffer = null; #scratch = 0; #scratchAllocations = 0; #debugBuffer = 0;
+  #exports; #memory; #views = new Map(); #buffer = null; #scratch = 0; #scratchAllocations = 0; #debugBuffer = 0;
   #shared = false;
 
   constructor(instance, memory) {
@@ -357,22 +362,22 @@ export class WasmHeap {
     }
     /** The instance, for the raw exports. */
     this.instance = instance;
-    this.#x = instance.exports;
+    this.#exports = instance.exports;
     this.#memory = memory ?? instance.exports.memory;
     if (!(this.#memory instanceof WebAssembly.Memory)) {
       throw new TypeError('wasmheap: new WasmHeap(instance, memory): the instance exports no memory and ' +
         `memory is ${describe(memory)}, not a WebAssembly.Memory`);
     }
     // The shared flavor traps on every call before init: the methods throw instead.
-    if (typeof this.#x.set_may_block === 'function') {
+    if (typeof this.#exports.set_may_block === 'function') {
       requireShared(this.#memory, 'new WasmHeap(instance, memory)', 'memory');
       this.#shared = true;
-      this.#x = beforeInit(instance.exports);
+      this.#exports = beforeInit(instance.exports);
     }
     // The debug flavor lends a buffer outside the heap for statistics and walks: no block of
     // the wrapper's own shows up among the caller's allocations.
-    if (typeof this.#x.debug_buffer === 'function') this.#debugBuffer = this.#x.debug_buffer() >>> 0;
-    else if (typeof this.#x.init !== 'function') this.#allocScratch();
+    if (typeof this.#exports.debug_buffer === 'function') this.#debugBuffer = this.#exports.debug_buffer() >>> 0;
+    else if (typeof this.#exports.init !== 'function') this.#allocScratch();
   }
 
   /** The raw exports of the instance (results are signed: prefer the methods). */
@@ -407,58 +412,58 @@ export class WasmHeap {
       throw new RangeError(`wasmheap: init(${start}, ${end}) refused the region` +
         (this.#shared ? ' (bad, or set up by another thread with another end)' : ''));
     }
-    this.#x = x;
+    this.#exports = x;
     this.#scratchAllocations = 0;
     this.#allocScratch();
   }
 
   allocate(size) {
-    return this.#x.allocate(u32(size, 'allocate(size)', 'size')) >>> 0;
+    return this.#exports.allocate(u32(size, 'allocate(size)', 'size')) >>> 0;
   }
 
   allocateAligned(size, align) {
     const call = 'allocateAligned(size, align)';
-    return this.#x.allocate_aligned(u32(size, call, 'size'), u32(align, call, 'align')) >>> 0;
+    return this.#exports.allocate_aligned(u32(size, call, 'size'), u32(align, call, 'align')) >>> 0;
   }
 
-  deallocate(ptr) { this.#x.deallocate(ptr32(ptr, 'deallocate(ptr)', 'ptr')); }
+  deallocate(ptr) { this.#exports.deallocate(ptr32(ptr, 'deallocate(ptr)', 'ptr')); }
 
   reallocate(ptr, size) {
     const call = 'reallocate(ptr, size)';
-    return this.#x.reallocate(ptr32(ptr, call, 'ptr'), u32(size, call, 'size')) >>> 0;
+    return this.#exports.reallocate(ptr32(ptr, call, 'ptr'), u32(size, call, 'size')) >>> 0;
   }
 
-  size(ptr) { return this.#x.size(ptr32(ptr, 'size(ptr)', 'ptr')) >>> 0; }
-  freeGetMark() { return this.#x.free_get_mark() >>> 0; }
-  freeToMark(mark) { this.#x.free_to_mark(ptr32(mark, 'freeToMark(mark)', 'mark')); }
-  freeAllMark() { this.#x.free_all_mark(); }
-  check() { return this.#x.check() >>> 0; }
+  size(ptr) { return this.#exports.size(ptr32(ptr, 'size(ptr)', 'ptr')) >>> 0; }
+  freeGetMark() { return this.#exports.free_get_mark() >>> 0; }
+  freeToMark(mark) { this.#exports.free_to_mark(ptr32(mark, 'freeToMark(mark)', 'mark')); }
+  freeAllMark() { this.#exports.free_all_mark(); }
+  check() { return this.#exports.check() >>> 0; }
 
   /** free_all(); the block that `stats()` writes into is allocated again if it went too. */
   freeAll() {
-    this.#x.free_all();
-    if (this.#debugBuffer === 0 && this.size(this.#scratch) !== 64) this.#allocScratch();
+    this.#exports.free_all();
+    if (this.#debugBuffer === 0 && this.size(this.#scratch) !== STATS_BYTES) this.#allocScratch();
   }
 
-  /** The statistics as an object (STAT_FIELDS), without the 64-byte block this wrapper keeps
+  /** The statistics as an object (STAT_FIELDS), without the block (STATS_BYTES) this wrapper keeps
    *  for them: `rawStats()` has the figures as the module writes them. */
   stats() {
     const s = this.rawStats();
     if (this.#debugBuffer !== 0) return s;
     s.live_blocks -= 1;
-    s.live_bytes -= 64;
+    s.live_bytes -= STATS_BYTES;
     s.allocations -= this.#scratchAllocations;
     return s;
   }
 
   rawStats() {
     if (this.#debugBuffer !== 0) {
-      this.#x.stats(this.#debugBuffer);
+      this.#exports.stats(this.#debugBuffer);
       return Object.fromEntries(STAT_FIELDS.map((name, i) => [name, this.#word(this.#debugBuffer, i)]));
     }
-    if (this.size(this.#scratch) !== 64) throw new Error('wasmheap: the stats block was freed (free_all from the raw exports?)');
-    this.#x.stats(this.#scratch);
-    const words = new Uint32Array(this[FRESH](this.#scratch + 64), this.#scratch, 16);
+    if (this.size(this.#scratch) !== STATS_BYTES) throw new Error('wasmheap: the stats block was freed (free_all from the raw exports?)');
+    this.#exports.stats(this.#scratch);
+    const words = new Uint32Array(this[FRESH](this.#scratch + STATS_BYTES), this.#scratch, STAT_FIELDS.length);
     return Object.fromEntries(STAT_FIELDS.map((name, i) => [name, words[i]]));
   }
 
@@ -506,14 +511,14 @@ export class WasmHeap {
 
   #debug(call) {
     if (this.#debugBuffer === 0) throw new TypeError(`wasmheap: ${call} needs the debug flavor (wasmheap-debug.wasm)`);
-    return this.#x;
+    return this.#exports;
   }
 
   /** All records of a resumable walk from `from` on, `words` u32 each, the first word its key
    *  (resumed from the last key + 1 while a call fills the buffer). */
   #walk(call, name, words, from = 0) {
     const x = this.#debug(call);
-    const max = Math.floor(4096 / (4 * words)); // whole records in the module's buffer
+    const max = Math.floor(DEBUG_BUFFER_BYTES / (4 * words)); // whole records in the module's buffer
     const out = [];
     for (;;) {
       const n = x[name](from, this.#debugBuffer, max) >>> 0;
@@ -528,8 +533,8 @@ export class WasmHeap {
   #word(base, index) { return this.dataView.getUint32(base + 4 * index, true); }
 
   #allocScratch() {
-    this.#scratch = this.allocateAligned(64, 8);
-    if (this.#scratch === 0) throw new RangeError('wasmheap: out of memory (the 64-byte block for stats)');
+    this.#scratch = this.allocateAligned(STATS_BYTES, 8);
+    if (this.#scratch === 0) throw new RangeError(`wasmheap: out of memory (the ${STATS_BYTES}-byte block for stats)`);
     this.#scratchAllocations += 1;
   }
 
@@ -664,7 +669,7 @@ export class WasmHeap {
 
   /** A block of `size` bytes aligned to `align` for a helper; a RangeError when out of memory. */
   #alloc(size, align, call) {
-    const ptr = align > 8 ? this.#x.allocate_aligned(size, align) >>> 0 : this.#x.allocate(size) >>> 0;
+    const ptr = align > 8 ? this.#exports.allocate_aligned(size, align) >>> 0 : this.#exports.allocate(size) >>> 0;
     if (ptr === 0) throw new RangeError(`wasmheap: ${call}: out of memory (${size} bytes)`);
     return ptr;
   }

@@ -16,8 +16,9 @@ pub enum Broken {
     /// Code 2: a segment record is not where the root's table says, the segments are out of
     /// order, or a slot of the table above the depth names anything but segment 0 (or nothing).
     Segment = 2,
-    /// Code 3: a block's size is smaller than 16, not a multiple of 8, or past the end of its
-    /// segment; or a used block is marked `BINNED`.
+    /// Code 3: a block's size is smaller than 16 or runs past the end of its segment, or a used
+    /// block is marked `BINNED`. (The size is the header without its three flag bits: always a
+    /// multiple of 8, whatever the header word holds.)
     BlockSize = 3,
     /// Code 4: a `PREV_FREE` flag disagrees with the previous block.
     PrevFree = 4,
@@ -124,7 +125,7 @@ impl<S: Source> Heap<S> {
             prev_free = header & FREE != 0;
             block += size;
         }
-        ensure(block == end, Broken::BlockSize)?;
+        // The walk ends at `end` exactly: each size was at most `end - block`.
         // SAFETY: the root's borrow ends in the comparison.
         if depth == unsafe { self.root() }.depth {
             ensure(!prev_free, Broken::FreeBelowTop)?;

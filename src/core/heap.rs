@@ -1,4 +1,5 @@
-//! The heap: allocate, deallocate and reallocate, each O(1) in the worst case.
+//! The heap: its records and allocate, each call O(1) in the worst case; deallocate is in `free.rs`
+//! and reallocate in `realloc.rs` (further `impl Heap` blocks), the counters in `stats.rs`.
 //!
 //! ```text
 //!  start                  base  first                                          top          end
@@ -27,6 +28,7 @@ use crate::core::block::{self, BINNED, FREE, HEADER, MIN_BLOCK, PREV_FREE, SIZE_
 use crate::core::mem::Mem;
 use crate::core::segment::{BIN_MAX, Segment};
 use crate::core::source::{MAX_END, Source};
+use crate::core::stats::Event;
 
 /// Deepest mark nesting: segment depths must fit the tag's depth field.
 pub const MAX_DEPTH: u32 = (1 << block::DEPTH_BITS) - 1;
@@ -62,8 +64,8 @@ pub struct Root {
     pub floor: u32,
     /// Source of segment ids and epochs.
     pub clock: u32,
-    /// The event counts of `stats()`. What is live and free is not counted by the calls:
-    /// `stats()` walks the blocks for it.
+    /// The event counts of `stats()`, each added to by `Heap::count` (`stats::Event`). What is
+    /// live and free is not counted by the calls: `stats()` walks the blocks for it.
     pub allocations: u32,
     pub frees: u32,
     /// The highest the top has been before it last came down (`stats()` takes the larger of
@@ -282,8 +284,7 @@ impl<S: Source> Heap<S> {
         if block == 0 {
             return self.failed();
         }
-        // SAFETY: the root's borrow ends with this statement.
-        unsafe { self.root() }.allocations += 1;
+        self.count(Event::Allocation);
         self.hand_out(segment, block, size, request)
     }
 
@@ -325,8 +326,7 @@ impl<S: Source> Heap<S> {
         if block == 0 {
             return self.failed();
         }
-        // SAFETY: the root's borrow ends with this statement.
-        unsafe { self.root() }.allocations += 1;
+        self.count(Event::Allocation);
         self.hand_out(segment, block, self.mem.load(block) & SIZE_MASK, request)
     }
 
@@ -336,7 +336,7 @@ impl<S: Source> Heap<S> {
     /// that plus `align` when the gap would be too small to be a block. (Cannot wrap: see
     /// MAX_REQUEST.)
     #[inline(never)]
-    fn take_aligned(self, segment: &mut Segment, size: u32, align: u32) -> u32 {
+    pub(super) fn take_aligned(self, segment: &mut Segment, size: u32, align: u32) -> u32 {
         let found = segment.take(self.mem, size + align + MIN_BLOCK);
         if found == 0 {
             return self.carve_aligned(segment, size, align);
@@ -356,8 +356,7 @@ impl<S: Source> Heap<S> {
     #[cold]
     #[inline(never)]
     pub(crate) fn failed(self) -> u32 {
-        // SAFETY: the root's borrow ends with this statement.
-        unsafe { self.root() }.failures += 1;
+        self.count(Event::Failure);
         0
     }
 
@@ -415,7 +414,7 @@ impl<S: Source> Heap<S> {
     /// block that `reallocate` moves tends to grow again, and a block of the lists or at the top
     /// leaves it more room than the small blocks of the bins.)
     #[inline(always)]
-    fn new_block<const C16: bool>(self, segment: &mut Segment, size: u32) -> (u32, u32) {
+    pub(super) fn new_block<const C16: bool>(self, segment: &mut Segment, size: u32) -> (u32, u32) {
         let found = segment.take(self.mem, size);
         if found == 0 {
             // SAFETY: the root's borrow ends in the condition.
@@ -430,16 +429,6 @@ impl<S: Source> Heap<S> {
             return (SHIFTED, size);
         }
         (found, self.split(segment, found, total, size))
-    }
-
-    /// `new_block`, or for C's blocks a block with a gap in front where it is shifted.
-    #[inline(never)]
-    fn new_block_outlined<const C16: bool>(self, segment: &mut Segment, size: u32) -> u32 {
-        let block = self.new_block::<C16>(segment, size).0;
-        if C16 && block == SHIFTED {
-            return self.take_aligned(segment, size, 16);
-        }
-        block
     }
 
     /// A used block of `size` bytes cut at the top, or 0. The block below the top is never free,
@@ -514,7 +503,7 @@ impl<S: Source> Heap<S> {
     /// of at least `MIN_BLOCK` becomes a free block; a shorter tail stays in the block. Returns
     /// the block's size.
     #[inline(never)]
-    fn split(self, segment: &mut Segment, block: u32, total: u32, size: u32) -> u32 {
+    pub(super) fn split(self, segment: &mut Segment, block: u32, total: u32, size: u32) -> u32 {
         if total - size >= MIN_BLOCK {
             self.make_free(segment, block + size, total - size);
             self.mem.store(block, size);
@@ -530,7 +519,7 @@ impl<S: Source> Heap<S> {
     /// its class list. Both its neighbours must be used. Returns `PREV_FREE`, the flag
     /// its successor must carry.
     #[inline(never)]
-    fn make_free(self, segment: &mut Segment, block: u32, size: u32) -> u32 {
+    pub(super) fn make_free(self, segment: &mut Segment, block: u32, size: u32) -> u32 {
         debug_assert!(size >= MIN_BLOCK && size % 8 == 0);
         self.mem.store(block + size - 4, size);
         if size <= BIN_MAX {
@@ -551,7 +540,7 @@ impl<S: Source> Heap<S> {
 
     /// Makes memory reach `new_end`, growing it if needed. False when it cannot.
     #[inline]
-    fn reserve(self, new_end: u32) -> bool {
+    pub(super) fn reserve(self, new_end: u32) -> bool {
         // SAFETY: the root's borrow ends in the comparison, before `grow_to` takes it.
         new_end <= unsafe { self.root() }.end || self.grow_to(new_end)
     }
@@ -563,16 +552,15 @@ impl<S: Source> Heap<S> {
         let end = unsafe { self.root() }.end;
         let grown = if new_end <= MAX_END { self.source.grow(end, new_end) } else { None };
         let Some(grown) = grown else { return false };
-        // SAFETY: the only borrow of the root until this function returns.
-        let root = unsafe { self.root() };
-        root.end = grown;
-        root.memory_grows += 1;
+        // SAFETY: the root's borrow ends with this statement.
+        unsafe { self.root() }.end = grown;
+        self.count(Event::MemoryGrow);
         true
     }
 
     /// Tags a new used block of `segment` for `request` bytes: it is live.
     #[inline(always)]
-    fn hand_out(self, segment: &mut Segment, block: u32, size: u32, request: u32) -> u32 {
+    pub(super) fn hand_out(self, segment: &mut Segment, block: u32, size: u32, request: u32) -> u32 {
         self.mem.store_at(block, 4, block::tag(block, segment.key, segment.tag_base, size, request));
         block + HEADER
     }
@@ -585,264 +573,6 @@ impl<S: Source> Heap<S> {
         root.peak_top = root.peak_top.max(root.top);
         root.top = top;
     }
-
-    // ---- deallocate ----
-
-    /// The live block behind `payload`, or `None`. A block is live when `payload` is 8-aligned and
-    /// between the first block and the top, its header is used, and the tag's check bits match
-    /// its offset, its size and the epoch of the segment that the depth in its tag picks. (A
-    /// dropped depth picks segment 0, of another epoch: see `Root::segments`. Whether the
-    /// size stays inside the segment needs no test of its own: the size is in the hash, so a
-    /// header with a wrong size fails like any other, with probability 1 - 2^-19.)
-    #[inline(always)]
-    pub(crate) fn live(self, payload: u32) -> Option<Live> {
-        // SAFETY: the only borrow of the root until this function returns; the calls below only
-        // compute offsets and load words through `mem`, outside the root.
-        let root = unsafe { self.root() };
-        if payload % 8 != 0 || payload < self.first_payload() || payload >= root.top {
-            return None;
-        }
-        let block = payload - HEADER;
-        let header = self.mem.load(block);
-        let tag = self.mem.load_at(block, 4);
-        let depth = block::tag_depth(tag);
-        if header & (FREE | BINNED) != 0 {
-            return None;
-        }
-        let segment = root.segments[slot(depth)];
-        let size = header & SIZE_MASK;
-        let key = self.mem.load_at(segment, HEADER + core::mem::offset_of!(Segment, key) as u32);
-        if !block::tag_matches(tag, block, key, size) {
-            return None;
-        }
-        Some(Live { block, header, size, request: block::tag_request_unchecked(tag, size), segment })
-    }
-
-    /// The size last requested for the live block at `payload`; 0 for anything else. O(1).
-    pub fn size(self, payload: u32) -> u32 {
-        self.live(payload).map_or(0, |live| live.request)
-    }
-
-    /// Frees the live block at `payload`, merging it with free neighbours or giving it back to the
-    /// top. 0 does nothing; anything else that is not a live block (double free, foreign,
-    /// interior, misaligned, released by a mark) changes nothing but `rejected_frees`. O(1).
-    pub fn deallocate(self, payload: u32) {
-        let Some(live) = self.live(payload) else {
-            if payload != 0 {
-                self.rejected();
-            }
-            return;
-        };
-        // SAFETY: `live.segment` is a control block the root names (`live`); `segment` is the only
-        // borrow of its record during `free_block`, which takes the root but no segment.
-        let segment = unsafe { self.segment_at(live.segment) };
-        // SAFETY: the root's borrow ends with this statement.
-        unsafe { self.root() }.frees += 1;
-        self.free_block(segment, live);
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn rejected(self) {
-        // SAFETY: the root's borrow ends with this statement.
-        unsafe { self.root() }.rejected_frees += 1;
-    }
-
-    /// Frees a live block: the top comes down to it when it is the last
-    /// block and the one before it is used; it goes onto its bin when it is small and both its
-    /// neighbours are used; otherwise it is merged into the lists or the top (`release`).
-    #[inline(always)]
-    fn free_block(self, segment: &mut Segment, live: Live) {
-        let Live { block, header, size, .. } = live;
-        let next = block + size;
-        // SAFETY: `root` is read once, before the calls below that take the root again.
-        let root = unsafe { self.root() };
-        if next == root.top {
-            if header & PREV_FREE == 0 {
-                // The last block, after a used one: the top comes down to it.
-                self.lower_top(block);
-                self.bury(block);
-                return;
-            }
-        } else if size <= BIN_MAX {
-            let next_header = self.mem.load(next);
-            if (header | next_header) & (PREV_FREE | FREE) == 0 {
-                self.mem.store(block, size | FREE | BINNED);
-                self.mem.store(next - 4, size);
-                self.mem.store(next, next_header | PREV_FREE);
-                segment.bin(self.mem, block, size);
-                return;
-            }
-        }
-        self.release(segment, block, size);
-    }
-
-    /// Frees the used block `[block, block + size)` of `segment`, merging it with free
-    /// neighbours, or giving it back to the top when it is the last block. A listed free block
-    /// before it that the merge leaves in its class is grown where it is, not taken off its list
-    /// and put back (the lists end the same).
-    pub(crate) fn release(self, segment: &mut Segment, block: u32, size: u32) {
-        let (mut start, mut total) = (block, size);
-        let header = self.mem.load(block);
-        let mut prev_header = 0;
-        if header & PREV_FREE != 0 {
-            start -= self.mem.load(block - 4);
-            prev_header = self.mem.load(start);
-            total += prev_header & SIZE_MASK;
-        }
-        let next = block + size;
-        // SAFETY: `root` is read once, before the calls below that take the root again.
-        let root = unsafe { self.root() };
-        if next == root.top {
-            if start != block {
-                segment.unlist(self.mem, start, prev_header);
-            }
-            self.lower_top(start);
-            self.bury(block);
-            return;
-        }
-        if start != block {
-            self.bury(block);
-        }
-        let next_header = self.mem.load(next);
-        if next_header & FREE != 0 {
-            segment.unlist(self.mem, next, next_header);
-            total += next_header & SIZE_MASK;
-        } else {
-            self.mem.store(next, next_header | PREV_FREE);
-        }
-        if start != block {
-            if segment.grew_in_place(self.mem, start, prev_header, total) {
-                self.mem.store(start, total | FREE);
-                self.mem.store(start + total - 4, total);
-                return;
-            }
-            segment.unlist(self.mem, start, prev_header);
-        }
-        self.make_free(segment, start, total);
-    }
-
-    /// Marks the header of a released block free and spoils its tag where no new header will be
-    /// written over them (inside a merged block, or above the top): a second `deallocate` of the
-    /// same pointer must find no live block, whatever lands in the header word later. Once per
-    /// block: spoiling twice would restore the tag.
-    fn bury(self, block: u32) {
-        self.mem.store(block, self.mem.load(block) | FREE);
-        self.mem.store_at(block, 4, block::spoiled(self.mem.load_at(block, 4)));
-    }
-
-    // ---- reallocate ----
-
-    /// C's `realloc`: the live block at `payload` holding `request` bytes, its contents kept up to
-    /// the smaller size. In place when it can (shrinking, a free successor, the top), else moved
-    /// to the newest segment; 0 on failure, the old block untouched (counted in `failures`). A
-    /// `payload` of 0 allocates; one that is not live returns 0 (counted in `rejected_frees`).
-    /// O(1), plus the bytes it copies when it moves.
-    pub fn reallocate(self, payload: u32, request: u32) -> u32 {
-        self.reallocate_in::<false>(payload, request)
-    }
-
-    /// C's `realloc`: `reallocate` with the result 16-aligned and its block a multiple of 16
-    /// bytes (see `allocate16`). A live block whose payload is only 8-aligned (from
-    /// `allocate_aligned(n, 8)`) always moves. O(1), plus the bytes it copies when it moves.
-    pub fn reallocate16(self, payload: u32, request: u32) -> u32 {
-        self.reallocate_in::<true>(payload, request)
-    }
-
-    #[inline(always)]
-    fn reallocate_in<const C16: bool>(self, payload: u32, request: u32) -> u32 {
-        if payload == 0 {
-            return if C16 { self.allocate16(request) } else { self.allocate(request) };
-        }
-        let Some(live) = self.live(payload) else {
-            self.rejected();
-            return 0;
-        };
-        let Some(mut size) = block::block_size(request) else { return self.failed() };
-        if C16 && size != live.size {
-            // C's block size, unless the block has exactly the 8-aligned size the request needs
-            // (a heap that mixes both): then it stays as it is, in place.
-            size = block::rounded16(size);
-        }
-        if (!C16 || payload % 16 == 0) && self.resize(live, size, request) {
-            return payload;
-        }
-        // SAFETY: `newest` is the only borrow of the newest record in `new_block_outlined`, and is
-        // not used after it (`resize` above took a segment too, and is done).
-        let newest = unsafe { self.newest() };
-        let block = self.new_block_outlined::<C16>(newest, size);
-        if block == 0 {
-            return self.failed();
-        }
-        let keep = live.request.min(request) as usize;
-        // Safety: the old block is live and holds at least `keep` bytes; the new block was just
-        // taken from free memory, so the two do not overlap.
-        unsafe { core::ptr::copy_nonoverlapping(self.mem.ptr(payload), self.mem.ptr(block + HEADER), keep) };
-        // SAFETY: `live.segment` is a control block the root names; `newest` above is no longer
-        // used, so `segment` (maybe the same record) is the only borrow of it during `release`.
-        let segment = unsafe { self.segment_at(live.segment) };
-        // Merged, not binned: a block that moved is likely to grow again, and its old place,
-        // merged with its free neighbours, is room for that.
-        self.release(segment, live.block, live.size);
-        // SAFETY: the root's borrow ends with this statement.
-        unsafe { self.root() }.reallocations += 1;
-        // `newest` again: the old block's segment may be the same one, taken since.
-        // SAFETY: `segment` is no longer used: this is the only borrow of the newest record.
-        self.hand_out(unsafe { self.newest() }, block, self.mem.load(block) & SIZE_MASK, request)
-    }
-
-    /// Gives the live block a block of `size` bytes for `request` without moving it, if it can
-    /// (see `resize_in_place`): retagged and recounted as a reallocation. False when it cannot.
-    #[inline(always)]
-    pub(crate) fn resize(self, live: Live, size: u32, request: u32) -> bool {
-        // SAFETY: `live.segment` is a control block the root names; `segment` is the only borrow
-        // of its record until this function returns (`resize_in_place` takes the root only).
-        let segment = unsafe { self.segment_at(live.segment) };
-        if !self.resize_in_place(segment, live, size) {
-            return false;
-        }
-        // Same block, new request: retag (the segment keeps it) and recount the bytes.
-        let size = self.mem.load(live.block) & SIZE_MASK;
-        let tag = block::tag(live.block, segment.key, segment.tag_base, size, request);
-        self.mem.store_at(live.block, 4, tag);
-        // SAFETY: the root's borrow ends with this statement.
-        unsafe { self.root() }.reallocations += 1;
-        true
-    }
-
-    /// Makes the live block `size` bytes without moving it, if it can: shrinking always can;
-    /// growing can into a free successor, or at the top.
-    #[inline(never)]
-    fn resize_in_place(self, segment: &mut Segment, live: Live, size: u32) -> bool {
-        let Live { block, size: old, .. } = live;
-        let flags = self.mem.load(block) & PREV_FREE;
-        if size <= old {
-            if old - size >= MIN_BLOCK {
-                self.mem.store(block, size | flags);
-                self.mem.store(block + size, old - size);
-                self.release(segment, block + size, old - size);
-            }
-            return true;
-        }
-        let next = block + old;
-        // SAFETY: each of the root's borrows here ends with its statement (`reserve` takes it).
-        if next == unsafe { self.root() }.top {
-            let Some(new_top) = block.checked_add(size).filter(|&t| self.reserve(t)) else { return false };
-            // SAFETY: as above.
-            unsafe { self.root() }.top = new_top;
-            self.mem.store(block, size | flags);
-            return true;
-        }
-        let next_header = self.mem.load(next);
-        let next_size = next_header & SIZE_MASK;
-        if next_header & FREE == 0 || old + next_size < size {
-            return false;
-        }
-        segment.unlist(self.mem, next, next_header);
-        self.split(segment, block, old + next_size, size);
-        self.mem.store(block, self.mem.load(block) | flags);
-        true
-    }
 }
 
 /// Index of a depth in the segment table; the mask spares a bounds check (depth ≤ MAX_DEPTH).
@@ -853,7 +583,7 @@ pub(crate) fn slot(depth: u32) -> usize {
 
 /// What `take_block` returns for C's blocks when the block it would take has a payload that is
 /// not 16-aligned: never a block (blocks are 8-aligned).
-const SHIFTED: u32 = 1;
+pub(super) const SHIFTED: u32 = 1;
 
 /// Whether a block at `block` (8-aligned) has a payload that is not 16-aligned.
 #[inline(always)]

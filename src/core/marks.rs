@@ -13,6 +13,7 @@
 use crate::core::block::HEADER;
 use crate::core::heap::{CONTROL_SIZE, Heap, MAX_DEPTH, slot};
 use crate::core::source::Source;
+use crate::core::stats::Event;
 
 const DEPTH_MASK: u32 = 0xFF;
 const _: () = assert!(MAX_DEPTH == DEPTH_MASK);
@@ -26,8 +27,7 @@ impl<S: Source> Heap<S> {
             // SAFETY: the new segment's record is borrowed for this expression alone.
             Some(depth) => (unsafe { self.segment(depth) }.id & 0xFF_FFFF) << 8 | depth,
             None => {
-                // SAFETY: the root's borrow ends with this statement.
-                unsafe { self.root() }.failures += 1;
+                self.count(Event::Failure);
                 0
             }
         }
@@ -44,8 +44,7 @@ impl<S: Source> Heap<S> {
             && depth <= unsafe { self.root() }.depth
             && unsafe { self.segment(depth) }.id & 0xFF_FFFF == mark >> 8;
         if !valid {
-            // SAFETY: the root's borrow ends with this statement.
-            unsafe { self.root() }.rejected_marks += 1;
+            self.count(Event::RejectedMark);
             return;
         }
         // SAFETY: the root's borrow ends with this statement.
@@ -83,8 +82,7 @@ impl<S: Source> Heap<S> {
         match self.push_segment() {
             // SAFETY: the root's borrow ends with this arm.
             Some(depth) => unsafe { self.root() }.floor = depth,
-            // SAFETY: as above.
-            None => unsafe { self.root() }.failures += 1,
+            None => self.count(Event::Failure),
         }
     }
 

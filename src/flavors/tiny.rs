@@ -4,7 +4,7 @@
 //! core: no `check`, no `stats`, no C names. Size first, speed second.
 //!
 //! ```text
-//!  8 KiB stack | State (2064 bytes) | block | block | free | block ...  top   end of memory
+//!  8 KiB stack | Root (2064 bytes)  | block | block | free | block ...  top   end of memory
 //!                                     ^ __heap_base                       ^
 //!  block: size (header included, a multiple of 8; bit 0: FREE) | requested size | payload
 //! ```
@@ -39,9 +39,10 @@ unsafe extern "C" {
     static __heap_base: u8;
 }
 
-/// All the state.
+/// The tiny heap's root, all its state (the core's `Root` in small): the top, the depth of the
+/// marks and the floor, the clock of the tokens, and the marks.
 #[repr(C)]
-struct State {
+struct Root {
     top: u32,
     depth: u32,
     floor: u32,
@@ -50,7 +51,7 @@ struct State {
     marks: [(u32, u32); 256],
 }
 
-/// [`State`] as the module starts: the heap's start (`marks[0].0`) and the top are
+/// [`Root`] as the module starts: the heap's start (`marks[0].0`) and the top are
 /// `__heap_base`, in a data segment of 20 bytes (cheaper than code that sets them at the first
 /// call); the rest is zero. Pointers are `u32` on wasm32, so the layouts agree.
 #[repr(C)]
@@ -72,10 +73,10 @@ static mut S: Initial = Initial {
 };
 
 #[inline(always)]
-fn state() -> &'static mut State {
+fn state() -> &'static mut Root {
     // Safety: the module is single-threaded (atomics builds are refused) and every export takes
     // the state for one step and lets it go before the next call takes it again.
-    unsafe { &mut *(core::ptr::addr_of_mut!(S) as *mut State) }
+    unsafe { &mut *(core::ptr::addr_of_mut!(S) as *mut Root) }
 }
 
 #[inline(always)]
@@ -100,7 +101,7 @@ fn next(b: u32, w: u32) -> u32 {
 }
 
 #[inline(always)]
-fn base(s: &State) -> u32 {
+fn base(s: &Root) -> u32 {
     s.marks[(s.depth & 255) as usize].0
 }
 

@@ -21,7 +21,7 @@ use crate::flavors::lock::lock;
 #[repr(C, align(16))]
 pub(crate) struct Statics {
     #[cfg(feature = "debug")]
-    pub debug: crate::flavors::debug::ring::State,
+    pub debug: crate::flavors::debug::ring::Ledger,
     records: Records,
 }
 

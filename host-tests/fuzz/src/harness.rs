@@ -12,7 +12,7 @@ use wasmheap::block::{HEADER, MIN_BLOCK, block_size};
 use wasmheap::{CONTROL_SIZE, Heap, MAX_ALIGN, Mem, Pool, ROOT_SIZE, Stats};
 use wasmheap_model::Counters;
 
-use crate::{Input, MarkRef, Options, Ptr, START};
+use crate::{Input, MarkRef, Ptr, START};
 
 /// Dead pointers and issued mark tokens kept for reuse by later operations.
 const HISTORY: usize = 256;
@@ -51,7 +51,6 @@ pub struct Harness {
     memory_grows: u32,
     end: u32,
     seeds: u8,
-    avoid_known_bugs: bool,
     step: usize,
 }
 
@@ -77,7 +76,7 @@ pub(crate) fn aligned_gap(at: u32, align: u32) -> u64 {
 impl Harness {
     /// A heap in a fresh buffer, or `None` when the buffer cannot hold the heap's own records
     /// (then `ensure_init` must have said so).
-    pub fn new(input: &Input, options: Options) -> Option<Harness> {
+    pub fn new(input: &Input) -> Option<Harness> {
         let buffer_len = input.buffer_len();
         let mut buffer = vec![0u64; buffer_len as usize / 8];
         let base = buffer.as_mut_ptr() as *mut u8;
@@ -96,7 +95,6 @@ impl Harness {
             memory_grows: 0,
             end: 0,
             seeds: 0,
-            avoid_known_bugs: options.avoid_known_bugs,
             step: 0,
         };
         let needed = START + ROOT_SIZE + CONTROL_SIZE;

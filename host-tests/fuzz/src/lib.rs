@@ -38,32 +38,17 @@ pub const START: u32 = 8;
 /// The largest buffer (and pool limit) an input can ask for.
 pub const MAX_BUFFER: u32 = 8 << 20;
 
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Options {
-    /// Skip the operations that trigger a known open bug (listed at [`Harness::known_bug`]), so
-    /// that a campaign goes on past it instead of stopping at the first input that finds it.
-    pub avoid_known_bugs: bool,
-}
-
-impl Options {
-    /// `WASMHEAP_FUZZ_AVOID_KNOWN=1` sets `avoid_known_bugs`.
-    pub fn from_env() -> Options {
-        Options { avoid_known_bugs: std::env::var_os("WASMHEAP_FUZZ_AVOID_KNOWN").is_some_and(|v| v == "1") }
-    }
-}
-
-/// Runs one input; returns how many operations were skipped as triggers of known bugs.
-pub fn run(input: &Input, options: Options) -> usize {
-    match Harness::new(input, options) {
-        Some(mut h) => h.run(&input.ops),
-        None => 0,
+/// Runs one input (it panics at the first check that fails).
+pub fn run(input: &Input) {
+    if let Some(mut h) = Harness::new(input) {
+        h.run(&input.ops);
     }
 }
 
 /// Runs raw fuzzer bytes, as the libFuzzer target does.
-pub fn run_bytes(data: &[u8], options: Options) {
+pub fn run_bytes(data: &[u8]) {
     let u = arbitrary::Unstructured::new(data);
     if let Ok(input) = <Input as Arbitrary>::arbitrary_take_rest(u) {
-        run(&input, options);
+        run(&input);
     }
 }

@@ -1,5 +1,5 @@
 //! The shadow model of a wasmheap heap, shared by everything that checks one: the core's unit
-//! tests (`src/core/tests.rs`), the wasmtime suite (`host-tests/src/model.rs`), the soak
+//! tests (`src/core/tests/`), the wasmtime suite (`host-tests/src/model.rs`), the soak
 //! (`host-tests/src/bin/soak/`) and the fuzz harness (`host-tests/fuzz/`). It follows
 //! src/CONTRACT.md ("The raw ABI", "Marks", "Statistics"); a change to a rule of the heap is made
 //! here, once.

@@ -1,12 +1,13 @@
 //! `discard_free_pages` refuses what it cannot do safely, with a clear error and nothing changed:
-//! an instance that is not wasmheap, one without an exported memory, a memory that is not an
-//! mmap of its own; and it works on the import-memory flavor's region and the debug flavor
-//! (which lists nothing).
+//! an instance that is not wasmheap, one without an exported memory, a shared memory, a memory
+//! that is not an mmap of its own; and it works on the import-memory flavor's region and the debug
+//! flavor (which lists nothing).
 
 use std::sync::Arc;
 use wasmheap_wasmtime::{discard_free_pages, discard_free_pages_in};
 use wasmtime::{
-    Config, Engine, Instance, LinearMemory, Memory, MemoryCreator, MemoryType, Module, Result, Store, format_err,
+    Config, Engine, Instance, LinearMemory, Memory, MemoryCreator, MemoryType, Module, Result, SharedMemory, Store,
+    format_err,
 };
 
 fn wasm(name: &str) -> String {
@@ -157,4 +158,27 @@ fn a_memory_that_is_not_its_own_mmap_is_refused_and_nothing_changes() {
     assert_refused(discard_free_pages(&mut store, &instance), "not mmap-backed");
     assert!(memory.data(&store) == &before[..], "memory changed");
     assert_eq!(check(&mut store, &instance), 0);
+}
+
+#[test]
+fn a_shared_memory_is_refused_and_nothing_changes() {
+    let mut config = Config::new();
+    config.wasm_threads(true);
+    let engine = Engine::new(&config).unwrap();
+    let memory = SharedMemory::new(&engine, MemoryType::shared(1, 1)).unwrap();
+    // SAFETY: no other thread has this memory; the bytes are written before any instance runs.
+    unsafe { *memory.data()[100].get() = 7 };
+    // the shared flavor's shape: the memory imported shared (here exported too, as a module that
+    // re-exports it would), and the raw ABI's `discardable` beside it
+    let module = Module::new(
+        &engine,
+        r#"(module (import "env" "memory" (memory 1 1 shared)) (export "memory" (memory 0))
+             (func (export "discardable") (param i32 i32 i32 i32) (result i32) (i32.store (i32.const 100) (i32.const 0)) (i32.const 0)))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[memory.clone().into()]).unwrap();
+    assert_refused(discard_free_pages(&mut store, &instance), "shared");
+    // SAFETY: as above; the instance is idle.
+    assert_eq!(unsafe { *memory.data()[100].get() }, 7, "the module's `discardable` was not called");
 }

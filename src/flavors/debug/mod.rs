@@ -49,7 +49,7 @@ use crate::core::heap::{Heap, Live};
 use crate::core::source::WasmMemory;
 use crate::core::stats::Stats;
 use ring::{Code, Reason, state};
-use walk::{Block, Place, State};
+use walk::{Block, BlockState, Place};
 
 /// Bytes the layer adds to every request: canary, id, caller tag.
 const EXTRA: u32 = 12;
@@ -64,16 +64,16 @@ pub const BROKEN_POISON: u32 = 21;
 
 /// The instance's heap, seen through the debug layer.
 #[derive(Clone, Copy)]
-pub(crate) struct Debug {
+pub(crate) struct DebugHeap {
     core: Heap<WasmMemory>,
 }
 
-pub(crate) fn heap() -> Debug {
-    Debug { core: crate::flavors::wasm::heap() }
+pub(crate) fn heap() -> DebugHeap {
+    DebugHeap { core: crate::flavors::wasm::heap() }
 }
 
-pub(crate) fn ready_heap() -> Option<Debug> {
-    crate::flavors::wasm::ready_heap().map(|core| Debug { core })
+pub(crate) fn ready_heap() -> Option<DebugHeap> {
+    crate::flavors::wasm::ready_heap().map(|core| DebugHeap { core })
 }
 
 /// The identity an allocation keeps while it lives, also across `reallocate`.
@@ -83,7 +83,7 @@ struct Identity {
     tag: u32,
 }
 
-impl Debug {
+impl DebugHeap {
     // ---- the raw ABI ----
 
     pub fn allocate(self, request: u32) -> u32 {
@@ -467,8 +467,8 @@ impl Debug {
             freed_or(Reason::Outside)
         } else {
             match self.place(ptr - HEADER) {
-                (Place::Start(b), _) if b.state == State::Control => (Reason::NotLive, 0),
-                (Place::Start(b), _) if b.state != State::Used && self.is_free_block(b.address) => {
+                (Place::Start(b), _) if b.state == BlockState::Control => (Reason::NotLive, 0),
+                (Place::Start(b), _) if b.state != BlockState::Used && self.is_free_block(b.address) => {
                     (Reason::AlreadyFree, freed.unwrap_or(0))
                 }
                 (Place::Start(_) | Place::Broken, before) => (Reason::SmashedHeader, self.blame(before)),
@@ -483,7 +483,7 @@ impl Debug {
     /// report about the header follows) and returns its id (0 when the overrun ran over it too);
     /// else 0.
     fn blame(self, before: Option<Block>) -> u32 {
-        let Some(b) = before.filter(|b| b.state == State::Used && self.is_live(b.ptr)) else { return 0 };
+        let Some(b) = before.filter(|b| b.state == BlockState::Used && self.is_live(b.ptr)) else { return 0 };
         let Some(at) = self.first_changed(b.ptr + b.request, b.ptr + b.request + 4, CANARY.to_ne_bytes()[0]) else {
             return 0;
         };

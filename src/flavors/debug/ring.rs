@@ -66,7 +66,10 @@ struct Freed {
     id: u32,
 }
 
-pub struct State {
+/// The debug layer's ledger: its switches (`trap`, `check_each`, `caller_tag`), the ids and byte
+/// counts of the allocations, the ring of reports, the ring of frees, and the hosts' scratch
+/// buffer for the walks.
+pub struct Ledger {
     pub trap: u32,
     pub check_each: u32,
     pub caller_tag: u32,
@@ -85,7 +88,7 @@ pub struct State {
 }
 
 /// The state at instantiation (all zero: it lives in the module's bss, `wasm::STATICS`).
-pub const INITIAL: State = State {
+pub const INITIAL: Ledger = Ledger {
     trap: 0,
     check_each: 0,
     caller_tag: 0,
@@ -102,13 +105,13 @@ pub const INITIAL: State = State {
 
 /// The layer's state. The module is single-threaded and each call takes it afresh: callers do
 /// not keep one borrow across a call that takes another.
-pub fn state() -> &'static mut State {
+pub fn state() -> &'static mut Ledger {
     let statics = &raw mut crate::flavors::wasm::STATICS;
     // Safety: one thread; see above.
     unsafe { &mut (*statics).debug }
 }
 
-impl State {
+impl Ledger {
     pub fn record(&mut self, code: Code, ptr: u32, id: u32, detail: u32) {
         let seq = self.report_count;
         self.reports[seq as usize % REPORTS] = Report { seq, code: code as u32, ptr, id, detail };

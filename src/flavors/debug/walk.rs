@@ -3,14 +3,14 @@
 //! blocks that a mark dropped, and the smashed headers (what a refused pointer points at, and the
 //! first one `check()` finds).
 
-use super::{BROKEN_CANARY, BROKEN_POISON, Debug, EXTRA, FREE_HEAD, state};
+use super::{BROKEN_CANARY, BROKEN_POISON, DebugHeap, EXTRA, FREE_HEAD, state};
 use crate::core::block::{self, BINNED, FREE, HEADER, MIN_BLOCK, SIZE_MASK};
 use crate::core::heap::{CONTROL_SIZE, slot};
 
 /// A block's state in a `debug_blocks` record.
 #[derive(Clone, Copy, PartialEq, Eq)]
 #[repr(u32)]
-pub enum State {
+pub enum BlockState {
     Used = 0,
     Free = 1,
     Binned = 2,
@@ -26,7 +26,7 @@ pub enum State {
 pub struct Block {
     pub address: u32,
     pub size: u32,
-    pub state: State,
+    pub state: BlockState,
     pub depth: u32,
     pub ptr: u32,
     pub request: u32,
@@ -51,14 +51,14 @@ pub enum Place {
 /// header is smashed (its tag does not match) is listed with request, id and tag 0: its tag
 /// holds no request, and nothing is read through it.
 pub struct Blocks {
-    heap: Debug,
+    heap: DebugHeap,
     depth: u32,
     at: u32,
     end: u32,
     done: bool,
 }
 
-impl Debug {
+impl DebugHeap {
     pub fn blocks(self) -> Blocks {
         // SAFETY: the only borrow of the root until the next statement, which copies out of it.
         let root = unsafe { self.core.root() };
@@ -92,8 +92,8 @@ impl Debug {
         let mut before = None;
         for b in blocks.by_ref() {
             let smashed = match b.state {
-                State::Used => !self.is_live(b.ptr),
-                State::Free | State::Binned => !self.is_free_block(b.address),
+                BlockState::Used => !self.is_live(b.ptr),
+                BlockState::Free | BlockState::Binned => !self.is_free_block(b.address),
                 _ => false,
             };
             if smashed {
@@ -115,7 +115,7 @@ impl Debug {
         } else {
             (0, 0)
         };
-        Block { address, size, state: State::Used, depth, ptr, request, id, tag }
+        Block { address, size, state: BlockState::Used, depth, ptr, request, id, tag }
     }
 
     /// `check()` past the core's: every canary intact, the poison invariant kept. Reports the
@@ -123,14 +123,16 @@ impl Debug {
     pub(super) fn check_canaries_and_poison(self) -> u32 {
         for b in self.blocks() {
             match b.state {
-                State::Used if !self.canary_intact(b.ptr, b.request) => {
+                BlockState::Used if !self.canary_intact(b.ptr, b.request) => {
                     self.check_canary(b.ptr, b.request);
                     return BROKEN_CANARY;
                 }
-                State::Free | State::Binned if !self.expect_poison(b.address + FREE_HEAD, b.address + b.size - 4) => {
+                BlockState::Free | BlockState::Binned
+                    if !self.expect_poison(b.address + FREE_HEAD, b.address + b.size - 4) =>
+                {
                     return BROKEN_POISON;
                 }
-                State::Top if !self.expect_poison(b.address, state().high_water.min(b.address + b.size)) => {
+                BlockState::Top if !self.expect_poison(b.address, state().high_water.min(b.address + b.size)) => {
                     return BROKEN_POISON;
                 }
                 _ => {}
@@ -181,7 +183,7 @@ impl Debug {
             } else {
                 (b.address, &[b.address, b.size, b.state as u32, b.depth, b.ptr, b.request, b.id, b.tag])
             };
-            if (live_only && b.state != State::Used) || key < from {
+            if (live_only && b.state != BlockState::Used) || key < from {
                 continue;
             }
             let at = out + written * record.len() as u32 * 4;
@@ -214,7 +216,7 @@ impl Iterator for Blocks {
         let empty = Block {
             address: self.at,
             size: 0,
-            state: State::Top,
+            state: BlockState::Top,
             depth: self.depth,
             ptr: 0,
             request: 0,
@@ -247,17 +249,17 @@ impl Iterator for Blocks {
         self.at = address + size;
         let block = Block { address, size, depth: self.depth, ..empty };
         Some(if address == root.segments[slot(self.depth)] {
-            Block { state: State::Control, ..block }
+            Block { state: BlockState::Control, ..block }
         } else if header & FREE == 0 {
             if self.heap.is_live(address + HEADER) {
                 self.heap.used(address, size, self.depth)
             } else {
-                Block { state: State::Used, ptr: address + HEADER, ..block }
+                Block { state: BlockState::Used, ptr: address + HEADER, ..block }
             }
         } else if header & BINNED != 0 {
-            Block { state: State::Binned, ..block }
+            Block { state: BlockState::Binned, ..block }
         } else {
-            Block { state: State::Free, ..block }
+            Block { state: BlockState::Free, ..block }
         })
     }
 }

@@ -72,15 +72,10 @@ impl Harness {
         }
     }
 
-    /// Runs the operations; returns how many were skipped as triggers of known bugs.
-    pub fn run(&mut self, ops: &[Op]) -> usize {
-        let mut skipped = 0;
+    /// Runs the operations, checking after each, then frees everything.
+    pub fn run(&mut self, ops: &[Op]) {
         for (i, op) in ops.iter().enumerate() {
             self.step = i;
-            if self.avoid_known_bugs && self.known_bug(op) {
-                skipped += 1;
-                continue;
-            }
             self.apply(op);
             self.check(false);
         }
@@ -92,16 +87,5 @@ impl Harness {
             self.deallocate(p);
         }
         self.check(true);
-        skipped
-    }
-
-    /// Whether `op` triggers a known open bug. Each entry names its regression test in
-    /// `src/core/tests.rs`; remove it once that test passes.
-    pub fn known_bug(&self, op: &Op) -> bool {
-        // None open. An entry looks like (fixed in fed1c8f, regression
-        // huge_aligned_request_does_not_wrap_the_search):
-        //     Op::AllocAligned { size, align, .. } => size + align + MIN_BLOCK wraps,
-        let _ = op;
-        false
     }
 }
