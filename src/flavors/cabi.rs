@@ -81,13 +81,20 @@ mod tests {
     use crate::{Mem, Pool};
     use std::vec;
 
+    /// A heap set up in `buffer` (its records at 8).
+    fn heap_in(buffer: &mut [u64]) -> Heap<Pool> {
+        let limit = (buffer.len() * 8) as u32;
+        // SAFETY: `buffer` covers `limit` bytes, 8-aligned, used by this heap alone, and the caller
+        // keeps it for as long as it uses the heap.
+        let heap = unsafe { Heap::new(Mem::new(buffer.as_mut_ptr() as *mut u8), 8, Pool { limit }) };
+        assert!(heap.ensure_init(65536));
+        heap
+    }
+
     #[test]
     fn allocates_reallocates_and_honours_alignment_up_to_64k() {
-        let limit = 4 << 20;
-        let mut buffer = vec![0u64; limit / 8];
-        // Safety: `buffer` covers `limit` bytes, 8-aligned, used by this heap alone, and outlives it.
-        let heap = unsafe { Heap::new(Mem::new(buffer.as_mut_ptr() as *mut u8), 8, Pool { limit: limit as u32 }) };
-        assert!(heap.ensure_init(65536));
+        let mut buffer = vec![0u64; (4 << 20) / 8];
+        let heap = heap_in(&mut buffer);
         for align in (0..=16).map(|k| 1u32 << k) {
             let p = cabi_realloc(heap, 0, 0, align, 100);
             assert!(p != 0 && p.is_multiple_of(align), "align {align}: {p:#x}");
@@ -108,11 +115,8 @@ mod tests {
 
     #[test]
     fn failures_are_counted_then_panic_natively_and_leave_the_heap_sound() {
-        let limit = 1 << 20;
-        let mut buffer = vec![0u64; limit / 8];
-        // Safety: as above.
-        let heap = unsafe { Heap::new(Mem::new(buffer.as_mut_ptr() as *mut u8), 8, Pool { limit: limit as u32 }) };
-        assert!(heap.ensure_init(65536));
+        let mut buffer = vec![0u64; (1 << 20) / 8];
+        let heap = heap_in(&mut buffer);
         let p = cabi_realloc(heap, 0, 0, 8, 64);
         for (old, align, size) in [(0, 3, 8), (0, 1 << 17, 8), (0, 8, u32::MAX), (0, 8, 2 << 20), (p + 8, 8, 8)] {
             let failed = std::panic::catch_unwind(|| cabi_realloc(heap, old, 0, align, size));
