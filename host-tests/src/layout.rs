@@ -59,7 +59,8 @@ fn layout_of(module: &Module) -> Result<Layout, String> {
         // The harness gives a module a `Memory` of its store, grown under its limiter: a shared
         // memory is neither (tests/shared_memory.rs runs the shared flavor on threads).
         [(name, true)] if name == "env.memory" && shared => {
-            Err("imports a shared env.memory: the threads flavor, run by host-tests/tests/shared_memory.rs".into())
+            Err("imports a shared env.memory: the threads flavor (tests/shared_memory.rs, the soak's threaded mode)"
+                .into())
         }
         [] if matches!(module.get_export("memory"), Some(ExternType::Memory(_))) => Ok(Layout::Own),
         [] => Err("exports no `memory`".into()),

@@ -11,7 +11,9 @@
 //! * [`Heap`]: the test harness on an `Instance` (panics on a trap, statistics through a scratch
 //!   block); its assertions in `assertions`;
 //! * [`model`]: the shadow model of the heap (the `wasmheap-model` crate, also used by the core's
-//!   unit tests and the fuzz harness) driven through a `Heap`.
+//!   unit tests and the fuzz harness) driven through a `Heap`;
+//! * [`shared`]: the shared flavor on OS threads, an instance each over one `SharedMemory`, and
+//!   the random program they run (the suite's `tests/shared_memory.rs` and the soak's threads).
 
 mod assertions;
 mod fuel;
@@ -23,6 +25,7 @@ mod memory;
 pub mod model;
 mod module;
 mod repo;
+pub mod shared;
 
 pub use assertions::{Counter, assert_heap_unchanged_but_counter, diff_words};
 pub use fuel::{Export, Fuel};

@@ -8,25 +8,15 @@
 //! the operations the threads counted. Half the threads may block (`set_may_block(1)`), half only
 //! spin, so that both ways of waiting meet on one lock.
 
+use host_tests::shared::{
+    self, Counts, HEADER, PAGE, REGION, Table, Thread, check_after, engine, memory, pattern, random_program,
+};
 use host_tests::{Rng, Stats, read_repo_file};
-use std::cell::UnsafeCell;
-use std::sync::{Barrier, Mutex, OnceLock};
+use std::sync::{Barrier, OnceLock};
 use wasmparser::{ExternalKind, Operator, Parser, Payload};
-use wasmtime::{Config, Engine, Instance, MemoryType, Module, SharedMemory, Store, TypedFunc, WasmParams, WasmResults};
+use wasmtime::{Module, SharedMemory};
 
-const PAGE: u32 = 65536;
-/// Where the tests put the heap's region (`init(REGION, 0)`): below it, each thread's 64 bytes
-/// for `stats`.
-const REGION: u32 = 1024;
-/// The 4 KiB at the start of the region that the module keeps (lock word, state, stack).
-const HEADER: u32 = 4096;
 const THREADS: usize = 4;
-
-fn engine() -> &'static Engine {
-    static ENGINE: OnceLock<Engine> = OnceLock::new();
-    ENGINE
-        .get_or_init(|| Engine::new(Config::new().wasm_threads(true).shared_memory(true)).expect("engine with threads"))
-}
 
 fn module() -> &'static Module {
     static MODULE: OnceLock<Module> = OnceLock::new();
@@ -40,202 +30,49 @@ fn module() -> &'static Module {
     })
 }
 
-/// A shared memory of one page that may grow to `max` pages.
-fn memory(max: u32) -> SharedMemory {
-    SharedMemory::new(engine(), MemoryType::shared(1, max)).expect("shared memory")
+/// A new instance over `memory` that joined the heap (see [`Thread::join`]).
+fn join(memory: &SharedMemory, may_block: bool) -> Thread {
+    Thread::join(module(), memory, may_block)
 }
 
-/// One thread's way into the heap: a store and an instance of its own.
-struct Thread {
-    store: Store<()>,
-    instance: Instance,
-    memory: SharedMemory,
-    allocate: TypedFunc<u32, u32>,
-    allocate_aligned: TypedFunc<(u32, u32), u32>,
-    deallocate: TypedFunc<u32, ()>,
-    reallocate: TypedFunc<(u32, u32), u32>,
-    size: TypedFunc<u32, u32>,
-}
-
-impl Thread {
-    /// A new instance over `memory`, not yet `init`.
-    fn bare(memory: &SharedMemory) -> Thread {
-        let mut store = Store::new(engine(), ());
-        let instance = Instance::new(&mut store, module(), &[memory.clone().into()]).expect("instantiate");
-        let f = |store: &mut Store<()>, name| instance.get_func(&mut *store, name).expect(name);
-        Thread {
-            allocate: f(&mut store, "allocate").typed(&store).unwrap(),
-            allocate_aligned: f(&mut store, "allocate_aligned").typed(&store).unwrap(),
-            deallocate: f(&mut store, "deallocate").typed(&store).unwrap(),
-            reallocate: f(&mut store, "reallocate").typed(&store).unwrap(),
-            size: f(&mut store, "size").typed(&store).unwrap(),
-            store,
-            instance,
-            memory: memory.clone(),
-        }
-    }
-
-    /// A new instance over `memory` that joined (or set up) the heap at `init(REGION, 0)`.
-    fn join(memory: &SharedMemory, may_block: bool) -> Thread {
-        let mut t = Thread::bare(memory);
-        t.call::<u32, ()>("set_may_block", may_block as u32);
-        assert_eq!(t.call::<(u32, u32), u32>("init", (REGION, 0)), 1, "init({REGION}, 0)");
-        t
-    }
-
-    fn call<P: WasmParams, R: WasmResults>(&mut self, name: &str, args: P) -> R {
-        self.try_call(name, args).unwrap_or_else(|e| panic!("{name}: {e:?}"))
-    }
-
-    fn try_call<P: WasmParams, R: WasmResults>(&mut self, name: &str, args: P) -> wasmtime::Result<R> {
-        let f = self.instance.get_typed_func::<P, R>(&mut self.store, name)?;
-        f.call(&mut self.store, args)
-    }
-
-    fn check(&mut self) -> u32 {
-        self.call("check", ())
-    }
-
-    /// `stats` into this thread's 64 bytes below the region.
-    fn stats(&mut self, tid: usize) -> Stats {
-        let out = 64 * tid as u32;
-        self.call::<u32, ()>("stats", out);
-        let bytes = self.read(out, 64);
-        Stats::from_words(std::array::from_fn(|i| u32::from_le_bytes(bytes[4 * i..4 * i + 4].try_into().unwrap())))
-    }
-
-    fn data(&self, at: u32, len: u32) -> &[UnsafeCell<u8>] {
-        &self.memory.data()[at as usize..(at + len) as usize]
-    }
-
-    fn write(&self, at: u32, bytes: &[u8]) {
-        let cells = self.data(at, bytes.len() as u32);
-        // SAFETY: the bytes are a live block this thread holds (its slot's mutex) or its own
-        // scratch: no other thread reads or writes them meanwhile.
-        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), cells[0].get(), bytes.len()) }
-    }
-
-    fn read(&self, at: u32, len: u32) -> Vec<u8> {
-        let cells = self.data(at, len);
-        let mut out = vec![0; len as usize];
-        // SAFETY: as in `write`.
-        unsafe { std::ptr::copy_nonoverlapping(cells[0].get(), out.as_mut_ptr(), len as usize) }
-        out
-    }
-}
-
-/// A block in the shared table: where, the size asked, and the seed of its pattern.
-#[derive(Clone, Copy, Debug)]
-struct Block {
-    ptr: u32,
-    size: u32,
-    seed: u64,
-}
-
-fn pattern(seed: u64, len: u32) -> Vec<u8> {
-    (0..len as u64).map(|i| (host_tests::mix(seed ^ (i / 8)) >> (8 * (i % 8))) as u8).collect()
-}
-
-/// What one thread did, to be compared with the statistics.
-#[derive(Default, Debug)]
-struct Counts {
-    allocations: u32,
-    frees: u32,
-    reallocations: u32,
-}
-
-/// `ops` random operations of thread `tid` on the shared table: allocate, allocate_aligned,
-/// reallocate, free, size; each block's pattern is checked before it is freed or moved.
-fn random_program(t: &mut Thread, table: &[Mutex<Option<Block>>], tid: usize, ops: u32, seed: u64) -> Counts {
-    let mut rng = Rng::new(seed, tid as u64);
-    let mut c = Counts::default();
-    for op in 0..ops {
-        let slot = &table[rng.index(table.len())];
-        let mut slot = slot.lock().unwrap();
-        let block_seed = seed ^ ((tid as u64) << 40) ^ op as u64;
-        match *slot {
-            None => {
-                let size = if rng.chance(1, 20) { rng.range(4096, 40000) } else { rng.range(1, 300) };
-                let (ptr, align) = if rng.chance(1, 5) {
-                    let align = 1 << rng.range(3, 12);
-                    ((t.allocate_aligned.call(&mut t.store, (size, align)).unwrap()), align)
-                } else {
-                    (t.allocate.call(&mut t.store, size).unwrap(), 8)
-                };
-                assert!(ptr != 0, "thread {tid}: allocate({size}) failed");
-                assert!(ptr.is_multiple_of(align), "thread {tid}: {ptr:#x} is not {align}-aligned");
-                assert!(ptr >= REGION + HEADER, "thread {tid}: {ptr:#x} lies in the header");
-                c.allocations += 1;
-                t.write(ptr, &pattern(block_seed, size));
-                *slot = Some(Block { ptr, size, seed: block_seed });
-            }
-            Some(b) => {
-                assert!(t.read(b.ptr, b.size) == pattern(b.seed, b.size), "thread {tid}: block {b:?} was overwritten");
-                match rng.below(10) {
-                    0..5 => {
-                        t.deallocate.call(&mut t.store, b.ptr).unwrap();
-                        c.frees += 1;
-                        *slot = None;
-                    }
-                    5..8 => {
-                        let size = rng.range(1, 2 * b.size + 64);
-                        let ptr = t.reallocate.call(&mut t.store, (b.ptr, size)).unwrap();
-                        assert!(ptr != 0, "thread {tid}: reallocate({b:?}, {size}) failed");
-                        let kept = size.min(b.size);
-                        assert!(
-                            t.read(ptr, kept) == pattern(b.seed, b.size)[..kept as usize],
-                            "thread {tid}: realloc lost bytes"
-                        );
-                        c.reallocations += 1;
-                        t.write(ptr, &pattern(block_seed, size));
-                        *slot = Some(Block { ptr, size, seed: block_seed });
-                    }
-                    _ => assert_eq!(t.size.call(&mut t.store, b.ptr).unwrap(), b.size, "thread {tid}: size({b:?})"),
-                }
-            }
-        }
-    }
-    c
-}
-
-/// Runs `f(thread, tid)` on [`THREADS`] OS threads, each with an instance of its own over `memory`
-/// (threads 0 and 2 may block, 1 and 3 only spin); returns what each returned.
+/// Runs `f(thread, tid)` on [`THREADS`] OS threads (see [`shared::on_threads`]).
 fn on_threads<T: Send>(memory: &SharedMemory, f: impl Fn(&mut Thread, usize) -> T + Sync) -> Vec<T> {
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..THREADS)
-            .map(|tid| {
-                let f = &f;
-                s.spawn(move || f(&mut Thread::join(memory, tid % 2 == 0), tid))
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().expect("a thread panicked")).collect()
-    })
+    shared::on_threads(module(), memory, THREADS, f).unwrap_or_else(|e| panic!("a thread panicked: {e}"))
+}
+
+/// [`THREADS`] threads run `ops` random operations each on a table of `slots` blocks (with bad
+/// input if `bad`); then `check()` is 0, every live block keeps its pattern and the statistics
+/// agree with what the threads counted. Returns a thread joined afterwards, the table, the counts
+/// and the statistics.
+fn random_run(slots: usize, ops: u64, seed: u64, bad: bool) -> (Thread, Table, Counts, Stats) {
+    let memory = memory(16384);
+    let table = Table::new(slots);
+    let counts = on_threads(&memory, |t, tid| random_program(t, &table, tid, ops, seed, bad));
+    let mut total = Counts::default();
+    counts.iter().for_each(|c| total.add(c));
+    let mut t = join(&memory, true);
+    let s = check_after(&mut t, &table, &total).unwrap_or_else(|e| panic!("{e}"));
+    (t, table, total, s)
 }
 
 #[test]
 fn four_threads_share_one_heap_and_free_each_others_blocks() {
-    let memory = memory(16384);
-    let table: Vec<Mutex<Option<Block>>> = (0..2048).map(|_| Mutex::new(None)).collect();
-    let ops = 100_000;
-    let counts = on_threads(&memory, |t, tid| random_program(t, &table, tid, ops, 0x5EED_0023));
-    let mut t = Thread::join(&memory, true);
-    assert_eq!(t.check(), 0, "check() after the threads");
-    let s = t.stats(0);
-    let live: Vec<Block> = table.iter().filter_map(|s| *s.lock().unwrap()).collect();
-    let sum = |f: fn(&Counts) -> u32| counts.iter().map(f).sum::<u32>();
-    assert_eq!(s.live_blocks, live.len() as u32, "{s:?}");
-    assert_eq!(s.live_bytes, live.iter().map(|b| b.size).sum::<u32>(), "{s:?}");
-    assert_eq!(s.allocations, sum(|c| c.allocations), "{s:?}");
-    assert_eq!(s.frees, sum(|c| c.frees), "{s:?}");
-    assert_eq!(s.reallocations, sum(|c| c.reallocations), "{s:?}");
-    assert_eq!((s.failures, s.rejected_frees), (0, 0), "{s:?}");
-    assert_eq!(s.heap_start, REGION + HEADER);
+    let (mut t, table, total, _) = random_run(2048, 100_000, 0x5EED_0023, false);
+    assert!(total.foreign > total.frees / 2, "{total:?}");
     // Every thread's blocks are one heap's: one thread frees them all.
-    for b in &live {
-        assert!(t.read(b.ptr, b.size) == pattern(b.seed, b.size), "block {b:?} was overwritten");
+    for b in table.live() {
         t.call::<u32, ()>("deallocate", b.ptr);
     }
     assert_eq!((t.check(), t.stats(0).live_blocks), (0, 0));
+}
+
+/// The soak's threaded mode in small: the random program with bad input (double frees, foreign
+/// pointers) from every thread; each bad pointer is rejected and counted.
+#[test]
+fn the_random_program_with_bad_input_from_every_thread_keeps_the_counts() {
+    let (_, _, total, s) = random_run(512, 20_000, 0xBAD_0023, true);
+    assert!(total.rejected_frees > 1000 && total.false_accepts == 0, "{total:?}");
+    assert_eq!(s.rejected_frees, total.rejected_frees, "{s:?}");
 }
 
 #[test]
@@ -288,7 +125,7 @@ fn marks_are_the_heaps_a_mark_taken_by_one_thread_covers_every_threads_later_blo
     for (tid, &(before, later, check)) in each.iter().enumerate() {
         assert_eq!((before, later, check), (50, 0, 0), "thread {tid}: (before the floor live, after it live, check)");
     }
-    let mut t = Thread::join(&memory, true);
+    let mut t = join(&memory, true);
     let s = t.stats(0);
     assert_eq!((s.live_blocks, s.mark_depth), (50 * THREADS as u32, 1), "{s:?}");
 }
@@ -324,7 +161,7 @@ fn marks_and_free_all_while_others_work_leave_the_heap_sound() {
         t.check()
     });
     assert_eq!(checks, vec![0; THREADS]);
-    let mut t = Thread::join(&memory, true);
+    let mut t = join(&memory, true);
     t.call::<(), ()>("free_all", ());
     let s = t.stats(0);
     assert_eq!((t.check(), s.live_blocks, s.mark_depth), (0, 0, 0), "{s:?}");
@@ -355,7 +192,7 @@ fn bad_input_from_several_threads_is_rejected_and_counted() {
             assert_eq!(t.reallocate.call(&mut t.store, (p, 64)).unwrap(), 0);
         }
     });
-    let mut t = Thread::join(&memory, true);
+    let mut t = join(&memory, true);
     let s = t.stats(0);
     let n = per_thread * THREADS as u32;
     assert_eq!((t.check(), s.live_blocks, s.frees), (0, 0, n), "{s:?}");
@@ -365,7 +202,7 @@ fn bad_input_from_several_threads_is_rejected_and_counted() {
 #[test]
 fn init_joins_the_heap_set_up_by_the_first_instance() {
     let memory = memory(64);
-    let mut a = Thread::bare(&memory);
+    let mut a = Thread::bare(module(), &memory);
     // Before init every call traps (out of bounds), touching nothing.
     let trap = a.try_call::<u32, u32>("allocate", 8).unwrap_err();
     assert!(format!("{trap:?}").contains("out of bounds"), "{trap:?}");
@@ -381,23 +218,23 @@ fn init_joins_the_heap_set_up_by_the_first_instance() {
     assert_eq!(a.call::<(u32, u32), u32>("init", (REGION, 0)), 1);
     let p = a.call::<u32, u32>("allocate", 100);
     // A second instance joins: the same heap, the block is live there, nothing was reset.
-    let mut b = Thread::bare(&memory);
+    let mut b = Thread::bare(module(), &memory);
     assert_eq!(b.call::<(u32, u32), u32>("init", (REGION, 0)), 1);
     assert_eq!(b.call::<u32, u32>("size", p), 100);
     // With another end it is not the same heap: refused.
-    assert_eq!(Thread::bare(&memory).call::<(u32, u32), u32>("init", (REGION, 8 * PAGE)), 0);
+    assert_eq!(Thread::bare(module(), &memory).call::<(u32, u32), u32>("init", (REGION, 8 * PAGE)), 0);
     b.call::<u32, ()>("deallocate", p);
     assert_eq!(a.call::<u32, u32>("size", p), 0);
     // Many instances at once on a fresh memory: one sets up, all join the same heap.
     let memory = memory_fresh();
     let ptrs = on_threads(&memory, |t, _| t.call::<u32, u32>("allocate", 24));
-    let mut t = Thread::join(&memory, false);
+    let mut t = join(&memory, false);
     let s = t.stats(0);
     assert_eq!((s.live_blocks, s.allocations, t.check()), (THREADS as u32, THREADS as u32, 0), "{s:?}");
     assert!(ptrs.iter().all(|&p| t.size.call(&mut t.store, p).unwrap() == 24));
     // stats with a pointer out of memory traps before the lock is taken: the heap stays usable.
     assert!(t.try_call::<u32, ()>("stats", u32::MAX - 10).is_err());
-    assert_eq!(Thread::join(&memory, true).check(), 0);
+    assert_eq!(join(&memory, true).check(), 0);
 }
 
 fn memory_fresh() -> SharedMemory {
@@ -533,8 +370,8 @@ fn the_shadow_stack_is_touched_only_under_the_lock() {
 #[test]
 fn calloc_clears_the_whole_block_and_refuses_an_overflow() {
     let memory = memory(1024);
-    let mut a = Thread::join(&memory, false);
-    let mut b = Thread::join(&memory, false);
+    let mut a = join(&memory, false);
+    let mut b = join(&memory, false);
     // Thread a grows memory and leaves dirty blocks; thread b's calloc gets them back cleared.
     let dirty: Vec<u32> = (0..40).map(|_| a.call::<u32, u32>("malloc", 20000)).collect();
     for &p in &dirty {

@@ -14,6 +14,7 @@ mod marks;
 mod operations;
 mod patterns;
 mod runner;
+mod threads;
 
 use bad_pointers::BAD_KINDS;
 use host_tests::{Export, Fuel, Instance, Layout, Limiter, Probed, probe};
@@ -24,6 +25,7 @@ use wasmheap_model::Rng;
 struct Args {
     modules: Vec<String>,
     all: bool,
+    threads: usize,
     cfg: Config,
 }
 
@@ -41,6 +43,7 @@ usage: soak [--module PATH | --all] [--seed N] [--ops N] [options]
   --budget-mib N      cap on live requested bytes, MiB (default 4)
   --cap-mib N         memory.grow is refused past this much memory, MiB (default 32)
   --no-bad            no bad input (for a flavor that traps on it)
+  --threads N         threads for a module with a shared memory (default 4, at most 15)
   --progress SECS     a progress line on stderr every SECS seconds (default: none)
   --watch PTR         print every event of one pointer (debugging)
 
@@ -77,6 +80,7 @@ fn parse_args() -> Args {
     let mut a = Args {
         modules: Vec::new(),
         all: false,
+        threads: 4,
         cfg: Config {
             seed: 0x5EED,
             ops: 1_000_000,
@@ -108,6 +112,7 @@ fn parse_args() -> Args {
             "--budget-mib" => a.cfg.budget = number(&val()) << 20,
             "--cap-mib" => a.cfg.cap = (number(&val()) << 20).min(1 << 31) as usize,
             "--no-bad" => a.cfg.bad = false,
+            "--threads" => a.threads = (number(&val()) as usize).clamp(1, 15),
             "--progress" => a.cfg.progress = val().parse().unwrap_or_else(|_| usage()),
             "--watch" => a.cfg.watch = Some(number(&val()) as u32),
             "-h" | "--help" => {
@@ -147,6 +152,22 @@ fn main() -> ExitCode {
     let mut grand = Totals::default();
     for path in &paths {
         let name = shown(path);
+        if let Some(module) = shared_module(path) {
+            println!("\n{name} (a shared env.memory, init({:#x}, 0)): threaded mode", host_tests::shared::REGION);
+            match threads::soak_threads(&module, cfg, args.threads) {
+                // Not in the totals of all modules: it counts no calls, kinds of bad pointers, fuel.
+                Ok(_) => passed += 1,
+                Err(what) => {
+                    eprintln!(
+                        "\nsoak: FAILED on {name}, seed {:#x}, {threads} threads: {what}",
+                        cfg.seed,
+                        threads = args.threads
+                    );
+                    failed.push(name.clone());
+                }
+            }
+            continue;
+        }
         let probed = match probe(path) {
             Ok(p) => p,
             Err(why) => {
@@ -169,6 +190,15 @@ fn main() -> ExitCode {
         }
     }
     finish(passed, skipped, &failed, &grand, cfg.seed)
+}
+
+/// The module at `path` compiled for threads, if it imports a shared memory (the shared flavor).
+fn shared_module(path: &str) -> Option<wasmtime::Module> {
+    let bytes = std::fs::read(path).ok()?;
+    let engine = host_tests::shared::engine();
+    wasmtime::Module::new(engine, bytes)
+        .ok()
+        .filter(|m| m.imports().any(|i| i.ty().memory().is_some_and(|m| m.is_shared())))
 }
 
 /// The modules to soak: those named, then with `--all` every wasm/*.wasm; by default
@@ -255,7 +285,7 @@ fn explain_failure(probed: &Probed, cfg: &Config, name: &str, f: &Failure) {
 /// The totals of all modules, the last line, and the exit status.
 fn finish(passed: u32, skipped: u32, failed: &[String], grand: &Totals, seed: u64) -> ExitCode {
     if passed > 1 {
-        println!("\nall modules:");
+        println!("\nall modules soaked on one thread:");
         report_totals(grand);
     }
     println!("\nsoak: {passed} module(s) passed, {skipped} skipped, {} failed, seed {:#x}", failed.len(), seed);
