@@ -9,7 +9,7 @@
 //! spin, so that both ways of waiting meet on one lock.
 
 use host_tests::shared::{
-    self, Counts, HEADER, PAGE, REGION, Table, Thread, check_after, engine, memory, pattern, random_program,
+    self, Counts, HEADER, PAGE, REGION, Table, Thread, check_after, engine, memory, random_program,
 };
 use host_tests::{Rng, Stats, read_repo_file};
 use std::sync::{Barrier, OnceLock};
