@@ -72,7 +72,8 @@ fn a_full_pool_returns_0_and_later_calls_succeed_once_blocks_are_freed() {
     // Nothing more fits: every way of asking fails, and changes nothing but the failure count.
     let before = h.stats();
     let first = blocks[0];
-    let calls: [(&str, &dyn Fn(&mut Heap) -> u32); 3] = [
+    type Call<'a> = (&'a str, &'a dyn Fn(&mut Heap) -> u32);
+    let calls: [Call; 3] = [
         ("allocate(1000)", &|h| h.allocate(1000)),
         ("allocate_aligned(1000, 64)", &|h| h.allocate_aligned(1000, 64)),
         ("reallocate(first, 2000)", &|h| h.reallocate(first, 2000)),

@@ -342,7 +342,7 @@ impl Run {
     }
 
     /// `free_to_mark` of a mark in force; then again, used up: rejected, nothing changes.
-    fn to_mark(&mut self, ctx: &str) {
+    fn free_to_a_mark(&mut self, ctx: &str) {
         let marks: Vec<u32> = self.m.segments.marks().map(|(_, m)| m).collect();
         let m = marks[self.rng.index(marks.len())];
         self.t.call::<_, ()>("free_to_mark", m);
@@ -383,7 +383,7 @@ impl Run {
             (75..=79, Some(p)) => ensure!(self.t.call::<_, u32>("size", p) == self.m.blocks[&p].size, "size({p:#x})"),
             (80..=84, _) => self.bad_pointer(pick, ctx)?,
             (85..=89, _) if self.m.segments.marks().count() < 100 => self.get_mark()?,
-            (90..=93, _) if self.m.segments.marks().next().is_some() => self.to_mark(ctx),
+            (90..=93, _) if self.m.segments.marks().next().is_some() => self.free_to_a_mark(ctx),
             (94, _) => self.free_all_mark()?,
             (95, _) => self.free_all(),
             _ => {}

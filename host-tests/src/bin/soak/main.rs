@@ -63,7 +63,7 @@ fn number(s: &str) -> u64 {
         match (m.parse::<f64>(), e.parse::<i32>()) {
             (Ok(m), Ok(e)) if (0..=18).contains(&e) => {
                 let v = m * 10f64.powi(e);
-                (v >= 0.0 && v < 1.8e19 && v.fract() == 0.0).then_some(v as u64)
+                ((0.0..1.8e19).contains(&v) && v.fract() == 0.0).then_some(v as u64)
             }
             _ => None,
         }
@@ -426,7 +426,7 @@ fn report(t: &Totals) {
 /// The fuel table: per export, calls, mean and max fuel, and the costliest call.
 fn report_fuel(t: &Totals) {
     println!("  fuel per call (wasmtime fuel, about one unit per wasm instruction):");
-    println!("    {:<20} {:>12} {:>9} {:>8}   {}", "call", "calls", "mean", "max", "costliest call");
+    println!("    {:<20} {:>12} {:>9} {:>8}   costliest call", "call", "calls", "mean", "max");
     let row = |name: &str, f: &Fuel, args: usize| {
         let shown: Vec<String> = f.max_args[..args].iter().map(|a| format!("{a:#x}")).collect();
         println!(
