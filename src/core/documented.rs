@@ -31,6 +31,7 @@ fn hex(x: u32) -> String {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "string search over the Markdown, no unsafe code: Miri adds nothing")]
 fn the_contract_states_the_codes_sizes_and_limits() {
     says(CONTRACT, "CONTRACT.md", &format!("the root ({ROOT_SIZE} bytes:"));
     says(CONTRACT, "CONTRACT.md", &format!("each segment's control block ({CONTROL_SIZE} bytes)"));
@@ -49,6 +50,7 @@ fn the_contract_states_the_codes_sizes_and_limits() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "string search over the Markdown, no unsafe code: Miri adds nothing")]
 fn the_flavors_page_states_the_record_sizes() {
     says(FLAVORS, "wasm/FLAVORS.md", &format!("the heap's records, {RECORDS_SIZE} bytes,"));
     says(
@@ -61,6 +63,7 @@ fn the_flavors_page_states_the_record_sizes() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "string search over the Markdown, no unsafe code: Miri adds nothing")]
 fn the_design_states_the_limits() {
     says(DESIGN, "DESIGN.md", &format!("**`MAX_REQUEST` = {}**", hex(MAX_REQUEST)));
     let depth_bits = crate::core::block::DEPTH_BITS;
