@@ -47,6 +47,11 @@ fn the_contract_states_the_codes_sizes_and_limits() {
     let lists = FL_COUNT * SL_COUNT;
     let bins = ((BIN_MAX - MIN_BLOCK) / 8 + 1) as usize;
     says(CONTRACT, "CONTRACT.md", &format!("O(blocks + {} lists and bins per segment)", lists + bins));
+    // What a free block keeps of itself, which `discardable` does not list.
+    let (head, tail) = (crate::core::discard::FREE_HEAD, crate::core::discard::FREE_TAIL);
+    says(CONTRACT, "CONTRACT.md", &format!("inside free blocks (all but their first {head} and last {tail} bytes)"));
+    says(CONTRACT, "CONTRACT.md", &format!("the {head} bytes after the block (the rest's size word and links)"));
+    says(CONTRACT, "CONTRACT.md", &format!("the gap's first {head} bytes and its last {tail}"));
 }
 
 #[test]
