@@ -163,7 +163,7 @@ fn a_memory_that_is_not_its_own_mmap_is_refused_and_nothing_changes() {
 #[test]
 fn a_shared_memory_is_refused_and_nothing_changes() {
     let mut config = Config::new();
-    config.wasm_threads(true);
+    config.wasm_threads(true).shared_memory(true);
     let engine = Engine::new(&config).unwrap();
     let memory = SharedMemory::new(&engine, MemoryType::shared(1, 1)).unwrap();
     // SAFETY: no other thread has this memory; the bytes are written before any instance runs.
