@@ -24,6 +24,41 @@ impl<S: Source> Heap<S> {
         self.reallocate_in::<true>(payload, request)
     }
 
+    /// `reallocate` that keeps the payload aligned to `align`, a power of two (as
+    /// `allocate_aligned` takes it): up to 8 and at 16 as `reallocate` and `reallocate16`; above,
+    /// in place when the block is aligned and shrinks, else a new aligned block, the contents
+    /// copied (up to the smaller size), the old one freed. A pointer that is not live is refused
+    /// and counted as `reallocate` refuses it; 0 when no block can be had. O(1), plus the bytes
+    /// it copies when it moves.
+    pub fn reallocate_aligned(self, payload: u32, request: u32, align: u32) -> u32 {
+        if align <= 8 {
+            return self.reallocate(payload, request);
+        }
+        if align == 16 {
+            return self.reallocate16(payload, request);
+        }
+        let Some(live) = self.live(payload) else {
+            return self.reallocate(payload, request);
+        };
+        if payload.is_multiple_of(align) && request <= live.request {
+            return self.reallocate(payload, request);
+        }
+        let new = self.allocate_aligned(request, align);
+        if new != 0 {
+            // SAFETY: `payload` is live with `live.request` bytes and `new` is a distinct block
+            // of at least `request`, both inside the heap's memory.
+            unsafe {
+                core::ptr::copy_nonoverlapping(
+                    self.mem.ptr(payload),
+                    self.mem.ptr(new),
+                    live.request.min(request) as usize,
+                )
+            };
+            self.deallocate(payload);
+        }
+        new
+    }
+
     #[inline(always)]
     fn reallocate_in<const C16: bool>(self, payload: u32, request: u32) -> u32 {
         if payload == 0 {

@@ -26,36 +26,10 @@ pub fn cabi_realloc<S: Source>(heap: Heap<S>, old_ptr: u32, _old_size: u32, alig
     }
     let ptr = if old_ptr == 0 {
         heap.allocate_aligned(new_size, align)
-    } else if align <= 8 {
-        heap.reallocate(old_ptr, new_size)
-    } else if align == 16 {
-        heap.reallocate16(old_ptr, new_size)
     } else {
-        realloc_aligned(heap, old_ptr, align, new_size)
+        heap.reallocate_aligned(old_ptr, new_size, align)
     };
     if ptr == 0 { fail() } else { ptr }
-}
-
-/// `reallocate` at an alignment above 16, which `reallocate` does not keep: in place when the
-/// block is aligned and shrinks, else a new aligned block, the contents copied, the old freed.
-fn realloc_aligned<S: Source>(heap: Heap<S>, old_ptr: u32, align: u32, new_size: u32) -> u32 {
-    let Some(live) = heap.live(old_ptr) else {
-        // Refused and counted as `reallocate` refuses a pointer that is not live.
-        return heap.reallocate(old_ptr, new_size);
-    };
-    let old_size = live.request;
-    if old_ptr.is_multiple_of(align) && new_size <= old_size {
-        return heap.reallocate(old_ptr, new_size);
-    }
-    let new = heap.allocate_aligned(new_size, align);
-    if new != 0 {
-        // Safety: `old_ptr` is live with `old_size` bytes, `new` a distinct block of `new_size`.
-        unsafe {
-            core::ptr::copy_nonoverlapping(heap.mem.ptr(old_ptr), heap.mem.ptr(new), old_size.min(new_size) as usize)
-        };
-        heap.deallocate(old_ptr);
-    }
-    new
 }
 
 /// A failure of `cabi_realloc`: a trap in a module, a panic in the native unit tests.

@@ -113,22 +113,7 @@ unsafe impl GlobalAlloc for WasmHeap {
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         let _lock = lock();
-        let heap = heap();
-        if layout.align() <= 8 {
-            return heap.reallocate(ptr as u32, new_size as u32) as *mut u8;
-        }
-        if layout.align() == 16 {
-            return heap.reallocate16(ptr as u32, new_size as u32) as *mut u8;
-        }
-        let new = heap.allocate_aligned(new_size as u32, layout.align() as u32);
-        if new != 0 {
-            let keep = layout.size().min(new_size);
-            // Safety: `ptr` is the caller's live block of `layout.size()` bytes (GlobalAlloc's
-            // contract); `new` is a distinct block of at least `new_size`.
-            unsafe { core::ptr::copy_nonoverlapping(ptr, new as *mut u8, keep) };
-            heap.deallocate(ptr as u32);
-        }
-        new as *mut u8
+        heap().reallocate_aligned(ptr as u32, new_size as u32, layout.align() as u32) as *mut u8
     }
 }
 
